@@ -1,0 +1,1 @@
+"""The ``ledger`` command: one sub-command per noun, thin commands (parse, call, print)."""

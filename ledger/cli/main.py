@@ -1,0 +1,123 @@
+"""``ledger``: the Movement Ledger command line.
+
+The store is chosen by LEDGER_DATABASE_URL (sqlite:///path.db, the default being ledger.db in
+the working directory, or postgresql://user:password@host:port/dbname?schema=NAME).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import structlog
+import typer
+
+from ledger.cli import read, record
+from ledger.cli.logs import configure_logging
+from ledger.cli.output import print_json, progress_bar, reports_errors, table
+from ledger.cli.state import workspace
+from ledger.facts import FACT_TYPES
+from ledger.importing import import_file
+
+app = typer.Typer(
+    name="ledger",
+    help=(
+        "Movement Ledger: household departures, returns to camp and registrations stored once, "
+        "immutably, and counted by competing rulebooks (official MoMD, operational IOM DTM / "
+        "UNHCR, or your own), with every gap between two figures explained household by "
+        "household.\n\nThe store is chosen by LEDGER_DATABASE_URL: sqlite:///path/to/ledger.db "
+        "(default: ./ledger.db) or postgresql://user:password@host:port/dbname[?schema=NAME]. "
+        "Start with `ledger init`, or `ledger demo` for a worked example."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(record.app, name="record")
+app.add_typer(read.views_app, name="views")
+app.add_typer(read.rulebooks_app, name="rulebooks")
+app.command("reconcile")(read.reconcile_command)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+
+
+@app.callback()
+def _main() -> None:
+    configure_logging()
+
+
+@app.command()
+@reports_errors
+def init(json_output: JsonOption = False) -> None:
+    """Create or upgrade the store (tables, immutability triggers, views). Safe to run again."""
+    with workspace(initialised=False) as ws:
+        ws.init()
+        described = ws.settings.describe()
+    structlog.get_logger().info("store_initialised", store=described)
+    if json_output:
+        print_json({"ok": True, "store": described})
+    else:
+        typer.echo(f"Store ready: {described}")
+
+
+@app.command("import")
+@reports_errors
+def import_(
+    file: Annotated[Path, typer.Argument(help="A .jsonl, .csv or .xlsx file of facts.",
+                                         exists=True, dir_okay=False, readable=True)],
+    rejects: Annotated[Path | None, typer.Option(
+        "--rejects", help="Where rejected records go (default: FILE.rejects.EXT beside the input).",
+    )] = None,
+    fact_type: Annotated[str | None, typer.Option(
+        "--type", help="The fact type of every record, for a file without a `type` column.",
+    )] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Record every fact in a file, in order; bad records go to a rejects file with reasons.
+
+    Already-recorded facts (same source_id, same content) are counted and skipped, so a file can
+    be imported again safely. The totals always add up: total = recorded + already_recorded +
+    rejected.
+    """
+    if fact_type is not None and fact_type not in FACT_TYPES:
+        raise typer.BadParameter(f"unknown fact type; expected one of {', '.join(FACT_TYPES)}",
+                                 param_hint="--type")
+    with workspace() as ws, progress_bar(f"importing {file.name}", None, quiet=json_output) as tick:
+        report = import_file(ws.record_many, file, rejects_path=rejects, fact_type=fact_type,
+                             progress=tick)
+    structlog.get_logger().info("facts_imported", total=report.total, recorded=report.recorded,
+                                already_recorded=report.already_recorded, rejected=report.rejected)
+    if json_output:
+        print_json(report.as_dict())
+        return
+    table(f"Imported {file.name}", ["total", "recorded", "already recorded", "rejected"],
+          [[report.total, report.recorded, report.already_recorded, report.rejected]],
+          numeric=["total", "recorded", "already recorded", "rejected"])
+    if report.rejected:
+        for rejection in report.first_rejections[:10]:
+            typer.echo(f"  line {rejection['line']}: {rejection['error']}", err=True)
+        typer.echo(f"All {report.rejected} rejected records with reasons: {report.rejects_file}",
+                   err=True)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        sys.exit(130)
+
+
+@app.command()
+@reports_errors
+def demo(json_output: JsonOption = False) -> None:
+    """Record a worked example (SPEC §6) into the store, then show both views and the bridge.
+
+    Uses the store of LEDGER_DATABASE_URL (default ./ledger.db) when it is empty or holds only
+    the demo's own facts (running the demo again records nothing new); it refuses to mix the
+    demo into a store that holds other facts.
+    """
+    from ledger.cli.demo import run_demo  # noqa: PLC0415
+
+    run_demo(json_output=json_output)

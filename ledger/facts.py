@@ -1,0 +1,384 @@
+"""The input models of every fact type (SPEC §2): the shape of input is checked here, at the edge.
+
+Business rules (a household departs only from a site it is in, ...) live in ``ledger.domain``;
+these models only answer "is this a well-formed fact?". Every model is frozen and forbids
+unknown fields, so a misspelt column is an error rather than a silently dropped value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from typing import Annotated, Any, Literal, Self
+
+import orjson
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
+
+from ledger.errors import InvalidFactError
+from ledger.pcodes import check_pcode, level
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$"
+
+Identifier = Annotated[str, StringConstraints(strip_whitespace=True, pattern=ID_PATTERN)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+Registry = Literal["official", "operational"]
+Pathway = Literal["return", "relocation", "local_integration"]
+SiteKind = Literal["camp", "informal_site"]
+CompositionReason = Literal["birth", "death", "split", "merge", "correction"]
+ClosureReason = Literal["duplicate", "deceased", "error", "solution_reached", "other"]
+
+
+def _pcode_checker(min_level: int, max_level: int = 3) -> AfterValidator:
+    def check(value: str) -> str:
+        problem = check_pcode(value, min_level=min_level)
+        if problem is None and level(value) > max_level:
+            problem = f"'{value}' is too fine a p-code here; expected a governorate code IQGnn"
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    return AfterValidator(check)
+
+
+PCode = Annotated[str, StringConstraints(strip_whitespace=True), _pcode_checker(1)]
+PlacePCode = Annotated[str, StringConstraints(strip_whitespace=True), _pcode_checker(2)]
+GovernoratePCode = Annotated[str, StringConstraints(strip_whitespace=True), _pcode_checker(1, 1)]
+Members = Annotated[int, Field(ge=1, le=60)]
+Count = Annotated[int, Field(ge=0, le=60)]
+
+
+def _not_in_future(value: dt.date) -> dt.date:
+    if value > dt.datetime.now(dt.UTC).date():
+        raise ValueError(f"{value.isoformat()} is in the future; a fact records what already happened")
+    return value
+
+
+PastDate = Annotated[dt.date, AfterValidator(_not_in_future)]
+
+
+class FactInput(BaseModel):
+    """Fields every fact carries."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
+
+    type: str
+    source_id: Identifier
+    effective_on: PastDate
+    recorded_by: Text | None = None
+    source_document: Text | None = None
+
+    def subject_id(self) -> str:
+        """The identifier of the household, site or round the fact is about."""
+        raise NotImplementedError
+
+    def canonical(self) -> bytes:
+        """The fact's content as canonical JSON: what 'the same content' means for a source_id."""
+        data = self.model_dump(mode="json", exclude_none=True)
+        return orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
+
+    def content_hash(self) -> str:
+        return hashlib.sha256(self.canonical()).hexdigest()
+
+
+class _Breakdown(BaseModel):
+    members: Members
+    female: Count | None = None
+    male: Count | None = None
+    children: Count | None = None
+
+    @model_validator(mode="after")
+    def _breakdown_adds_up(self) -> Self:
+        if self.female is not None and self.male is not None and self.female + self.male != self.members:
+            raise ValueError(
+                f"female ({self.female}) + male ({self.male}) must equal members ({self.members})"
+            )
+        for name in ("female", "male", "children"):
+            part = getattr(self, name)
+            if part is not None and part > self.members:
+                raise ValueError(f"{name} ({part}) cannot exceed members ({self.members})")
+        return self
+
+
+class SiteRegistered(FactInput):
+    type: Literal["site_registered"]
+    site_id: Identifier
+    name: Text
+    kind: SiteKind
+    location_pcode: PlacePCode
+    authority_adm1: GovernoratePCode | None = None
+
+    def subject_id(self) -> str:
+        return self.site_id
+
+    @property
+    def authority(self) -> str:
+        """The governorate whose authority runs the site (defaults to the location's)."""
+        return self.authority_adm1 or self.location_pcode[:5]
+
+
+class SiteClosed(FactInput):
+    type: Literal["site_closed"]
+    site_id: Identifier
+
+    def subject_id(self) -> str:
+        return self.site_id
+
+
+class HouseholdRegistered(_Breakdown, FactInput):
+    type: Literal["household_registered"]
+    household_id: Identifier
+    registry: Registry
+    registration_ref: Identifier
+    site_id: Identifier | None = None
+    location_pcode: PlacePCode | None = None
+    displaced_on: PastDate | None = None
+    origin_pcode: PCode | None = None
+
+    def subject_id(self) -> str:
+        return self.household_id
+
+    @model_validator(mode="after")
+    def _one_place(self) -> Self:
+        if (self.site_id is None) == (self.location_pcode is None):
+            raise ValueError(
+                "give exactly one of site_id (in a camp or site) or location_pcode (out of camp)"
+            )
+        if self.displaced_on is not None and self.displaced_on > self.effective_on:
+            raise ValueError(
+                f"displaced_on ({self.displaced_on}) is after effective_on ({self.effective_on}); "
+                "a household is displaced before it is registered as displaced"
+            )
+        return self
+
+
+class CompositionChanged(_Breakdown, FactInput):
+    type: Literal["composition_changed"]
+    household_id: Identifier
+    registry: Registry
+    reason: CompositionReason
+
+    def subject_id(self) -> str:
+        return self.household_id
+
+
+class HouseholdDeparted(FactInput):
+    type: Literal["household_departed"]
+    household_id: Identifier
+    from_site_id: Identifier
+    pathway: Pathway
+    to_pcode: PlacePCode | None = None
+    to_site_id: Identifier | None = None
+    round_id: Identifier | None = None
+    departure_letter_ref: Text | None = None
+
+    def subject_id(self) -> str:
+        return self.household_id
+
+    @model_validator(mode="after")
+    def _one_destination(self) -> Self:
+        if (self.to_pcode is None) == (self.to_site_id is None):
+            raise ValueError("give exactly one of to_pcode or to_site_id (a camp-to-camp transfer)")
+        if self.to_site_id is not None and self.pathway != "relocation":
+            raise ValueError(
+                f"to_site_id is a camp-to-camp transfer, which is pathway 'relocation', not '{self.pathway}'"
+            )
+        if self.to_site_id is not None and self.to_site_id == self.from_site_id:
+            raise ValueError("to_site_id is the site the household departs from")
+        return self
+
+
+class HouseholdReentered(FactInput):
+    type: Literal["household_reentered"]
+    household_id: Identifier
+    site_id: Identifier
+
+    def subject_id(self) -> str:
+        return self.household_id
+
+
+class ReturneeRegistered(FactInput):
+    type: Literal["returnee_registered"]
+    household_id: Identifier
+    pcode: PlacePCode
+
+    def subject_id(self) -> str:
+        return self.household_id
+
+
+class GrantDisbursed(FactInput):
+    type: Literal["grant_disbursed"]
+    household_id: Identifier
+    amount_iqd: Annotated[int, Field(gt=0, le=1_000_000_000)]
+
+    def subject_id(self) -> str:
+        return self.household_id
+
+
+class RegistrationClosed(FactInput):
+    type: Literal["registration_closed"]
+    household_id: Identifier
+    registry: Registry
+    reason: ClosureReason
+
+    def subject_id(self) -> str:
+        return self.household_id
+
+
+class RoundPlanned(FactInput):
+    type: Literal["round_planned"]
+    round_id: Identifier
+    from_site_ids: Annotated[list[Identifier], Field(min_length=1, max_length=200)]
+    destination_pcodes: Annotated[list[PCode], Field(min_length=1, max_length=200)]
+    planned_on: dt.date
+
+    def subject_id(self) -> str:
+        return self.round_id
+
+
+class HouseholdManifested(FactInput):
+    type: Literal["household_manifested"]
+    round_id: Identifier
+    household_id: Identifier
+
+    def subject_id(self) -> str:
+        return self.round_id
+
+
+class HouseholdWithdrawn(FactInput):
+    type: Literal["household_withdrawn"]
+    round_id: Identifier
+    household_id: Identifier
+    reason: Text
+
+    def subject_id(self) -> str:
+        return self.round_id
+
+
+class RoundClosed(FactInput):
+    type: Literal["round_closed"]
+    round_id: Identifier
+
+    def subject_id(self) -> str:
+        return self.round_id
+
+
+class FactVoided(FactInput):
+    type: Literal["fact_voided"]
+    voided_source_id: Identifier
+    reason: Text
+
+    def subject_id(self) -> str:
+        return self.voided_source_id
+
+
+Fact = Annotated[
+    SiteRegistered
+    | SiteClosed
+    | HouseholdRegistered
+    | CompositionChanged
+    | HouseholdDeparted
+    | HouseholdReentered
+    | ReturneeRegistered
+    | GrantDisbursed
+    | RegistrationClosed
+    | RoundPlanned
+    | HouseholdManifested
+    | HouseholdWithdrawn
+    | RoundClosed
+    | FactVoided,
+    Field(discriminator="type"),
+]
+
+FACT_MODELS: dict[str, type[FactInput]] = {
+    model.model_fields["type"].annotation.__args__[0]: model  # type: ignore[union-attr]
+    for model in (
+        SiteRegistered,
+        SiteClosed,
+        HouseholdRegistered,
+        CompositionChanged,
+        HouseholdDeparted,
+        HouseholdReentered,
+        ReturneeRegistered,
+        GrantDisbursed,
+        RegistrationClosed,
+        RoundPlanned,
+        HouseholdManifested,
+        HouseholdWithdrawn,
+        RoundClosed,
+        FactVoided,
+    )
+}
+FACT_TYPES = tuple(FACT_MODELS)
+HOUSEHOLD_FACT_TYPES = frozenset(
+    {
+        "household_registered",
+        "composition_changed",
+        "household_departed",
+        "household_reentered",
+        "returnee_registered",
+        "grant_disbursed",
+        "registration_closed",
+    }
+)
+LIST_FIELDS = frozenset({"from_site_ids", "destination_pcodes"})
+
+_FACT_ADAPTER: TypeAdapter[FactInput] = TypeAdapter(Fact)
+
+
+def _describe(error: dict[str, Any]) -> tuple[str | None, str]:
+    loc = [str(part) for part in error["loc"] if not str(part).startswith("function-after")]
+    if loc and loc[0] in FACT_MODELS:
+        loc = loc[1:]
+    field = ".".join(loc) or None
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "missing":
+        message = "is required but missing"
+    elif error["type"] == "extra_forbidden":
+        message = "is not a field of this fact type"
+    elif error["type"] == "string_pattern_mismatch":
+        message = (
+            f"{error['input']!r} is not a valid identifier; expected 1-128 characters of "
+            "letters, digits and . _ : / - starting with a letter or digit"
+        )
+    elif "input" in error and error["type"] not in {"value_error", "assertion_error"}:
+        message = f"{message} (got {error['input']!r})"
+    return field, message
+
+
+def parse_fact(data: dict[str, Any]) -> FactInput:
+    """Validate one fact given as a mapping of field names to values.
+
+    Raises ``InvalidFactError`` naming the first field that is wrong and what is expected.
+    """
+    fact_type = data.get("type")
+    if fact_type is None:
+        raise InvalidFactError("field 'type' is required; expected one of " + ", ".join(FACT_TYPES),
+                               field="type")
+    if fact_type not in FACT_MODELS:
+        raise InvalidFactError(
+            f"field 'type': unknown fact type {fact_type!r}; expected one of {', '.join(FACT_TYPES)}",
+            field="type",
+        )
+    try:
+        return _FACT_ADAPTER.validate_python(data)
+    except ValidationError as exc:
+        problems = [_describe(e) for e in exc.errors(include_url=False)]
+        field, message = problems[0]
+        text = "; ".join(
+            f"field '{f}': {m}" if f else m for f, m in problems
+        )
+        raise InvalidFactError(text, field=field) from None
+
+
+def fact_fields(fact_type: str) -> dict[str, Any]:
+    """The model fields of a fact type (for the CLI's options and the CSV importer)."""
+    return dict(FACT_MODELS[fact_type].model_fields)

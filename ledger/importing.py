@@ -1,0 +1,136 @@
+"""``ledger import``: a file of facts in, an honest account out.
+
+Records are validated and recorded in file order (a household registered on line 3 can depart
+on line 9), in atomic batches. Every rejected record goes to the rejects file with its line
+number and reason, in the input's own format, and the totals add up:
+``total == recorded + already_recorded + rejected``.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from ledger.application import Outcome
+from ledger.errors import LedgerError
+from ledger.facts import FactInput, parse_fact
+from ledger.readers import RawRecord, file_format, header_of, read_records
+
+ProgressFn = Callable[[int], None]
+
+
+@dataclass
+class ImportReport:
+    file: str
+    total: int = 0
+    recorded: int = 0
+    already_recorded: int = 0
+    rejected: int = 0
+    rejects_file: str | None = None
+    first_rejections: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class RejectsWriter:
+    """Writes rejected records in the input's format, each with its line number and reason."""
+
+    def __init__(self, path: Path, source: Path) -> None:
+        self.path = path
+        self.format = file_format(source)
+        self.source = source
+        self.count = 0
+        self._handle: IO[str] | None = None
+        self._writer: Any = None
+        self._rows: list[list[Any]] = []
+
+    def write(self, record: RawRecord, error: LedgerError) -> None:
+        self.count += 1
+        if self.format == ".jsonl":
+            self._open().write(orjson.dumps({
+                "line": record.line, "field": error.field, "error": str(error),
+                "record": record.raw,
+            }).decode() + "\n")
+        elif self.format == ".csv":
+            if self._writer is None:
+                self._writer = csv.writer(self._open())
+                self._writer.writerow(["_line", "_error", *header_of(self.source)])
+            self._writer.writerow([record.line, str(error), *record.raw])
+        else:
+            self._rows.append([record.line, str(error), *record.raw])
+
+    def _open(self) -> IO[str]:
+        if self._handle is None:
+            self._handle = self.path.open("w", encoding="utf-8", newline="")
+        return self._handle
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+        if self.format == ".xlsx" and self._rows:
+            from openpyxl import Workbook  # noqa: PLC0415
+
+            workbook = Workbook(write_only=True)
+            sheet = workbook.create_sheet("rejects")
+            sheet.append(["_line", "_error", *header_of(self.source)])
+            for row in self._rows:
+                sheet.append(row)
+            workbook.save(self.path)
+
+
+def default_rejects_path(source: Path) -> Path:
+    return source.with_name(f"{source.stem}.rejects{source.suffix}")
+
+
+def import_file(
+    record_many: Callable[[Iterator[FactInput | LedgerError]], Iterator[Outcome]],
+    path: Path,
+    *,
+    rejects_path: Path | None = None,
+    fact_type: str | None = None,
+    progress: ProgressFn | None = None,
+) -> ImportReport:
+    report = ImportReport(file=str(path))
+    rejects = RejectsWriter(rejects_path or default_rejects_path(path), path)
+    pending: deque[RawRecord] = deque()
+
+    def parsed() -> Iterator[FactInput | LedgerError]:
+        for record in read_records(path, fact_type=fact_type):
+            pending.append(record)
+            if record.error is not None:
+                yield record.error
+                continue
+            try:
+                yield parse_fact(record.fields)
+            except LedgerError as exc:
+                yield exc
+
+    try:
+        for outcome in record_many(parsed()):
+            record = pending.popleft()
+            report.total += 1
+            if outcome.status == "recorded":
+                report.recorded += 1
+            elif outcome.status == "already_recorded":
+                report.already_recorded += 1
+            else:
+                assert outcome.error is not None
+                report.rejected += 1
+                rejects.write(record, outcome.error)
+                if len(report.first_rejections) < 20:
+                    report.first_rejections.append(
+                        {"line": record.line, "field": outcome.error.field, "error": str(outcome.error)}
+                    )
+            if progress is not None:
+                progress(1)
+    finally:
+        rejects.close()
+    report.rejects_file = str(rejects.path) if rejects.count else None
+    return report

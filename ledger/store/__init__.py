@@ -1,0 +1,1 @@
+"""Persistence wiring: LEDGER_DATABASE_URL -> eventsourcing settings, schema, immutability, chain."""

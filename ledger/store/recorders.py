@@ -1,0 +1,212 @@
+"""The library's application recorders, extended so that every stored fact is indexed and chained.
+
+In the same transaction as the events (and, on PostgreSQL, under the library's EXCLUSIVE lock on
+the events table, so commit order equals notification order), each event gets one row in
+``ledger_facts``: its ``source_id`` (UNIQUE: the database enforces idempotency), type, subject,
+effective date, the ledger's own recorded time (UTC, strictly increasing) and its link in the
+hash chain. Events written without fact metadata (the library's own conformance tests do that)
+are still chained, with NULL index fields.
+
+Both tables refuse UPDATE, DELETE and TRUNCATE through triggers created here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
+from eventsourcing.utils import retry
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Composed, Identifier
+
+from ledger.store.chain import GENESIS, FactMeta, format_time, link_digest, parse_time
+
+FACTS_TABLE = "ledger_facts"
+FACT_COLUMNS = (
+    "notification_id, source_id, fact_type, subject_id, household_id, originator_id, originator_version, "
+    "effective_on, recorded_at, content_hash, chain_hash"
+)
+MetaMap = Mapping[tuple[UUID, int], FactMeta]
+ChainRow = tuple[int, str | None, str | None, str | None, str | None, str, int, str | None, str, str | None, str]
+
+
+def chain_rows(
+    stored_events: Sequence[StoredEvent],
+    notification_ids: Sequence[int],
+    metas: MetaMap,
+    head_digest: str,
+    head_time: dt.datetime | None,
+) -> list[ChainRow]:
+    """The ``ledger_facts`` rows for events just inserted, continuing the chain from its head."""
+    now = dt.datetime.now(dt.UTC)
+    moment = now if head_time is None or now > head_time else head_time + dt.timedelta(microseconds=1)
+    rows: list[ChainRow] = []
+    previous = head_digest
+    for event, position in zip(stored_events, notification_ids, strict=True):
+        meta = metas.get((UUID(str(event.originator_id)), event.originator_version))
+        recorded_at = format_time(moment)
+        previous = link_digest(
+            previous, position, recorded_at, meta, event.originator_id,
+            event.originator_version, event.topic, event.state,
+        )
+        rows.append((
+            position,
+            meta.source_id if meta else None,
+            meta.fact_type if meta else None,
+            meta.subject_id if meta else None,
+            meta.household_id if meta else None,
+            str(event.originator_id),
+            event.originator_version,
+            meta.effective_on.isoformat() if meta else None,
+            recorded_at,
+            meta.content_hash if meta else None,
+            previous,
+        ))
+        moment += dt.timedelta(microseconds=1)
+    return rows
+
+
+def _immutability_sql_sqlite(table: str) -> list[str]:
+    return [
+        f"CREATE TRIGGER IF NOT EXISTS {table}_refuse_{op.lower()} BEFORE {op} ON {table} "
+        f"BEGIN SELECT RAISE(ABORT, 'the ledger is append-only: {op} on {table} refused'); END"
+        for op in ("UPDATE", "DELETE")
+    ]
+
+
+class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
+    facts_table = FACTS_TABLE
+
+    def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
+        super().__init__(datastore, events_table_name)
+
+    def construct_create_table_statements(self) -> list[str]:
+        statements = super().construct_create_table_statements()
+        statements.append(
+            f"CREATE TABLE IF NOT EXISTS {self.facts_table} ("
+            "notification_id INTEGER PRIMARY KEY, source_id TEXT UNIQUE, fact_type TEXT, "
+            "subject_id TEXT, household_id TEXT, originator_id TEXT NOT NULL, originator_version INTEGER NOT NULL, "
+            "effective_on TEXT, recorded_at TEXT NOT NULL, content_hash TEXT, "
+            "chain_hash TEXT NOT NULL)"
+        )
+        statements.append(
+            f"CREATE INDEX IF NOT EXISTS {self.facts_table}_subject_idx "
+            f"ON {self.facts_table} (subject_id, notification_id)"
+        )
+        statements.append(
+            f"CREATE INDEX IF NOT EXISTS {self.facts_table}_household_idx "
+            f"ON {self.facts_table} (household_id, notification_id)"
+        )
+        statements += _immutability_sql_sqlite(self.events_table_name)
+        statements += _immutability_sql_sqlite(self.facts_table)
+        return statements
+
+    def _insert_events(
+        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        # The events go in first: that takes SQLite's write lock before the chain head is read.
+        ids = super()._insert_events(c, stored_events, **kwargs)
+        assert ids is not None
+        c.execute(
+            f"SELECT chain_hash, recorded_at FROM {self.facts_table} "
+            "ORDER BY notification_id DESC LIMIT 1"
+        )
+        head = c.fetchone()
+        rows = chain_rows(
+            stored_events, ids, kwargs.get("fact_meta") or {},
+            head[0] if head else GENESIS, parse_time(head[1]) if head else None,
+        )
+        c.executemany(f"INSERT INTO {self.facts_table} VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
+        return ids
+
+
+class LedgerPostgresRecorder(PostgresApplicationRecorder):
+    facts_table = FACTS_TABLE
+
+    def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
+        super().__init__(datastore, events_table_name=events_table_name)
+        schema, facts = Identifier(self.datastore.schema), Identifier(self.facts_table)
+        self.sql_create_statements += [
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {schema}.{facts} ("
+                "notification_id bigint PRIMARY KEY, source_id text UNIQUE, fact_type text, "
+                "subject_id text, household_id text, originator_id uuid NOT NULL, originator_version bigint NOT NULL, "
+                "effective_on date, recorded_at timestamptz NOT NULL, content_hash text, "
+                "chain_hash text NOT NULL)"
+            ).format(schema=schema, facts=facts),
+            SQL(
+                "CREATE INDEX IF NOT EXISTS {index} ON {schema}.{facts} (subject_id, notification_id)"
+            ).format(index=Identifier(self.facts_table + "_subject_idx"), schema=schema, facts=facts),
+            SQL(
+                "CREATE INDEX IF NOT EXISTS {index} ON {schema}.{facts} (household_id, notification_id)"
+            ).format(index=Identifier(self.facts_table + "_household_idx"), schema=schema, facts=facts),
+            SQL(
+                "CREATE OR REPLACE FUNCTION {schema}.ledger_refuse_change() RETURNS trigger "
+                "LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION "
+                "'the ledger is append-only: % on % refused', TG_OP, TG_TABLE_NAME "
+                "USING ERRCODE = 'insufficient_privilege'; END $$"
+            ).format(schema=schema),
+        ]
+        for table in (self.events_table_name, self.facts_table):
+            self.sql_create_statements += self._immutability_sql(table)
+        self.select_head_statement = SQL(
+            "SELECT chain_hash, recorded_at FROM {schema}.{facts} "
+            "ORDER BY notification_id DESC LIMIT 1"
+        ).format(schema=schema, facts=facts)
+        self.insert_facts_statement = SQL(
+            "INSERT INTO {schema}.{facts} (" + FACT_COLUMNS + ") "
+            "VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
+        ).format(schema=schema, facts=facts)
+
+    def _immutability_sql(self, table: str) -> list[Composed]:
+        schema = Identifier(self.datastore.schema)
+        return [
+            SQL(
+                "CREATE OR REPLACE TRIGGER {name} BEFORE UPDATE OR DELETE ON {schema}.{table} "
+                "FOR EACH ROW EXECUTE FUNCTION {schema}.ledger_refuse_change()"
+            ).format(name=Identifier(table + "_refuse_change"), schema=schema, table=Identifier(table)),
+            SQL(
+                "CREATE OR REPLACE TRIGGER {name} BEFORE TRUNCATE ON {schema}.{table} "
+                "FOR EACH STATEMENT EXECUTE FUNCTION {schema}.ledger_refuse_change()"
+            ).format(name=Identifier(table + "_refuse_truncate"), schema=schema, table=Identifier(table)),
+        ]
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        if not stored_events:
+            return []
+        with self.datastore.transaction(commit=True) as curs:
+            self._insert_events(curs, stored_events, **kwargs)
+            self._lock_table(curs)
+            self._notify_channel(curs)
+            pg_events = [
+                self.construct_pg_stored_event(
+                    e.originator_id, e.originator_version, e.topic, e.state
+                )
+                for e in stored_events
+            ]
+            curs.execute(self.insert_events_statement, (pg_events,), prepare=True)
+            ids = [row["notification_id"] for row in curs.fetchall()]
+            self.append_chain(curs, stored_events, ids, kwargs.get("fact_meta") or {})
+        return ids
+
+    def append_chain(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent],
+        ids: Sequence[int], metas: MetaMap,
+    ) -> None:
+        """Index and chain events just inserted (the caller holds the events table lock)."""
+        curs.execute(self.select_head_statement, prepare=True)
+        head = curs.fetchone()
+        rows = chain_rows(
+            stored_events, ids, metas,
+            head["chain_hash"] if head else GENESIS, head["recorded_at"] if head else None,
+        )
+        curs.executemany(self.insert_facts_statement, rows)

@@ -1,0 +1,57 @@
+"""Look-ups in the ledger's fact index (``ledger_facts``) that the write side needs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import ApplicationRecorder
+from eventsourcing.postgres import PostgresApplicationRecorder
+from psycopg.sql import SQL, Identifier
+
+from ledger.store.recorders import FACTS_TABLE
+
+LOOKUP_CHUNK = 900  # below SQLite's default limit of bound parameters
+
+
+@dataclass(frozen=True, slots=True)
+class KnownSource:
+    source_id: str
+    content_hash: str
+    fact_type: str
+    subject_id: str
+    household_id: str | None
+    originator_id: UUID
+    position: int | None
+
+
+class SourceIndex:
+    """Which ``source_id`` values are already recorded, and with what content."""
+
+    def __init__(self, recorder: ApplicationRecorder) -> None:
+        self.recorder = recorder
+
+    def find(self, source_ids: Sequence[str]) -> dict[str, KnownSource]:
+        found: dict[str, KnownSource] = {}
+        unique = list(dict.fromkeys(source_ids))
+        for start in range(0, len(unique), LOOKUP_CHUNK):
+            for row in self._select(unique[start:start + LOOKUP_CHUNK]):
+                found[row[0]] = KnownSource(row[0], row[1], row[2], row[3], row[4], UUID(str(row[5])), row[6])
+        return found
+
+    def _select(self, chunk: list[str]) -> list[Sequence[Any]]:
+        columns = "source_id, content_hash, fact_type, subject_id, household_id, originator_id, notification_id"
+        if isinstance(self.recorder, PostgresApplicationRecorder):
+            datastore = self.recorder.datastore
+            query = SQL("SELECT " + columns + " FROM {schema}.{facts} WHERE source_id = ANY(%s)").format(
+                schema=Identifier(datastore.schema), facts=Identifier(FACTS_TABLE)
+            )
+            with datastore.transaction(commit=False) as curs:
+                curs.execute(query, (chunk,))
+                return [tuple(r.values()) for r in curs.fetchall()]
+        marks = ",".join("?" * len(chunk))
+        with self.recorder.datastore.transaction(commit=False) as c:  # type: ignore[attr-defined]
+            c.execute(f"SELECT {columns} FROM {FACTS_TABLE} WHERE source_id IN ({marks})", chunk)
+            return [tuple(r) for r in c.fetchall()]

@@ -1,0 +1,359 @@
+"""The one definition of counting: a household's facts folded through a rulebook.
+
+Everything that reports a figure (views, reconciliation, audit, published figures) derives it
+from :func:`state_at`, or from :func:`timeline` / :func:`bitemporal_rows`, which are the same
+fold evaluated for every as-of date and known-at time at once.
+
+Decided semantics
+-----------------
+*Which facts.* A fact is known at K when ``recorded_at <= K`` (K None: every fact). A known
+``fact_voided`` removes the fact with its ``voided_source_id`` entirely, for every as-of date
+(SPEC §2: it stops counting from the moment the ledger learnt of the void). A void cannot be
+un-voided: record the right fact again under a new ``source_id``. The live facts with
+``effective_on <= D`` are applied in (``effective_on``, ``position``) order.
+
+*What each fact does* under a rulebook R (facts of the other registry are ignored where it says
+"R's registry"):
+
+- ``household_registered`` in R's registry places the household (``idp_in_camp`` at its
+  ``site_id`` or ``idp_out_of_camp`` at its ``location_pcode``), sets ``members`` and
+  ``displaced_on`` and reopens a closed registration. The latest one wins.
+- ``composition_changed`` in R's registry sets ``members``.
+- ``registration_closed`` in R's registry closes the registration until the next registration.
+- ``household_departed`` moves the household when R applies it (``departures_move`` 'all';
+  'with_letter' and a ``departure_letter_ref`` is set; never for 'none'): ``return`` →
+  ``returnee`` at ``to_pcode`` (``idp_out_of_camp`` there when not
+  ``return_ends_displacement``); ``relocation`` → ``idp_out_of_camp`` at ``to_pcode`` or
+  ``idp_in_camp`` at ``to_site_id``; ``local_integration`` → ``locally_integrated`` at
+  ``to_pcode``. A departure R does not apply leaves the placement and is remembered
+  (``skipped_departure``) until the next placement.
+- ``household_reentered`` → ``idp_in_camp`` at its ``site_id`` when ``reentry_counts``.
+- ``returnee_registered`` → ``returnee`` at its ``pcode`` when ``returnee_registration_counts``.
+- Every other fact (grants, rounds, manifests, sites) changes nothing.
+
+Movements apply whether or not R's registry has registered the household yet; a later
+registration in R's registry replaces the placement.
+
+*The result.* The household is counted when R's registry has registered it (as of D), that
+registration is not closed, and its ``displaced_on`` is not before ``caseload_start``
+(``displaced_on`` unknown counts). Otherwise it is ``not_counted``, with no place, 0
+individuals and ``cause`` None, and the flags ``registered`` / ``closed`` / ``pre_caseload``
+say why. ``individuals`` = the latest ``members`` of R's registry as of D; ``members`` keeps that
+number even when not counted (for audit).
+
+The flags that describe the placement (``returnee_by_registration``, ``in_camp_by_reentry``,
+``moved_by_unlettered_departure``, ``return_kept_displaced``, ``skipped_departure``) describe
+the *current* placement (the fact that last placed the household), and are all false when the
+household is not counted. They are what reconciliation judges its reasons on.
+
+*The default state* (:data:`NOT_REGISTERED`: not counted, never registered in R's registry, no
+members, every flag false) is what a household with no relevant facts has. It is the value of
+every date and time no bitemporal row covers, so :func:`bitemporal_rows` omits rows in it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from projections.records import FactRecord
+from projections.rulebooks import Rulebook
+
+Status = Literal["idp_in_camp", "idp_out_of_camp", "returnee", "locally_integrated", "not_counted"]
+Cause = Literal["registration", "departure", "reentry", "returnee_registration"]
+
+IDP_IN_CAMP: Status = "idp_in_camp"
+IDP_OUT_OF_CAMP: Status = "idp_out_of_camp"
+RETURNEE: Status = "returnee"
+LOCALLY_INTEGRATED: Status = "locally_integrated"
+NOT_COUNTED: Status = "not_counted"
+COUNTED_STATUSES: tuple[Status, ...] = (
+    IDP_IN_CAMP,
+    IDP_OUT_OF_CAMP,
+    RETURNEE,
+    LOCALLY_INTEGRATED,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class HouseholdState:
+    """A household's standing under one rulebook at one (D, K)."""
+
+    status: Status = NOT_COUNTED
+    place: str | None = None
+    individuals: int = 0
+    cause: Cause | None = None
+    members: int | None = None
+    registered: bool = False
+    pre_caseload: bool = False
+    closed: bool = False
+    returnee_by_registration: bool = False
+    in_camp_by_reentry: bool = False
+    moved_by_unlettered_departure: bool = False
+    return_kept_displaced: bool = False
+    skipped_departure: bool = False
+
+    @property
+    def counted(self) -> bool:
+        return self.status != NOT_COUNTED
+
+
+NOT_REGISTERED = HouseholdState()
+
+# Facts that carry a ``registry`` and count only under the rulebook reading that registry.
+_REGISTRY_FACTS = frozenset({"household_registered", "composition_changed", "registration_closed"})
+
+
+@dataclass(frozen=True, slots=True)
+class Interval:
+    """The state from ``valid_from`` (inclusive) to ``valid_to`` (exclusive; None: open)."""
+
+    valid_from: dt.date
+    valid_to: dt.date | None
+    state: HouseholdState
+
+
+@dataclass(frozen=True, slots=True)
+class BitemporalRow:
+    """``state`` for as-of dates in [valid_from, valid_to) known in [recorded_from, recorded_to)."""
+
+    valid_from: dt.date
+    valid_to: dt.date | None
+    recorded_from: dt.datetime
+    recorded_to: dt.datetime | None
+    state: HouseholdState
+
+
+class _Fold:
+    """The mutable accumulator behind every state; one per (household, rulebook) pass."""
+
+    __slots__ = (
+        "closed",
+        "displaced_on",
+        "kept_displaced",
+        "members",
+        "place",
+        "placed_by",
+        "registered",
+        "rulebook",
+        "skipped",
+        "status",
+        "unlettered",
+    )
+
+    def __init__(self, rulebook: Rulebook) -> None:
+        self.rulebook = rulebook
+        self.registered = False
+        self.closed = False
+        self.displaced_on: dt.date | None = None
+        self.members: int | None = None
+        self.status: Status = NOT_COUNTED
+        self.place: str | None = None
+        self.placed_by: Cause | None = None
+        self.unlettered = False
+        self.kept_displaced = False
+        self.skipped = False
+
+    def apply(self, fact: FactRecord) -> None:
+        kind = fact.type
+        data = fact.data
+        if kind == "household_departed":
+            self._departed(data)
+        elif kind in _REGISTRY_FACTS:
+            if data["registry"] == self.rulebook.registry:
+                self._registry_fact(kind, data)
+        elif kind == "household_reentered" and self.rulebook.reentry_counts:
+            self._place(IDP_IN_CAMP, data["site_id"], "reentry")
+        elif kind == "returnee_registered" and self.rulebook.returnee_registration_counts:
+            self._place(RETURNEE, data["pcode"], "returnee_registration")
+
+    def _registry_fact(self, kind: str, data: dict[str, Any]) -> None:
+        if kind == "household_registered":
+            self.registered = True
+            self.closed = False
+            self.members = data["members"]
+            self.displaced_on = data.get("displaced_on")
+            site = data.get("site_id")
+            if site:
+                self._place(IDP_IN_CAMP, site, "registration")
+            else:
+                self._place(IDP_OUT_OF_CAMP, data["location_pcode"], "registration")
+        elif kind == "composition_changed":
+            self.members = data["members"]
+        else:
+            self.closed = True
+
+    def _place(self, status: Status, place: str, cause: Cause) -> None:
+        self.status = status
+        self.place = place
+        self.placed_by = cause
+        self.unlettered = False
+        self.kept_displaced = False
+        self.skipped = False
+
+    def _departed(self, data: dict[str, Any]) -> None:
+        letter: str | None = data.get("departure_letter_ref")
+        if not self.rulebook.applies_departure(letter):
+            self.skipped = True
+            return
+        pathway = data["pathway"]
+        to_site: str | None = data.get("to_site_id")
+        if pathway == "return" and self.rulebook.return_ends_displacement:
+            self._place(RETURNEE, data["to_pcode"], "departure")
+        elif pathway == "return":
+            self._place(IDP_OUT_OF_CAMP, data["to_pcode"], "departure")
+            self.kept_displaced = True
+        elif pathway == "relocation" and to_site:
+            self._place(IDP_IN_CAMP, to_site, "departure")
+        elif pathway == "relocation":
+            self._place(IDP_OUT_OF_CAMP, data["to_pcode"], "departure")
+        elif pathway == "local_integration":
+            self._place(LOCALLY_INTEGRATED, data["to_pcode"], "departure")
+        else:
+            raise ValueError(f"unknown departure pathway {pathway!r}")
+        self.unlettered = not letter
+
+    def state(self) -> HouseholdState:
+        registered = self.registered
+        closed = registered and self.closed
+        pre = (
+            registered
+            and self.displaced_on is not None
+            and self.displaced_on < self.rulebook.caseload_start
+        )
+        if not registered or closed or pre or self.members is None:
+            if not registered and self.members is None:
+                return NOT_REGISTERED
+            return HouseholdState(
+                members=self.members, registered=registered, pre_caseload=pre, closed=closed
+            )
+        cause = self.placed_by
+        return HouseholdState(
+            status=self.status,
+            place=self.place,
+            individuals=self.members,
+            cause=cause,
+            members=self.members,
+            registered=True,
+            returnee_by_registration=cause == "returnee_registration",
+            in_camp_by_reentry=cause == "reentry",
+            moved_by_unlettered_departure=cause == "departure" and self.unlettered,
+            return_kept_displaced=self.kept_displaced,
+            skipped_departure=self.skipped,
+        )
+
+
+def _order(fact: FactRecord) -> tuple[dt.date, int]:
+    return (fact.effective_on, fact.position)
+
+
+def live_facts(facts: Iterable[FactRecord], known_at: dt.datetime | None) -> list[FactRecord]:
+    """The facts known at ``known_at`` and not voided by then, in the order they apply."""
+    return _live_in_order(sorted(facts, key=_order), known_at)
+
+
+def _live_in_order(ordered: Sequence[FactRecord], known_at: dt.datetime | None) -> list[FactRecord]:
+    if known_at is None:
+        known: Sequence[FactRecord] = ordered
+    else:
+        known = [fact for fact in ordered if fact.recorded_at <= known_at]
+    voided = {fact.data["voided_source_id"] for fact in known if fact.type == "fact_voided"}
+    return [
+        fact for fact in known if fact.type != "fact_voided" and fact.source_id not in voided
+    ]
+
+
+def state_at(
+    facts: Iterable[FactRecord],
+    rulebook: Rulebook,
+    as_of: dt.date,
+    known_at: dt.datetime | None = None,
+) -> HouseholdState:
+    """The household's state under ``rulebook`` as of D = ``as_of``, known at K = ``known_at``."""
+    fold = _Fold(rulebook)
+    for fact in live_facts(facts, known_at):
+        if fact.effective_on > as_of:
+            break
+        fold.apply(fact)
+    return fold.state()
+
+
+def timeline(
+    facts: Iterable[FactRecord], rulebook: Rulebook, known_at: dt.datetime | None = None
+) -> list[Interval]:
+    """The household's states over as-of dates, known at K; before the first one: the default.
+
+    Consecutive equal states are merged; a state equal to the default can appear after the first
+    interval (e.g. a registration voided later in effect), never as the first interval.
+    """
+    return _timeline(sorted(facts, key=_order), rulebook, known_at)
+
+
+def _timeline(
+    ordered: Sequence[FactRecord], rulebook: Rulebook, known_at: dt.datetime | None
+) -> list[Interval]:
+    live = _live_in_order(ordered, known_at)
+    fold = _Fold(rulebook)
+    starts: list[tuple[dt.date, HouseholdState]] = []
+    previous = NOT_REGISTERED
+    index, count = 0, len(live)
+    while index < count:
+        day = live[index].effective_on
+        while index < count and live[index].effective_on == day:
+            fold.apply(live[index])
+            index += 1
+        state = fold.state()
+        if state != previous:
+            starts.append((day, state))
+            previous = state
+    ends: list[dt.date | None] = [start for start, _ in starts[1:]]
+    ends.append(None)  # the last interval is open; with no starts, zip drops this lone end
+    return [Interval(start, end, state) for (start, state), end in zip(starts, ends, strict=False)]
+
+
+def bitemporal_rows(facts: Iterable[FactRecord], rulebook: Rulebook) -> list[BitemporalRow]:
+    """Every version of the household's timeline, one row per (interval, known-at range).
+
+    A version starts at each distinct ``recorded_at`` of the household's facts; an interval
+    unchanged from the previous version keeps its ``recorded_from``. Rows in the default state
+    are omitted: where no row covers (D, K), the state is :data:`NOT_REGISTERED`. Looking up
+    ``valid_from <= D < valid_to`` and ``recorded_from <= K < recorded_to`` (None: infinity)
+    gives exactly ``state_at(facts, rulebook, D, K)``.
+    """
+    ordered = sorted(facts, key=_order)
+    versions = sorted({fact.recorded_at for fact in ordered})
+    rows: list[BitemporalRow] = []
+    open_since: dict[tuple[dt.date, dt.date | None, HouseholdState], dt.datetime] = {}
+    for known_at in versions:
+        current = {
+            (interval.valid_from, interval.valid_to, interval.state)
+            for interval in _timeline(ordered, rulebook, known_at)
+            if interval.state != NOT_REGISTERED
+        }
+        for key in [key for key in open_since if key not in current]:
+            rows.append(BitemporalRow(key[0], key[1], open_since.pop(key), known_at, key[2]))
+        for key in current:
+            if key not in open_since:
+                open_since[key] = known_at
+    for key, recorded_from in open_since.items():
+        rows.append(BitemporalRow(key[0], key[1], recorded_from, None, key[2]))
+    rows.sort(key=lambda row: (row.recorded_from, row.valid_from))
+    return rows
+
+
+def state_from_rows(
+    rows: Iterable[BitemporalRow], as_of: dt.date, known_at: dt.datetime | None = None
+) -> HouseholdState:
+    """Look a state up in bitemporal rows the way the SQL view does (the reference lookup)."""
+    for row in rows:
+        if row.valid_from <= as_of and (row.valid_to is None or as_of < row.valid_to):
+            if known_at is None:
+                if row.recorded_to is None:
+                    return row.state
+            elif row.recorded_from <= known_at and (
+                row.recorded_to is None or known_at < row.recorded_to
+            ):
+                return row.state
+    return NOT_REGISTERED

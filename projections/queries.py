@@ -1,0 +1,95 @@
+"""The questions people ask of the views: a rulebook's figures, and the bridge between two.
+
+Both answer from the materialised views at any as-of date D and known-at time K without
+replaying the ledger, and both group with :func:`projections.bridge.place_at`, the same
+function the pure reference uses, so a figure means the same thing everywhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from projections.bridge import (
+    Bridge,
+    BridgeRow,
+    Figure,
+    Level,
+    SiteInfo,
+    accumulate,
+    place_at,
+)
+from projections.fold import COUNTED_STATUSES, HouseholdState
+from projections.rulebooks import Rulebook
+from projections.views import Views
+
+
+@dataclass(frozen=True)
+class ViewRow:
+    status: str
+    place: str
+    households: int
+    individuals: int
+
+
+@dataclass(frozen=True)
+class ViewResult:
+    rulebook: str
+    as_of: dt.date
+    known_at: dt.datetime
+    level: Level
+    rows: tuple[ViewRow, ...]
+
+    @property
+    def total(self) -> Figure:
+        return Figure(sum(r.households for r in self.rows), sum(r.individuals for r in self.rows))
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def group_cells(cells: Iterable[tuple[str, str, int, int]], book: Rulebook, level: Level,
+                sites: Mapping[str, SiteInfo]) -> tuple[ViewRow, ...]:
+    grouped: dict[tuple[str, str], Figure] = {}
+    for status, place, households, individuals in cells:
+        state = HouseholdState(status=status, place=place)  # type: ignore[arg-type]
+        where = place_at(state, book, level, sites)
+        assert where is not None
+        grouped[(status, where)] = grouped.get((status, where), Figure()) + Figure(households,
+                                                                                  individuals)
+    order = {status: i for i, status in enumerate(COUNTED_STATUSES)}
+    return tuple(
+        ViewRow(status, place, fig.households, fig.individuals)
+        for (status, place), fig in sorted(grouped.items(), key=lambda kv: (order[kv[0][0]], kv[0][1]))
+    )
+
+
+def show(views: Views, rulebook: str, *, as_of: dt.date | None = None,
+         known_at: dt.datetime | None = None, level: Level = "cell") -> ViewResult:
+    book = views.rulebook(rulebook)
+    as_of = as_of or now().date()
+    known_at = known_at or now()
+    rows = group_cells(views.cells(book.name, as_of, known_at), book, level, views.sites())
+    return ViewResult(book.name, as_of, known_at, level, rows)
+
+
+def reconcile(views: Views, left: str = "official", right: str = "operational", *,
+              as_of: dt.date | None = None, known_at: dt.datetime | None = None,
+              level: Level = "cell") -> Bridge:
+    left_book, right_book = views.rulebook(left), views.rulebook(right)
+    as_of = as_of or now().date()
+    known_at = known_at or now()
+    pairs = views.state_pairs(left_book.name, right_book.name, as_of, known_at)
+    return accumulate(pairs, left_book, right_book, as_of, known_at, level, views.sites())
+
+
+def totals(rows: Iterable[BridgeRow]) -> tuple[Figure, Figure, dict[str, Figure]]:
+    left, right, reasons = Figure(), Figure(), {}
+    for row in rows:
+        left += row.left
+        right += row.right
+        for reason, fig in row.reasons.items():
+            reasons[reason] = reasons.get(reason, Figure()) + fig
+    return left, right, reasons
