@@ -116,7 +116,7 @@ class MovementLedger(Application[UUID]):
 
     def load(self, kind: str, key: str) -> FactAggregate | None:
         try:
-            aggregate = self.repository.get(aggregate_id(kind, key))
+            aggregate: FactAggregate = self.repository.get(aggregate_id(kind, key))
         except AggregateNotFoundError:
             return None
         assert isinstance(aggregate, FactAggregate)
@@ -149,6 +149,7 @@ class _Batch:
                 results.append(Outcome("rejected", None, error=fact))
                 continue
             previous = known.get(fact.source_id) or self.pending_sources.get(fact.source_id)
+            aggregate: FactAggregate
             if previous is not None:
                 results.append(_repeat_outcome(fact, previous))
                 continue
@@ -165,17 +166,17 @@ class _Batch:
             event = aggregate.pending_events[-1]
             subject = self.subject_of(fact, known)
             household = _household_of(fact, subject, known, self.pending_sources)
-            meta = FactMeta(fact.source_id, fact.type, subject, household,
-                            fact.effective_on, fact.content_hash())
+            digest = fact.content_hash()
+            meta = FactMeta(fact.source_id, fact.type, subject, household, fact.effective_on, digest)
             self.metas[(aggregate.id, event.originator_version)] = meta
             self.by_id[aggregate.id] = aggregate
             self.pending_sources[fact.source_id] = KnownSource(
-                fact.source_id, fact.content_hash(), fact.type, subject, household, aggregate.id, None
+                fact.source_id, digest, fact.type, subject, household, aggregate.id, None
             )
             results.append(event.originator_version)
         positions = self.save()
         return [
-            r if isinstance(r, Outcome) else Outcome("recorded", src, positions.get(src))
+            r if isinstance(r, Outcome) else Outcome("recorded", src, positions.get(src or ""))
             for r, src in zip(results, [getattr(f, "source_id", None) for f in batch], strict=True)
         ]
 

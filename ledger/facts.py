@@ -22,6 +22,7 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
+from pydantic_core import ErrorDetails
 
 from ledger.errors import InvalidFactError
 from ledger.pcodes import check_pcode, level
@@ -334,7 +335,7 @@ LIST_FIELDS = frozenset({"from_site_ids", "destination_pcodes"})
 _FACT_ADAPTER: TypeAdapter[FactInput] = TypeAdapter(Fact)
 
 
-def _describe(error: dict[str, Any]) -> tuple[str | None, str]:
+def _describe(error: ErrorDetails) -> tuple[str | None, str]:
     loc = [str(part) for part in error["loc"] if not str(part).startswith("function-after")]
     if loc and loc[0] in FACT_MODELS:
         loc = loc[1:]
@@ -372,7 +373,7 @@ def parse_fact(data: dict[str, Any]) -> FactInput:
         return _FACT_ADAPTER.validate_python(data)
     except ValidationError as exc:
         problems = [_describe(e) for e in exc.errors(include_url=False)]
-        field, message = problems[0]
+        field = problems[0][0]
         text = "; ".join(
             f"field '{f}': {m}" if f else m for f, m in problems
         )

@@ -39,7 +39,7 @@ class Workspace:
         """Create or upgrade everything; harmless when run again."""
         create_schema_if_missing(self.settings)
         ledger = MovementLedger(self.settings)
-        ledger.recorder.create_table()
+        ledger.recorder.create_table()  # type: ignore[attr-defined]  # both SQL recorders have it
         record_version(self.db)
         view_tables = self.views.create_tables()
         grant_writer_role(self.db, view_tables)

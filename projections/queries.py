@@ -59,7 +59,7 @@ def group_cells(cells: Iterable[tuple[str, str, int, int]], book: Rulebook, leve
         assert where is not None
         grouped[(status, where)] = grouped.get((status, where), Figure()) + Figure(households,
                                                                                   individuals)
-    order = {status: i for i, status in enumerate(COUNTED_STATUSES)}
+    order: dict[str, int] = {status: i for i, status in enumerate(COUNTED_STATUSES)}
     return tuple(
         ViewRow(status, place, fig.households, fig.individuals)
         for (status, place), fig in sorted(grouped.items(), key=lambda kv: (order[kv[0][0]], kv[0][1]))
@@ -86,7 +86,8 @@ def reconcile(views: Views, left: str = "official", right: str = "operational", 
 
 
 def totals(rows: Iterable[BridgeRow]) -> tuple[Figure, Figure, dict[str, Figure]]:
-    left, right, reasons = Figure(), Figure(), {}
+    left, right = Figure(), Figure()
+    reasons: dict[str, Figure] = {}
     for row in rows:
         left += row.left
         right += row.right

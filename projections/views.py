@@ -32,7 +32,7 @@ from projections.bridge import SiteInfo
 from projections.fold import HouseholdState, bitemporal_rows
 from projections.records import FactRecord
 from projections.rulebooks import Rulebook, builtin_rulebooks, parse_rulebook
-from projections.stored import facts_of_households, in_list, select_facts, decode
+from projections.stored import decode, facts_of_households, in_list, select_facts
 
 log = structlog.get_logger()
 

@@ -37,6 +37,7 @@ app = typer.Typer(
 app.add_typer(record.app, name="record")
 app.add_typer(read.views_app, name="views")
 app.add_typer(read.rulebooks_app, name="rulebooks")
+app.add_typer(read.rounds_app, name="rounds")
 app.command("reconcile")(read.reconcile_command)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]

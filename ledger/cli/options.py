@@ -37,7 +37,7 @@ def parse_known_at(value: str | None, hint: str = "--known-at") -> dt.datetime |
 def parse_level(value: str) -> Level:
     if value not in LEVELS:
         raise typer.BadParameter(f"{value!r}; expected one of {', '.join(LEVELS)}", param_hint="--by")
-    return value  # type: ignore[return-value]
+    return value
 
 
 AsOf = Annotated[str | None, typer.Option(

@@ -29,11 +29,13 @@ from ledger.store.chain import GENESIS, FactMeta, format_time, link_digest, pars
 
 FACTS_TABLE = "ledger_facts"
 FACT_COLUMNS = (
-    "notification_id, source_id, fact_type, subject_id, household_id, originator_id, originator_version, "
-    "effective_on, recorded_at, content_hash, chain_hash"
+    "notification_id, source_id, fact_type, subject_id, household_id, originator_id, "
+    "originator_version, effective_on, recorded_at, content_hash, chain_hash"
 )
 MetaMap = Mapping[tuple[UUID, int], FactMeta]
-ChainRow = tuple[int, str | None, str | None, str | None, str | None, str, int, str | None, str, str | None, str]
+ChainRow = tuple[
+    int, str | None, str | None, str | None, str | None, str, int, str | None, str, str | None, str
+]
 
 
 def chain_rows(
@@ -91,7 +93,8 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         statements.append(
             f"CREATE TABLE IF NOT EXISTS {self.facts_table} ("
             "notification_id INTEGER PRIMARY KEY, source_id TEXT UNIQUE, fact_type TEXT, "
-            "subject_id TEXT, household_id TEXT, originator_id TEXT NOT NULL, originator_version INTEGER NOT NULL, "
+            "subject_id TEXT, household_id TEXT, originator_id TEXT NOT NULL, "
+            "originator_version INTEGER NOT NULL, "
             "effective_on TEXT, recorded_at TEXT NOT NULL, content_hash TEXT, "
             "chain_hash TEXT NOT NULL)"
         )
@@ -136,7 +139,8 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             SQL(
                 "CREATE TABLE IF NOT EXISTS {schema}.{facts} ("
                 "notification_id bigint PRIMARY KEY, source_id text UNIQUE, fact_type text, "
-                "subject_id text, household_id text, originator_id uuid NOT NULL, originator_version bigint NOT NULL, "
+                "subject_id text, household_id text, originator_id uuid NOT NULL, "
+                "originator_version bigint NOT NULL, "
                 "effective_on date, recorded_at timestamptz NOT NULL, content_hash text, "
                 "chain_hash text NOT NULL)"
             ).format(schema=schema, facts=facts),

@@ -42,7 +42,8 @@ class SourceIndex:
         return found
 
     def _select(self, chunk: list[str]) -> list[Sequence[Any]]:
-        columns = "source_id, content_hash, fact_type, subject_id, household_id, originator_id, notification_id"
+        columns = ("source_id, content_hash, fact_type, subject_id, household_id, originator_id, "
+                   "notification_id")
         if isinstance(self.recorder, PostgresApplicationRecorder):
             datastore = self.recorder.datastore
             query = SQL("SELECT " + columns + " FROM {schema}.{facts} WHERE source_id = ANY(%s)").format(

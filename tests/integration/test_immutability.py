@@ -13,7 +13,6 @@ from psycopg.sql import SQL, Identifier
 from ledger.application import MovementLedger
 from ledger.store.schema import WRITER_ROLE
 from ledger.store.settings import StoreSettings
-from tests.conftest import PG_DSN
 from tests.factdicts import parsed, registration, site
 
 Sql = Callable[..., list[tuple[Any, ...]]]
@@ -34,7 +33,7 @@ def stored(ledger_app: MovementLedger, sql: Sql, store_settings: StoreSettings) 
 
 def snapshot(sql: Sql, settings: StoreSettings) -> dict[str, Any]:
     return {
-        "events": sql(f"SELECT originator_id, originator_version, topic, state "  # noqa: S608
+        "events": sql(f"SELECT originator_id, originator_version, topic, state "
                       f"FROM {events_table(settings)} ORDER BY originator_id, originator_version"),
         "facts": sql("SELECT * FROM ledger_facts ORDER BY notification_id"),
     }
@@ -71,7 +70,7 @@ def test_postgres_refuses_truncate(pg_app: MovementLedger, pg_settings: StoreSet
     with pytest.raises(psycopg.Error, match="append-only"):
         pg_sql(f"TRUNCATE {table}")
 
-    assert pg_sql(f"SELECT count(*) FROM {table}") == [(1,)]  # noqa: S608
+    assert pg_sql(f"SELECT count(*) FROM {table}") == [(1,)]
 
 
 @pytest.mark.postgres
@@ -83,7 +82,9 @@ def test_the_writer_role_may_only_read_and_append(
         pg_app.record(fact_in)
     qualified = f"{pg_settings.schema}.{table}"
 
-    with psycopg.connect(**PG_DSN, autocommit=True) as conn:
+    s = pg_settings
+    with psycopg.connect(host=s.host, port=s.port, user=s.user, dbname=s.dbname,
+                         autocommit=True) as conn:
         conn.execute(SQL("SET search_path = {}").format(Identifier(pg_settings.schema)))
         privileges = {
             p: conn.execute("SELECT has_table_privilege(%s, %s, %s)",

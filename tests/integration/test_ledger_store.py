@@ -36,15 +36,6 @@ from tests.factdicts import (
 
 Sql = Callable[..., list[tuple[Any, ...]]]
 
-# ESYAN without its authority_adm1: a governorate code is refused today (p-code level bug,
-# see tests/unit/test_facts.py); these tests are about the store, not about that.
-ESYAN = {"site_id": "ESYAN", "name": "Esyan", "kind": "camp", "location_pcode": "IQG15Q06"}
-
-
-def esyan(**kw: Any) -> dict[str, Any]:
-    return fact("site_registered", **{**ESYAN, "effective_on": "2014-06-01", **kw})
-
-
 def record(app: MovementLedger, *dicts: dict[str, Any]) -> list[Outcome]:
     return [app.record(f) for f in parsed(*dicts)]
 
@@ -65,7 +56,7 @@ def camp(ledger_app: MovementLedger) -> MovementLedger:
     record(
         ledger_app,
         site("CHAMISHKU", source_id="site-CHAMISHKU"),
-        esyan(source_id="site-ESYAN"),
+        site("ESYAN", source_id="site-ESYAN"),
         registration("H1", registry="official", source_id="reg-H1-off"),
         registration("H1", registry="operational", source_id="reg-H1-op"),
     )
@@ -75,7 +66,7 @@ def camp(ledger_app: MovementLedger) -> MovementLedger:
 def test_every_fact_type_is_recorded(ledger_app: MovementLedger, sql: Sql) -> None:
     facts = [
         site("CHAMISHKU"),
-        esyan(),
+        site("ESYAN"),
         registration("H1"),
         registration("H2", members=5),
         composition("H1", members=8),
@@ -248,7 +239,7 @@ def test_a_batch_stores_the_good_facts_and_rejects_the_bad_with_a_reason_each(
     except InvalidFactError as exc:
         malformed: LedgerError = exc
     inputs: list[Any] = [
-        *parsed(site("CHAMISHKU"), esyan(), registration("H1")),
+        *parsed(site("CHAMISHKU"), site("ESYAN"), registration("H1")),
         *parsed(departure("H9")),            # unknown household
         malformed,                           # failed validation upstream
         *parsed(registration("H2"), departure("H1", from_site_id="ESYAN")),  # not in ESYAN
@@ -328,3 +319,36 @@ def test_the_database_refuses_a_second_row_with_the_same_source_id(
         )
 
     assert sql("SELECT count(*) FROM ledger_facts WHERE source_id = %s", "reg-H1-off") == [(1,)]
+
+
+MANIFEST_BY_DATE = (
+    "product bug: the manifest is checked as it stands now (DepartureRound.is_on_manifest has "
+    "no date), not as of the departure's effective_on like every other household rule"
+)
+
+
+@pytest.mark.xfail(strict=True, reason=MANIFEST_BY_DATE)
+def test_a_household_manifested_only_after_it_departed_was_not_on_the_manifest(
+    camp: MovementLedger,
+) -> None:
+    record(camp, round_planned("R1"), manifested("H1", effective_on="2026-03-01"))
+
+    error = rejected(camp, departure("H1", round_id="R1", effective_on="2026-02-15"))
+
+    assert error.field == "round_id"
+
+
+@pytest.mark.xfail(strict=True, reason=MANIFEST_BY_DATE)
+def test_a_late_departure_counts_the_manifest_as_it_was_on_the_departure_date(
+    camp: MovementLedger,
+) -> None:
+    record(
+        camp,
+        round_planned("R1"),
+        manifested("H1", effective_on="2026-01-20"),
+        withdrawn("H1", effective_on="2026-02-20"),
+    )
+
+    (outcome,) = record(camp, departure("H1", round_id="R1", effective_on="2026-02-15"))
+
+    assert outcome.status == "recorded"

@@ -21,10 +21,6 @@ from tests.factdicts import (
     site,
 )
 
-PCODE_BUG = (
-    "product bug: ledger.pcodes.level() counts the 'Q' of the 'IQG' prefix, so a governorate "
-    "code is taken for a district (and facts.py repeats the count inline)"
-)
 FIELD_BUG = "product bug: errors from model validators carry field=None"
 
 
@@ -165,12 +161,10 @@ def test_unknown_district_pcode_is_rejected(data: dict[str, Any], field: str) ->
     assert "not in a known Iraqi district" in str(error)
 
 
-@pytest.mark.xfail(strict=True, reason=PCODE_BUG)
 def test_a_subdistrict_of_a_known_district_is_accepted() -> None:
     assert parse_fact(departure(to_pcode="IQG15Q07N01")).to_pcode == "IQG15Q07N01"  # type: ignore[attr-defined]
 
 
-@pytest.mark.xfail(strict=True, reason=PCODE_BUG)
 def test_unknown_governorate_pcode_is_rejected_as_a_governorate() -> None:
     error = rejection(registration(origin_pcode="IQG77"))
 
@@ -178,14 +172,12 @@ def test_unknown_governorate_pcode_is_rejected_as_a_governorate() -> None:
     assert "not a known Iraqi governorate" in str(error)
 
 
-@pytest.mark.xfail(strict=True, reason=PCODE_BUG)
 def test_a_site_run_by_another_governorates_authority_is_accepted() -> None:
     esyan = parse_fact(site("ESYAN"))
 
     assert esyan.authority == "IQG09"  # type: ignore[attr-defined]
 
 
-@pytest.mark.xfail(strict=True, reason=PCODE_BUG)
 def test_a_governorate_is_too_coarse_for_a_departure_destination() -> None:
     error = rejection(departure(to_pcode="IQG15"))
 
