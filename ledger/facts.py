@@ -57,6 +57,14 @@ Members = Annotated[int, Field(ge=1, le=60)]
 Count = Annotated[int, Field(ge=0, le=60)]
 
 
+class FieldProblem(ValueError):
+    """A check across fields, naming the field the user should fix."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 def _not_in_future(value: dt.date) -> dt.date:
     if value > dt.datetime.now(dt.UTC).date():
         raise ValueError(f"{value.isoformat()} is in the future; a fact records what already happened")
@@ -99,13 +107,13 @@ class _Breakdown(BaseModel):
     @model_validator(mode="after")
     def _breakdown_adds_up(self) -> Self:
         if self.female is not None and self.male is not None and self.female + self.male != self.members:
-            raise ValueError(
-                f"female ({self.female}) + male ({self.male}) must equal members ({self.members})"
+            raise FieldProblem(
+                "members", f"female ({self.female}) + male ({self.male}) must equal members ({self.members})"
             )
         for name in ("female", "male", "children"):
             part = getattr(self, name)
             if part is not None and part > self.members:
-                raise ValueError(f"{name} ({part}) cannot exceed members ({self.members})")
+                raise FieldProblem(name, f"{name} ({part}) cannot exceed members ({self.members})")
         return self
 
 
@@ -150,11 +158,12 @@ class HouseholdRegistered(_Breakdown, FactInput):
     @model_validator(mode="after")
     def _one_place(self) -> Self:
         if (self.site_id is None) == (self.location_pcode is None):
-            raise ValueError(
-                "give exactly one of site_id (in a camp or site) or location_pcode (out of camp)"
+            raise FieldProblem(
+                "site_id", "give exactly one of site_id (in a camp or site) or location_pcode (out of camp)"
             )
         if self.displaced_on is not None and self.displaced_on > self.effective_on:
-            raise ValueError(
+            raise FieldProblem(
+                "displaced_on",
                 f"displaced_on ({self.displaced_on}) is after effective_on ({self.effective_on}); "
                 "a household is displaced before it is registered as displaced"
             )
@@ -187,13 +196,14 @@ class HouseholdDeparted(FactInput):
     @model_validator(mode="after")
     def _one_destination(self) -> Self:
         if (self.to_pcode is None) == (self.to_site_id is None):
-            raise ValueError("give exactly one of to_pcode or to_site_id (a camp-to-camp transfer)")
+            raise FieldProblem("to_pcode", "give exactly one of to_pcode or to_site_id (a camp-to-camp transfer)")
         if self.to_site_id is not None and self.pathway != "relocation":
-            raise ValueError(
+            raise FieldProblem(
+                "to_site_id",
                 f"to_site_id is a camp-to-camp transfer, which is pathway 'relocation', not '{self.pathway}'"
             )
         if self.to_site_id is not None and self.to_site_id == self.from_site_id:
-            raise ValueError("to_site_id is the site the household departs from")
+            raise FieldProblem("to_site_id", "to_site_id is the site the household departs from")
         return self
 
 
@@ -281,6 +291,42 @@ class FactVoided(FactInput):
         return self.voided_source_id
 
 
+class FigureValue(BaseModel):
+    """One cell of a published figure: households and individuals in (status, place)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    status: Literal["idp_in_camp", "idp_out_of_camp", "returnee", "locally_integrated"]
+    place: Identifier
+    households: Annotated[int, Field(ge=0)]
+    individuals: Annotated[int, Field(ge=0)]
+
+
+class FigurePublished(FactInput):
+    """A figure as it was published: its selectors, its values and the ledger's digest then.
+
+    ``known_at`` is the recorded time of the chain head at ``head_position`` (K: what the ledger
+    knew), ``ledger_digest`` that head's chain digest; ``effective_on`` is the publishing day.
+    ``rulebook_digest`` fingerprints the rulebook's parameters, so a rulebook replaced later
+    shows up as such rather than as a changed fact.
+    """
+
+    type: Literal["figure_published"]
+    figure_id: Identifier
+    rulebook: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,39}$")]
+    level: Literal["cell", "adm2", "adm1", "national"]
+    as_of: dt.date
+    known_at: Annotated[str, StringConstraints(
+        pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}:\d{2}$")]
+    ledger_digest: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+    head_position: Annotated[int, Field(ge=1)]
+    rulebook_digest: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")] | None = None
+    values: Annotated[list[FigureValue], Field(max_length=100_000)]
+
+    def subject_id(self) -> str:
+        return self.figure_id
+
+
 Fact = Annotated[
     SiteRegistered
     | SiteClosed
@@ -295,7 +341,8 @@ Fact = Annotated[
     | HouseholdManifested
     | HouseholdWithdrawn
     | RoundClosed
-    | FactVoided,
+    | FactVoided
+    | FigurePublished,
     Field(discriminator="type"),
 ]
 
@@ -316,6 +363,7 @@ FACT_MODELS: dict[str, type[FactInput]] = {
         HouseholdWithdrawn,
         RoundClosed,
         FactVoided,
+        FigurePublished,
     )
 }
 FACT_TYPES = tuple(FACT_MODELS)
@@ -340,11 +388,18 @@ def _describe(error: ErrorDetails) -> tuple[str | None, str]:
     if loc and loc[0] in FACT_MODELS:
         loc = loc[1:]
     field = ".".join(loc) or None
+    original = error.get("ctx", {}).get("error")
+    if isinstance(original, FieldProblem):
+        field = original.field
     message = str(error["msg"]).removeprefix("Value error, ")
     if error["type"] == "missing":
         message = "is required but missing"
     elif error["type"] == "extra_forbidden":
-        message = "is not a field of this fact type"
+        model = FACT_MODELS.get(str(error["loc"][0])) if error["loc"] else None
+        fields = ", ".join(f for f in model.model_fields if f != "type") if model else ""
+        message = "is not a field of this fact type" + (f"; expected one of: {fields}" if fields else "")
+    elif error["type"].startswith("date_"):
+        message = f"{error.get('input')!r} is not a date; expected YYYY-MM-DD"
     elif error["type"] == "string_pattern_mismatch":
         message = (
             f"{error['input']!r} is not a valid identifier; expected 1-128 characters of "

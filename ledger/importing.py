@@ -2,7 +2,8 @@
 
 Records are validated and recorded in file order (a household registered on line 3 can depart
 on line 9), in atomic batches. Every rejected record goes to the rejects file with its line
-number and reason, in the input's own format, and the totals add up:
+number and reason, in the input's own format (the same header rows, HXL hashtags and CSV
+separator, so it can be corrected and imported again), and the totals add up:
 ``total == recorded + already_recorded + rejected``.
 """
 
@@ -17,10 +18,12 @@ from typing import IO, Any
 
 import orjson
 
+from ledger import hxl
 from ledger.application import Outcome
 from ledger.errors import LedgerError
 from ledger.facts import FactInput, parse_fact
-from ledger.readers import RawRecord, file_format, header_of, read_records
+from ledger.kobo import KoboMapping
+from ledger.readers import RawRecord, file_format, layout_of, read_records
 
 ProgressFn = Callable[[int], None]
 
@@ -42,10 +45,11 @@ class ImportReport:
 class RejectsWriter:
     """Writes rejected records in the input's format, each with its line number and reason."""
 
-    def __init__(self, path: Path, source: Path) -> None:
+    def __init__(self, path: Path, source: Path, kobo: KoboMapping | None = None) -> None:
         self.path = path
         self.format = file_format(source)
         self.source = source
+        self.kobo = kobo
         self.count = 0
         self._handle: IO[str] | None = None
         self._writer: Any = None
@@ -60,11 +64,18 @@ class RejectsWriter:
             }).decode() + "\n")
         elif self.format == ".csv":
             if self._writer is None:
-                self._writer = csv.writer(self._open())
-                self._writer.writerow(["_line", "_error", *header_of(self.source)])
+                layout = layout_of(self.source, kobo=self.kobo)
+                self._writer = csv.writer(self._open(), delimiter=layout.delimiter)
+                self._writer.writerows(self._header_rows())
             self._writer.writerow([record.line, str(error), *record.raw])
         else:
             self._rows.append([record.line, str(error), *record.raw])
+
+    def _header_rows(self) -> list[list[Any]]:
+        """The input's header rows, with a title (and an empty hashtag) for line and error."""
+        rows = layout_of(self.source, kobo=self.kobo).header_rows
+        return [["_line", "_error", *row] if not is_tags else ["", "", *row]
+                for row, is_tags in ((list(r), hxl.is_tag_row(list(r))) for r in rows)]
 
     def _open(self) -> IO[str]:
         if self._handle is None:
@@ -79,7 +90,8 @@ class RejectsWriter:
 
             workbook = Workbook(write_only=True)
             sheet = workbook.create_sheet("rejects")
-            sheet.append(["_line", "_error", *header_of(self.source)])
+            for header in self._header_rows():
+                sheet.append(header)
             for row in self._rows:
                 sheet.append(row)
             workbook.save(self.path)
@@ -95,14 +107,15 @@ def import_file(
     *,
     rejects_path: Path | None = None,
     fact_type: str | None = None,
+    kobo: KoboMapping | None = None,
     progress: ProgressFn | None = None,
 ) -> ImportReport:
     report = ImportReport(file=str(path))
-    rejects = RejectsWriter(rejects_path or default_rejects_path(path), path)
+    rejects = RejectsWriter(rejects_path or default_rejects_path(path), path, kobo)
     pending: deque[RawRecord] = deque()
 
     def parsed() -> Iterator[FactInput | LedgerError]:
-        for record in read_records(path, fact_type=fact_type):
+        for record in read_records(path, fact_type=fact_type, kobo=kobo):
             pending.append(record)
             if record.error is not None:
                 yield record.error

@@ -178,7 +178,7 @@ def place_at(
     raise ValueError(f"unknown level {level!r}; expected one of {', '.join(LEVELS)}")
 
 
-def classify(  # noqa: PLR0917 - the (left, right) pairs read best positionally
+def classify(
     left: HouseholdState,
     right: HouseholdState,
     left_rulebook: Rulebook,
@@ -293,7 +293,7 @@ def _in_reason_order(reasons: dict[str, Figure]) -> dict[str, Figure]:
     return {name: reasons[name] for name in REASON_NAMES if name in reasons}
 
 
-def reconcile_pure(  # noqa: PLR0917 - mirrors `ledger reconcile`'s selectors, in that order
+def reconcile_pure(
     households: Mapping[str, Sequence[FactRecord]],
     left: Rulebook,
     right: Rulebook,
@@ -346,7 +346,7 @@ def reconcile_pure(  # noqa: PLR0917 - mirrors `ledger reconcile`'s selectors, i
     )
 
 
-def tally(  # noqa: PLR0917 - the selectors of `ledger views show`, in that order
+def tally(
     households: Mapping[str, Sequence[FactRecord]],
     rulebook: Rulebook,
     as_of: dt.date,
@@ -380,7 +380,7 @@ def check_identity(bridge: Bridge) -> None:
             )
 
 
-def accumulate(  # noqa: PLR0917 - mirrors reconcile_pure
+def accumulate(
     pairs: Iterable[tuple[HouseholdState, HouseholdState, int]],
     left: Rulebook,
     right: Rulebook,

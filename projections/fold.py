@@ -55,7 +55,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Literal
 
 from projections.records import FactRecord
@@ -101,6 +101,11 @@ class HouseholdState:
 
 
 NOT_REGISTERED = HouseholdState()
+
+# A state as the tuple of its fields, in declaration order: what the fold compares and hashes.
+_Fields = tuple[Any, ...]
+_DEFAULT_FIELDS: _Fields = tuple(getattr(NOT_REGISTERED, f.name) for f in fields(HouseholdState))
+_NO_FLAGS: _Fields = (False, False, False, False, False)
 
 # Facts that carry a ``registry`` and count only under the rulebook reading that registry.
 _REGISTRY_FACTS = frozenset({"household_registered", "composition_changed", "registration_closed"})
@@ -215,34 +220,37 @@ class _Fold:
             raise ValueError(f"unknown departure pathway {pathway!r}")
         self.unlettered = not letter
 
-    def state(self) -> HouseholdState:
+    def fields(self) -> _Fields:
+        """The state's fields in declaration order (a tuple: cheap to compare and hash)."""
         registered = self.registered
+        members = self.members
         closed = registered and self.closed
         pre = (
             registered
             and self.displaced_on is not None
             and self.displaced_on < self.rulebook.caseload_start
         )
-        if not registered or closed or pre or self.members is None:
-            if not registered and self.members is None:
-                return NOT_REGISTERED
-            return HouseholdState(
-                members=self.members, registered=registered, pre_caseload=pre, closed=closed
-            )
+        if not registered or closed or pre or members is None:
+            return (NOT_COUNTED, None, 0, None, members, registered, pre, closed, *_NO_FLAGS)
         cause = self.placed_by
-        return HouseholdState(
-            status=self.status,
-            place=self.place,
-            individuals=self.members,
-            cause=cause,
-            members=self.members,
-            registered=True,
-            returnee_by_registration=cause == "returnee_registration",
-            in_camp_by_reentry=cause == "reentry",
-            moved_by_unlettered_departure=cause == "departure" and self.unlettered,
-            return_kept_displaced=self.kept_displaced,
-            skipped_departure=self.skipped,
+        return (
+            self.status,
+            self.place,
+            members,
+            cause,
+            members,
+            True,
+            False,
+            False,
+            cause == "returnee_registration",
+            cause == "reentry",
+            cause == "departure" and self.unlettered,
+            self.kept_displaced,
+            self.skipped,
         )
+
+    def state(self) -> HouseholdState:
+        return HouseholdState(*self.fields())
 
 
 def _order(fact: FactRecord) -> tuple[dt.date, int]:
@@ -294,23 +302,55 @@ def timeline(
 def _timeline(
     ordered: Sequence[FactRecord], rulebook: Rulebook, known_at: dt.datetime | None
 ) -> list[Interval]:
-    live = _live_in_order(ordered, known_at)
-    fold = _Fold(rulebook)
-    starts: list[tuple[dt.date, HouseholdState]] = []
-    previous = NOT_REGISTERED
-    index, count = 0, len(live)
-    while index < count:
-        day = live[index].effective_on
-        while index < count and live[index].effective_on == day:
-            fold.apply(live[index])
-            index += 1
-        state = fold.state()
-        if state != previous:
-            starts.append((day, state))
-            previous = state
-    ends: list[dt.date | None] = [start for start, _ in starts[1:]]
-    ends.append(None)  # the last interval is open; with no starts, zip drops this lone end
-    return [Interval(start, end, state) for (start, state), end in zip(starts, ends, strict=False)]
+    builder = _TimelineBuilder(rulebook)
+    builder.extend(_live_in_order(ordered, known_at))
+    return [
+        Interval(start, end, HouseholdState(*fields)) for start, end, fields in builder.intervals()
+    ]
+
+
+class _TimelineBuilder:
+    """A timeline grown by applying live facts in order; later facts can extend it cheaply."""
+
+    __slots__ = ("fold", "last", "starts")
+
+    def __init__(self, rulebook: Rulebook) -> None:
+        self.fold = _Fold(rulebook)
+        self.starts: list[tuple[dt.date, _Fields]] = []
+        self.last: tuple[dt.date, int] | None = None
+
+    def extend(self, live: Sequence[FactRecord]) -> None:
+        """Apply ``live`` (in order, all after every fact applied so far)."""
+        fold, starts = self.fold, self.starts
+        index, count = 0, len(live)
+        while index < count:
+            day = live[index].effective_on
+            while index < count and live[index].effective_on == day:
+                fold.apply(live[index])
+                index += 1
+            fields = fold.fields()
+            if starts and starts[-1][0] == day:
+                starts.pop()  # more facts on the day the timeline last changed: its state again
+            if fields != (starts[-1][1] if starts else _DEFAULT_FIELDS):
+                starts.append((day, fields))
+        if count:
+            self.last = _order(live[-1])
+
+    def can_extend(self, new: Sequence[FactRecord], voided: set[str]) -> bool:
+        """Whether ``new`` facts only add to the end: no voids, none before what is applied."""
+        last = self.last
+        return all(
+            fact.type != "fact_voided"
+            and fact.source_id not in voided
+            and (last is None or _order(fact) > last)
+            for fact in new
+        )
+
+    def intervals(self) -> list[tuple[dt.date, dt.date | None, _Fields]]:
+        starts = self.starts
+        ends: list[dt.date | None] = [start for start, _ in starts[1:]]
+        ends.append(None)  # the last interval is open; with no starts, zip drops this lone end
+        return [(start, end, fields) for (start, fields), end in zip(starts, ends, strict=False)]
 
 
 def bitemporal_rows(facts: Iterable[FactRecord], rulebook: Rulebook) -> list[BitemporalRow]:
@@ -321,26 +361,45 @@ def bitemporal_rows(facts: Iterable[FactRecord], rulebook: Rulebook) -> list[Bit
     are omitted: where no row covers (D, K), the state is :data:`NOT_REGISTERED`. Looking up
     ``valid_from <= D < valid_to`` and ``recorded_from <= K < recorded_to`` (None: infinity)
     gives exactly ``state_at(facts, rulebook, D, K)``.
+
+    Cost: a version that only adds facts dated on or after every earlier one (the usual case)
+    extends the previous timeline; any other version (a void, a back-dated fact) refolds the
+    household, so the worst case is quadratic in the household's own fact count.
     """
     ordered = sorted(facts, key=_order)
-    versions = sorted({fact.recorded_at for fact in ordered})
-    rows: list[BitemporalRow] = []
-    open_since: dict[tuple[dt.date, dt.date | None, HouseholdState], dt.datetime] = {}
-    for known_at in versions:
-        current = {
-            (interval.valid_from, interval.valid_to, interval.state)
-            for interval in _timeline(ordered, rulebook, known_at)
-            if interval.state != NOT_REGISTERED
-        }
+    recorded: dict[dt.datetime, list[FactRecord]] = {}
+    for fact in ordered:
+        recorded.setdefault(fact.recorded_at, []).append(fact)
+    rows: list[tuple[dt.date, dt.date | None, dt.datetime, dt.datetime | None, _Fields]] = []
+    open_since: dict[tuple[dt.date, dt.date | None, _Fields], dt.datetime] = {}
+    builder = _TimelineBuilder(rulebook)
+    voided: set[str] = set()
+    for known_at in sorted(recorded):
+        new = recorded[known_at]
+        if builder.can_extend(new, voided):
+            builder.extend(new)
+        else:
+            builder = _TimelineBuilder(rulebook)
+            builder.extend(_live_in_order(ordered, known_at))
+        voided.update(fact.data["voided_source_id"] for fact in new if fact.type == "fact_voided")
+        current = {key for key in builder.intervals() if key[2] != _DEFAULT_FIELDS}
         for key in [key for key in open_since if key not in current]:
-            rows.append(BitemporalRow(key[0], key[1], open_since.pop(key), known_at, key[2]))
+            rows.append((key[0], key[1], open_since.pop(key), known_at, key[2]))
         for key in current:
             if key not in open_since:
                 open_since[key] = known_at
-    for key, recorded_from in open_since.items():
-        rows.append(BitemporalRow(key[0], key[1], recorded_from, None, key[2]))
-    rows.sort(key=lambda row: (row.recorded_from, row.valid_from))
-    return rows
+    rows.extend((key[0], key[1], since, None, key[2]) for key, since in open_since.items())
+    rows.sort(key=lambda row: (row[2], row[0]))
+    states: dict[_Fields, HouseholdState] = {}
+    return [
+        BitemporalRow(start, end, since, until, states.get(fields) or _state(states, fields))
+        for start, end, since, until, fields in rows
+    ]
+
+
+def _state(states: dict[_Fields, HouseholdState], fields: _Fields) -> HouseholdState:
+    state = states[fields] = HouseholdState(*fields)
+    return state
 
 
 def state_from_rows(

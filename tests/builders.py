@@ -70,9 +70,7 @@ class HouseholdBuilder:
     def last_source_id(self) -> str:
         return self.facts[-1].source_id
 
-    def record(
-        self, fact_type: str, on: Day, source_id: str | None = None, **data: Any
-    ) -> Self:
+    def record(self, fact_type: str, on: Day, source_id: str | None = None, **data: Any) -> Self:
         """Any fact about this household (the typed methods below cover the usual ones)."""
         position, recorded_at = self.clock.tick()
         self.facts.append(
@@ -174,21 +172,15 @@ class HouseholdBuilder:
         )
 
     def reentered(self, site_id: str = "CHAMISHKU", *, on: Day) -> Self:
-        return self.record(
-            "household_reentered", on, household_id=self.household_id, site_id=site_id
-        )
+        return self.record("household_reentered", on, household_id=self.household_id, site_id=site_id)
 
     def returnee_registered(self, pcode: str, *, on: Day) -> Self:
         return self.record("returnee_registered", on, household_id=self.household_id, pcode=pcode)
 
     def grant_disbursed(self, *, on: Day, amount_iqd: int = 4_000_000) -> Self:
-        return self.record(
-            "grant_disbursed", on, household_id=self.household_id, amount_iqd=amount_iqd
-        )
+        return self.record("grant_disbursed", on, household_id=self.household_id, amount_iqd=amount_iqd)
 
-    def registration_closed(
-        self, *, on: Day, registry: str, reason: str = "solution_reached"
-    ) -> Self:
+    def registration_closed(self, *, on: Day, registry: str, reason: str = "solution_reached") -> Self:
         for name in self._registries(registry):
             self.record(
                 "registration_closed",
@@ -232,8 +224,6 @@ def worked_example(clock: Clock | None = None) -> dict[str, list[FactRecord]]:
         a_household("H6", 5, clock=clock)
         .registered_at("CHAMISHKU")
         .departed(on="2026-03-01", to_pcode="IQG15Q02", letter="L-2", round_id="R2"),
-        a_household("H7", 6, clock=clock)
-        .registered_at("ESYAN")
-        .returnee_registered(SINJAR, on="2026-01-10"),
+        a_household("H7", 6, clock=clock).registered_at("ESYAN").returnee_registered(SINJAR, on="2026-01-10"),
     ]
     return {household.household_id: household.facts for household in households}

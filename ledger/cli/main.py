@@ -19,6 +19,8 @@ from ledger.cli.output import print_json, progress_bar, reports_errors, table
 from ledger.cli.state import workspace
 from ledger.facts import FACT_TYPES
 from ledger.importing import import_file
+from ledger.kobo import FORMS as KOBO_FORMS
+from ledger.kobo import KoboMapping, builtin_mapping_path, load_mapping
 
 app = typer.Typer(
     name="ledger",
@@ -73,20 +75,31 @@ def import_(
     fact_type: Annotated[str | None, typer.Option(
         "--type", help="The fact type of every record, for a file without a `type` column.",
     )] = None,
+    kobo_form: Annotated[str | None, typer.Option(
+        "--kobo-form", metavar="registration|departure",
+        help="Read a KoboToolbox export (a _uuid column) with the shipped mapping of this form.",
+    )] = None,
+    kobo_mapping: Annotated[Path | None, typer.Option(
+        "--kobo-mapping", exists=True, dir_okay=False,
+        help="Read a KoboToolbox export with your own mapping file (TOML, see docs/formats.md).",
+    )] = None,
     json_output: JsonOption = False,
 ) -> None:
     """Record every fact in a file, in order; bad records go to a rejects file with reasons.
 
-    Already-recorded facts (same source_id, same content) are counted and skipped, so a file can
-    be imported again safely. The totals always add up: total = recorded + already_recorded +
+    CSV and XLSX files have a header row of field names, or a row of HXL hashtags, or are
+    KoboToolbox exports read through a mapping (--kobo-form / --kobo-mapping); see
+    docs/formats.md. Already-recorded facts (same source_id, same content) are counted and
+    skipped, so a file can be imported again safely. The totals always add up: total = recorded + already_recorded +
     rejected.
     """
     if fact_type is not None and fact_type not in FACT_TYPES:
         raise typer.BadParameter(f"unknown fact type; expected one of {', '.join(FACT_TYPES)}",
                                  param_hint="--type")
+    kobo = kobo_mapping_option(file, kobo_form, kobo_mapping)
     with workspace() as ws, progress_bar(f"importing {file.name}", None, quiet=json_output) as tick:
         report = import_file(ws.record_many, file, rejects_path=rejects, fact_type=fact_type,
-                             progress=tick)
+                             kobo=kobo, progress=tick)
     structlog.get_logger().info("facts_imported", total=report.total, recorded=report.recorded,
                                 already_recorded=report.already_recorded, rejected=report.rejected)
     if json_output:
@@ -100,6 +113,19 @@ def import_(
             typer.echo(f"  line {rejection['line']}: {rejection['error']}", err=True)
         typer.echo(f"All {report.rejected} rejected records with reasons: {report.rejects_file}",
                    err=True)
+
+
+def kobo_mapping_option(file: Path, form: str | None, mapping: Path | None) -> KoboMapping | None:
+    if form is not None and mapping is not None:
+        raise typer.BadParameter("give --kobo-form or --kobo-mapping, not both", param_hint="--kobo-form")
+    if form is None and mapping is None:
+        return None
+    if file.suffix.lower() not in (".csv", ".xlsx"):
+        raise typer.BadParameter("a KoboToolbox export is a .csv or .xlsx file", param_hint="FILE")
+    if form is not None and form not in KOBO_FORMS:
+        raise typer.BadParameter(f"{form!r}; expected one of {', '.join(KOBO_FORMS)}",
+                                 param_hint="--kobo-form")
+    return load_mapping(mapping if mapping is not None else builtin_mapping_path(form or ""))
 
 
 def main() -> None:

@@ -44,10 +44,12 @@ class DepartureRound(FactAggregate):
     def is_closed(self) -> bool:
         return bool(self.live("round_closed"))
 
-    def is_on_manifest(self, household_id: str) -> bool:
-        """Manifested and not withdrawn since (in effective order, latest wins)."""
+    def is_on_manifest(self, household_id: str, on_day: dt.date | None = None) -> bool:
+        """Manifested and not withdrawn since, as of ``on_day`` (effective order, latest wins)."""
         on = False
         for e in self.live("household_manifested", "household_withdrawn"):
+            if on_day is not None and e.effective_on > on_day:
+                break
             if e.data["household_id"] == household_id:
                 on = e.kind == "household_manifested"
         return on

@@ -110,6 +110,23 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         statements += _immutability_sql_sqlite(self.facts_table)
         return statements
 
+    def select_streams(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
+        """Every event of several aggregates in one query, by aggregate then version."""
+        found: list[StoredEvent] = []
+        for start in range(0, len(originator_ids), 900):
+            chunk = [i.hex for i in originator_ids[start:start + 900]]
+            with self.datastore.transaction(commit=False) as c:
+                c.execute(
+                    f"SELECT * FROM {self.events_table_name} WHERE originator_id IN "
+                    f"({','.join('?' * len(chunk))}) ORDER BY originator_id, originator_version",
+                    chunk,
+                )
+                found += [
+                    StoredEvent(UUID(r["originator_id"]), r["originator_version"], r["topic"], r["state"])
+                    for r in c.fetchall()
+                ]
+        return found
+
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
@@ -163,10 +180,25 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             "SELECT chain_hash, recorded_at FROM {schema}.{facts} "
             "ORDER BY notification_id DESC LIMIT 1"
         ).format(schema=schema, facts=facts)
+        self.select_streams_statement = SQL(
+            "SELECT originator_id, originator_version, topic, state FROM {schema}.{events} "
+            "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
+        ).format(schema=schema, events=Identifier(self.events_table_name))
         self.insert_facts_statement = SQL(
             "INSERT INTO {schema}.{facts} (" + FACT_COLUMNS + ") "
             "VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
         ).format(schema=schema, facts=facts)
+
+    def select_streams(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
+        """Every event of several aggregates in one query, by aggregate then version."""
+        if not originator_ids:
+            return []
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(self.select_streams_statement, (list(originator_ids),), prepare=True)
+            return [
+                StoredEvent(r["originator_id"], r["originator_version"], r["topic"], bytes(r["state"]))
+                for r in curs.fetchall()
+            ]
 
     def _immutability_sql(self, table: str) -> list[Composed]:
         schema = Identifier(self.datastore.schema)

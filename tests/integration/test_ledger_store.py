@@ -321,13 +321,8 @@ def test_the_database_refuses_a_second_row_with_the_same_source_id(
     assert sql("SELECT count(*) FROM ledger_facts WHERE source_id = %s", "reg-H1-off") == [(1,)]
 
 
-MANIFEST_BY_DATE = (
-    "product bug: the manifest is checked as it stands now (DepartureRound.is_on_manifest has "
-    "no date), not as of the departure's effective_on like every other household rule"
-)
 
 
-@pytest.mark.xfail(strict=True, reason=MANIFEST_BY_DATE)
 def test_a_household_manifested_only_after_it_departed_was_not_on_the_manifest(
     camp: MovementLedger,
 ) -> None:
@@ -338,7 +333,6 @@ def test_a_household_manifested_only_after_it_departed_was_not_on_the_manifest(
     assert error.field == "round_id"
 
 
-@pytest.mark.xfail(strict=True, reason=MANIFEST_BY_DATE)
 def test_a_late_departure_counts_the_manifest_as_it_was_on_the_departure_date(
     camp: MovementLedger,
 ) -> None:

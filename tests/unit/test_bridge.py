@@ -145,7 +145,9 @@ def test_camp_run_by_another_governorate_is_reported_under_the_authority_officia
 
 
 def test_returnee_place_is_grouped_by_its_pcode() -> None:
-    facts = a_household("H6").registered_at().departed(on="2026-03-01", to_pcode="IQG15Q02N03", letter="L").facts
+    facts = (
+        a_household("H6").registered_at().departed(on="2026-03-01", to_pcode="IQG15Q02N03", letter="L").facts
+    )
     state = state_at(facts, OFFICIAL, AS_OF)
     assert place_at(state, OFFICIAL, "adm2", SITES) == "IQG15Q02"
     assert place_at(state, OFFICIAL, "adm1", SITES) == "IQG15"
@@ -153,7 +155,9 @@ def test_returnee_place_is_grouped_by_its_pcode() -> None:
 
 def test_a_household_not_counted_has_no_place_at_any_level() -> None:
     state = state_at(a_household("H4").registered_at(registry="operational").facts, OFFICIAL, AS_OF)
-    assert {place_at(state, OFFICIAL, level, SITES) for level in ("cell", "adm2", "adm1", "national")} == {None}
+    assert {place_at(state, OFFICIAL, level, SITES) for level in ("cell", "adm2", "adm1", "national")} == {
+        None
+    }
 
 
 def test_a_site_without_authority_is_reported_under_its_location() -> None:
@@ -284,7 +288,9 @@ def test_bridge_known_at_an_earlier_time_ignores_later_facts() -> None:
 
 
 def test_bridge_as_of_before_the_departures_shows_only_the_caseload_differences() -> None:
-    bridge = reconcile_pure(worked_example(), OFFICIAL, OPERATIONAL, dt.date(2025, 12, 31), None, "cell", SITES)
+    bridge = reconcile_pure(
+        worked_example(), OFFICIAL, OPERATIONAL, dt.date(2025, 12, 31), None, "cell", SITES
+    )
     check_identity(bridge)
     assert reasons_by_household(bridge) == {
         "H2": "pre_cutoff_displacement",

@@ -41,7 +41,8 @@ def test_household_registered_in_a_camp_is_an_idp_in_that_camp_under_both() -> N
     )
     state = state_at(household.facts, OFFICIAL, AS_OF)
     assert state.cause == "registration"
-    assert state.registered and state.members == 6
+    assert state.registered
+    assert state.members == 6
 
 
 def test_household_registered_out_of_camp_is_an_idp_at_that_place() -> None:
@@ -60,7 +61,8 @@ def test_household_displaced_in_2007_is_counted_officially_but_not_operationally
     household = a_household("H2", members=5).registered_at("CHAMISHKU", displaced_on="2007-03-01")
     operational = state_at(household.facts, OPERATIONAL, AS_OF)
     assert where(operational) == ("not_counted", None, 0)
-    assert operational.pre_caseload and operational.registered
+    assert operational.pre_caseload
+    assert operational.registered
     assert operational.members == 5
     assert where(state_at(household.facts, OFFICIAL, AS_OF)) == ("idp_in_camp", "CHAMISHKU", 5)
 
@@ -152,9 +154,7 @@ def test_local_integration_makes_the_household_locally_integrated() -> None:
 def test_no_departure_moves_a_household_under_a_rulebook_that_ignores_departures() -> None:
     frozen = dataclasses.replace(OFFICIAL, name="frozen", departures_move="none")
     household = (
-        a_household("H1")
-        .registered_at("CHAMISHKU")
-        .departed(on="2025-01-01", to_pcode=SINJAR, letter="L-1")
+        a_household("H1").registered_at("CHAMISHKU").departed(on="2025-01-01", to_pcode=SINJAR, letter="L-1")
     )
     assert where(state_at(household.facts, frozen, AS_OF)) == ("idp_in_camp", "CHAMISHKU", 6)
 
@@ -179,7 +179,8 @@ def test_closed_registration_stops_counting_until_the_household_is_registered_ag
     )
     closed = state_at(household.facts, OFFICIAL, dt.date(2021, 1, 1))
     assert where(closed) == ("not_counted", None, 0)
-    assert closed.closed and closed.registered
+    assert closed.closed
+    assert closed.registered
     assert where(state_at(household.facts, OPERATIONAL, dt.date(2021, 1, 1)))[0] == "idp_in_camp"
     assert where(state_at(household.facts, OFFICIAL, AS_OF)) == ("idp_in_camp", "ESYAN", 7)
 
@@ -274,9 +275,7 @@ def test_household_unknown_to_the_rulebook_has_an_empty_timeline_and_no_rows() -
 
 def test_a_late_correction_keeps_the_published_version_and_adds_the_corrected_one() -> None:
     clock = Clock()
-    household = a_household("H6", members=5, clock=clock).registered_at(
-        "CHAMISHKU", registry="official"
-    )
+    household = a_household("H6", members=5, clock=clock).registered_at("CHAMISHKU", registry="official")
     registered_known = clock.now()
     household.departed(on="2026-03-01", to_pcode="IQG15Q02", letter="L-2")
     published_at = clock.now()

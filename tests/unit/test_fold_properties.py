@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from projections.bridge import LEVELS, SiteInfo, check_identity, reconcile_pure, tally
-from projections.fold import BitemporalRow, HouseholdState, NOT_REGISTERED, bitemporal_rows, state_at
+from projections.bridge import LEVELS, SiteInfo, check_identity, classify, reconcile_pure, tally
+from projections.fold import NOT_REGISTERED, BitemporalRow, HouseholdState, bitemporal_rows, state_at
 from projections.records import FactRecord
 from projections.rulebooks import Rulebook, builtin_rulebooks
 
@@ -26,7 +26,13 @@ OPERATIONAL = builtin_rulebooks()["operational"]
 IRIS = dataclasses.replace(OPERATIONAL, name="iris", return_ends_displacement=False)
 FROZEN = dataclasses.replace(OFFICIAL, name="frozen", departures_move="none", site_attribution="location")
 RULEBOOKS = (OFFICIAL, OPERATIONAL, IRIS, FROZEN)
-PAIRS = ((OFFICIAL, OPERATIONAL), (OPERATIONAL, OFFICIAL), (OFFICIAL, IRIS), (IRIS, OPERATIONAL), (FROZEN, OFFICIAL))
+PAIRS = (
+    (OFFICIAL, OPERATIONAL),
+    (OPERATIONAL, OFFICIAL),
+    (OFFICIAL, IRIS),
+    (IRIS, OPERATIONAL),
+    (FROZEN, OFFICIAL),
+)
 
 SITES = {
     "CHAMISHKU": SiteInfo("CHAMISHKU", "Chamishku", "camp", "IQG09Q04"),
@@ -42,67 +48,65 @@ registries = st.sampled_from(("official", "operational"))
 members = st.integers(1, 12)
 
 
-def registration(household_id: str) -> st.SearchStrategy[tuple[str, dict]]:
-    place = st.one_of(
-        st.fixed_dictionaries({"site_id": st.sampled_from(sorted(SITES))}),
-        st.fixed_dictionaries({"location_pcode": st.sampled_from(PCODES)}),
-    )
-    return st.tuples(
-        st.just("household_registered"),
-        st.builds(
-            lambda registry, where, size, displaced: {
-                "household_id": household_id,
-                "registry": registry,
-                "registration_ref": f"{registry}-{household_id}",
-                "members": size,
-                "displaced_on": displaced,
-                **where,
-            },
-            registries,
-            place,
-            members,
-            st.one_of(st.none(), st.dates(dt.date(2005, 1, 1), dt.date(2020, 12, 31))),
-        ),
-    )
+def _registration(registry: str, place: dict, size: int, displaced: dt.date | None) -> dict:
+    return {
+        "registry": registry,
+        "registration_ref": f"REF-{registry}",
+        "members": size,
+        "displaced_on": displaced,
+        **place,
+    }
 
 
-def departure(household_id: str) -> st.SearchStrategy[tuple[str, dict]]:
-    destination = st.one_of(
-        st.tuples(st.sampled_from(("return", "relocation", "local_integration")), st.sampled_from(PCODES), st.none()),
-        st.tuples(st.just("relocation"), st.none(), st.sampled_from(sorted(SITES))),
-    )
-    return st.tuples(
-        st.just("household_departed"),
-        st.builds(
-            lambda where, origin, letter, round_id: {
-                "household_id": household_id,
-                "from_site_id": origin,
-                "pathway": where[0],
-                "to_pcode": where[1],
-                "to_site_id": where[2],
-                "departure_letter_ref": letter,
-                "round_id": round_id,
-            },
-            destination,
-            st.sampled_from(sorted(SITES)),
-            st.one_of(st.none(), st.just("L-1")),
-            st.one_of(st.none(), st.just("R1")),
-        ),
-    )
+def _departure(destination: tuple, origin: str, letter: str | None, round_id: str | None) -> dict:
+    pathway, to_pcode, to_site_id = destination
+    return {
+        "from_site_id": origin,
+        "pathway": pathway,
+        "to_pcode": to_pcode,
+        "to_site_id": to_site_id,
+        "departure_letter_ref": letter,
+        "round_id": round_id,
+    }
 
 
-def household_fact(household_id: str) -> st.SearchStrategy[tuple[str, dict]]:
-    hid = {"household_id": household_id}
-    return st.one_of(
-        registration(household_id),
-        departure(household_id),
-        st.tuples(st.just("composition_changed"), st.builds(lambda r, m: {**hid, "registry": r, "members": m, "reason": "birth"}, registries, members)),
-        st.tuples(st.just("registration_closed"), st.builds(lambda r: {**hid, "registry": r, "reason": "other"}, registries)),
-        st.tuples(st.just("household_reentered"), st.builds(lambda s: {**hid, "site_id": s}, st.sampled_from(sorted(SITES)))),
-        st.tuples(st.just("returnee_registered"), st.builds(lambda p: {**hid, "pcode": p}, st.sampled_from(PCODES))),
-        st.tuples(st.just("grant_disbursed"), st.just({**hid, "amount_iqd": 4_000_000})),
-        st.tuples(st.just("fact_voided"), st.just({})),
-    )
+site_ids = st.sampled_from(sorted(SITES))
+pcodes = st.sampled_from(PCODES)
+REGISTRATION = st.builds(
+    _registration,
+    registries,
+    st.one_of(
+        st.builds(lambda s: {"site_id": s}, site_ids), st.builds(lambda p: {"location_pcode": p}, pcodes)
+    ),
+    members,
+    st.one_of(st.none(), st.dates(dt.date(2005, 1, 1), dt.date(2020, 12, 31))),
+)
+DEPARTURE = st.builds(
+    _departure,
+    st.one_of(
+        st.tuples(st.sampled_from(("return", "relocation", "local_integration")), pcodes, st.none()),
+        st.tuples(st.just("relocation"), st.none(), site_ids),
+    ),
+    site_ids,
+    st.one_of(st.none(), st.just("L-1")),
+    st.one_of(st.none(), st.just("R1")),
+)
+# (type, fields without household_id); a void's target is drawn once the history so far is known.
+HOUSEHOLD_FACT = st.one_of(
+    st.tuples(st.just("household_registered"), REGISTRATION),
+    st.tuples(st.just("household_departed"), DEPARTURE),
+    st.tuples(
+        st.just("composition_changed"),
+        st.builds(lambda r, m: {"registry": r, "members": m, "reason": "birth"}, registries, members),
+    ),
+    st.tuples(
+        st.just("registration_closed"), st.builds(lambda r: {"registry": r, "reason": "other"}, registries)
+    ),
+    st.tuples(st.just("household_reentered"), st.builds(lambda s: {"site_id": s}, site_ids)),
+    st.tuples(st.just("returnee_registered"), st.builds(lambda p: {"pcode": p}, pcodes)),
+    st.tuples(st.just("grant_disbursed"), st.just({"amount_iqd": 4_000_000})),
+    st.tuples(st.just("fact_voided"), st.just({})),
+)
 
 
 @st.composite
@@ -112,8 +116,8 @@ def histories(draw: st.DrawFn) -> dict[str, list[FactRecord]]:
     households: dict[str, list[FactRecord]] = {hid: [] for hid in household_ids}
     for position in range(1, draw(st.integers(1, 14)) + 1):
         hid = draw(st.sampled_from(household_ids))
-        kind, data = draw(household_fact(hid))
-        data = {key: value for key, value in data.items() if value is not None}
+        kind, fields = draw(HOUSEHOLD_FACT)
+        data = {"household_id": hid, **{k: v for k, v in fields.items() if v is not None}}
         if kind == "fact_voided":
             targets = [fact.source_id for fact in households[hid] if fact.type != "fact_voided"]
             if not targets:
@@ -156,7 +160,11 @@ def lookup(rows: Sequence[BitemporalRow], as_of: dt.date, known_at: dt.datetime 
         if row.valid_from <= as_of
         and (row.valid_to is None or as_of < row.valid_to)
         and (known_at is None or row.recorded_from <= known_at)
-        and (row.recorded_to is None if known_at is None else (row.recorded_to is None or known_at < row.recorded_to))
+        and (
+            row.recorded_to is None
+            if known_at is None
+            else (row.recorded_to is None or known_at < row.recorded_to)
+        )
     ]
     assert len(matching) <= 1, matching
     return matching[0] if matching else NOT_REGISTERED
@@ -174,16 +182,24 @@ def test_bitemporal_rows_give_the_folds_state_for_every_as_of_date_and_known_at_
         for rulebook in RULEBOOKS:
             rows = bitemporal_rows(facts, rulebook)
             assert all(row.state != NOT_REGISTERED for row in rows)
+            folded: dict[tuple, HouseholdState] = {}
             for known_at in known_at_times(facts):
+                # K just before a recording sees what the previous one saw: fold each version once.
+                known = tuple(f.position for f in facts if known_at is None or f.recorded_at <= known_at)
                 for as_of in as_of_dates(facts):
-                    assert lookup(rows, as_of, known_at) == state_at(facts, rulebook, as_of, known_at), (
-                        rulebook.name,
-                        as_of,
-                        known_at,
-                    )
+                    if (known, as_of) not in folded:
+                        folded[known, as_of] = state_at(facts, rulebook, as_of, known_at)
+                    expected = folded[known, as_of]
+                    assert lookup(rows, as_of, known_at) == expected, (rulebook.name, as_of, known_at)
 
 
-def _check_bridge(households: dict[str, list[FactRecord]], left: Rulebook, right: Rulebook, as_of: dt.date, known_at: dt.datetime | None) -> None:
+def _check_bridge(
+    households: dict[str, list[FactRecord]],
+    left: Rulebook,
+    right: Rulebook,
+    as_of: dt.date,
+    known_at: dt.datetime | None,
+) -> None:
     for level in LEVELS:
         bridge = reconcile_pure(households, left, right, as_of, known_at, level, SITES)
         check_identity(bridge)
@@ -198,7 +214,9 @@ def _check_bridge(households: dict[str, list[FactRecord]], left: Rulebook, right
 
 @PROPERTY_SETTINGS
 @given(histories(), st.data())
-def test_the_bridge_adds_up_in_every_row_at_every_level(households: dict[str, list[FactRecord]], data: st.DataObject) -> None:
+def test_the_bridge_adds_up_in_every_row_at_every_level(
+    households: dict[str, list[FactRecord]], data: st.DataObject
+) -> None:
     all_facts = [fact for facts in households.values() for fact in facts]
     as_of = data.draw(st.sampled_from(as_of_dates(all_facts)))
     known_at = data.draw(st.sampled_from(known_at_times(all_facts)))
@@ -208,11 +226,19 @@ def test_the_bridge_adds_up_in_every_row_at_every_level(households: dict[str, li
 
 @PROPERTY_SETTINGS
 @given(histories())
-def test_official_and_operational_figures_never_differ_unexplained(households: dict[str, list[FactRecord]]) -> None:
+def test_official_and_operational_figures_never_differ_unexplained(
+    households: dict[str, list[FactRecord]],
+) -> None:
     all_facts = [fact for facts in households.values() for fact in facts]
     for known_at in (None, *(fact.recorded_at for fact in all_facts)):
         for as_of in as_of_dates(all_facts):
-            for left, right in ((OFFICIAL, OPERATIONAL), (OPERATIONAL, OFFICIAL)):
+            for facts in households.values():
+                official = state_at(facts, OFFICIAL, as_of, known_at)
+                operational = state_at(facts, OPERATIONAL, as_of, known_at)
                 for level in LEVELS:
-                    bridge = reconcile_pure(households, left, right, as_of, known_at, level, SITES)
-                    assert "unexplained" not in {d.reason for d in bridge.differences}, bridge.differences
+                    for left, right, left_rb, right_rb in (
+                        (official, operational, OFFICIAL, OPERATIONAL),
+                        (operational, official, OPERATIONAL, OFFICIAL),
+                    ):
+                        reason = classify(left, right, left_rb, right_rb, level, SITES)
+                        assert reason != "unexplained", (left, right, level)

@@ -98,11 +98,31 @@ def test_missing_key_is_named() -> None:
 @pytest.mark.parametrize(
     ("line", "replacement", "message"),
     [
-        ('departures_move = "all"', 'departures_move = "some"', r"departures_move is 'some'; expected one of 'with_letter', 'all', 'none'"),
-        ('registry = "operational"', 'registry = "unhcr"', r"registry is 'unhcr'; expected one of 'official', 'operational'"),
-        ("reentry_counts = true", 'reentry_counts = "yes"', r"reentry_counts is 'yes'; expected true or false"),
-        ("caseload_start = 2014-01-01", 'caseload_start = "January 2014"', r"caseload_start is 'January 2014'; expected a date"),
-        ("caseload_start = 2014-01-01", "caseload_start = 2014-01-01T00:00:00", r"caseload_start is .*; expected a date such as 2014-01-01 \(no time\)"),
+        (
+            'departures_move = "all"',
+            'departures_move = "some"',
+            r"departures_move is 'some'; expected one of 'with_letter', 'all', 'none'",
+        ),
+        (
+            'registry = "operational"',
+            'registry = "unhcr"',
+            r"registry is 'unhcr'; expected one of 'official', 'operational'",
+        ),
+        (
+            "reentry_counts = true",
+            'reentry_counts = "yes"',
+            r"reentry_counts is 'yes'; expected true or false",
+        ),
+        (
+            "caseload_start = 2014-01-01",
+            'caseload_start = "January 2014"',
+            r"caseload_start is 'January 2014'; expected a date",
+        ),
+        (
+            "caseload_start = 2014-01-01",
+            "caseload_start = 2014-01-01T00:00:00",
+            r"caseload_start is .*; expected a date such as 2014-01-01 \(no time\)",
+        ),
         ('name = "iris"', 'name = "IRIS 2"', r"name is 'IRIS 2'; expected a lower-case name"),
         ('name = "iris"', f'name = "{"x" * 41}"', r"name is 'x+'; expected a lower-case name of 1–40"),
     ],
@@ -114,7 +134,7 @@ def test_bad_value_says_which_key_what_was_given_and_what_is_expected(
     with pytest.raises(RulebookError, match=message) as raised:
         parse_rulebook(IRIS_LIKE.replace(line, replacement), "mine.toml")
     assert str(raised.value).startswith("mine.toml: ")
-    assert raised.value.field == replacement.split(" =")[0]
+    assert raised.value.field == replacement.split(" =", maxsplit=1)[0]
 
 
 def test_text_that_is_not_toml_is_rejected_as_such() -> None:

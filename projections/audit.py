@@ -1,0 +1,605 @@
+"""Audit trails for disputed counts (SPEC §5): household history, count lineage, figure diff and
+the re-derivation of published figures.
+
+Every figure here is counted the way ``ledger views show`` counts it (the views at (D, K),
+grouped with :func:`projections.bridge.place_at`), and every explanation comes from the one fold,
+:func:`projections.fold.state_at`, on the household's stored facts.
+
+*Sites as known at K.* Grouping a camp's population into a district or governorate needs the
+site's location and authority. Here they are the site registrations *known at K* (recorded and
+not voided by K; the latest live one by effective date), so a figure re-derived at its K uses
+the sites as they were known when it was published.
+
+*Figure diff, exactly.* Between K1 and K2 the figure changes only when a fact is recorded. Walking
+the facts recorded in (K1, K2] in recorded order, each fact's contribution is the figure just
+after it became known minus just before (recorded times are strictly increasing, one
+microsecond apart at least, so "just before" is ``recorded_at - 1µs``). A household fact (or a
+void of one) changes only its household's state: its contribution is that household's cell
+after minus before. A site fact (a registration, or a void of one) changes no household's state
+but can move a whole camp between governorates (``authority_adm1``) or districts: its
+contribution is every household counted in that camp at (D, that moment), re-grouped with the
+sites after minus before. Round, grant and figure facts change no figure. The contributions
+telescope, so they add up exactly to ``figure(K2) - figure(K1)``; the result says so
+(``adds_up``) rather than assuming it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from ledger.errors import NotFoundError
+from ledger.store.chain import format_time
+from ledger.store.db import Cursor, Database
+from projections.bridge import ZERO, Figure, Level, SiteInfo, place_at
+from projections.fold import (
+    IDP_IN_CAMP,
+    NOT_REGISTERED,
+    HouseholdState,
+    bitemporal_rows,
+    live_facts,
+    state_at,
+    timeline,
+)
+from projections.queries import ViewRow, group_cells
+from projections.records import FactRecord
+from projections.rulebooks import Rulebook
+from projections.stored import decode, facts_of_households, select_facts
+from projections.views import Views
+
+PAGE = 5000
+JUST_BEFORE = dt.timedelta(microseconds=1)
+SITE_FACT_TYPES = frozenset({"site_registered", "site_closed"})
+Cell = tuple[str, str]
+
+
+# ---- shared helpers --------------------------------------------------------------------------
+def moment_param(db: Database, moment: dt.datetime) -> Any:
+    """A recorded time as the engine compares it (timestamptz, or fixed-format UTC text)."""
+    return moment if db.is_postgres else format_time(moment)
+
+
+def rulebook_digest(book: Rulebook) -> str:
+    """A fingerprint of a rulebook's counting parameters (its description is not one)."""
+    params = {k: v for k, v in book.as_dict().items() if k != "description"}
+    return hashlib.sha256(orjson.dumps(params, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def site_facts(cur: Cursor, db: Database) -> list[FactRecord]:
+    """Every fact that can change a site's registration: few, so read at once."""
+    query = (select_facts(db) + " WHERE f.household_id IS NULL AND f.fact_type IN "
+             "('site_registered', 'site_closed', 'fact_voided') ORDER BY f.notification_id")
+    facts = [decode(row) for row in cur.execute(query).fetchall()]
+    site_sources = {f.source_id for f in facts if f.type in SITE_FACT_TYPES}
+    return [f for f in facts if f.type in SITE_FACT_TYPES
+            or f.data.get("voided_source_id") in site_sources]
+
+
+def sites_known_at(facts: Sequence[FactRecord], known_at: dt.datetime | None) -> dict[str, SiteInfo]:
+    """Each site's latest live registration among the facts known at ``known_at``."""
+    latest: dict[str, FactRecord] = {}
+    for fact in live_facts(facts, known_at):
+        if fact.type == "site_registered":
+            latest[fact.subject_id] = fact  # live_facts orders by (effective_on, position)
+    return {
+        site_id: SiteInfo(site_id, f.data["name"], f.data["kind"], f.data["location_pcode"],
+                          f.data.get("authority_adm1"))
+        for site_id, f in latest.items()
+    }
+
+
+def where(state: HouseholdState, book: Rulebook, level: Level,
+          sites: Mapping[str, SiteInfo]) -> Cell | None:
+    """The cell (status, place at the level) a state is counted in; None when not counted."""
+    try:
+        place = place_at(state, book, level, sites)
+    except NotFoundError:
+        return None  # a camp whose registration is not (yet, or no longer) known
+    return None if place is None else (state.status, place)
+
+
+def _figure_of(state: HouseholdState, book: Rulebook, level: Level,
+               sites: Mapping[str, SiteInfo], cell: Cell | None) -> tuple[Cell | None, Figure]:
+    found = cell if cell is not None else where(state, book, level, sites)
+    return found, (Figure(1, state.individuals) if found is not None else ZERO)
+
+
+def figure_values(views: Views, book: Rulebook, level: Level, as_of: dt.date,
+                  known_at: dt.datetime, sites: Mapping[str, SiteInfo]) -> tuple[ViewRow, ...]:
+    """Every counted cell of a rulebook at (D, K), grouped at the level (``views show``)."""
+    return group_cells(views.cells(book.name, as_of, known_at), book, level, sites)
+
+
+def figure_at(views: Views, book: Rulebook, cell: Cell, level: Level, as_of: dt.date,
+              known_at: dt.datetime, sites: Mapping[str, SiteInfo]) -> Figure:
+    for row in figure_values(views, book, level, as_of, known_at, sites):
+        if (row.status, row.place) == cell:
+            return Figure(row.households, row.individuals)
+    return ZERO
+
+
+@dataclass(frozen=True, slots=True)
+class FactLine:
+    """A stored fact as an audit trail shows it."""
+
+    position: int
+    source_id: str
+    type: str
+    subject_id: str
+    effective_on: dt.date
+    recorded_at: dt.datetime
+    recorded_by: str | None
+    source_document: str | None
+    details: dict[str, Any]
+    voided_by: str | None = None
+    voided_at: dt.datetime | None = None
+
+    @classmethod
+    def of(cls, fact: FactRecord, voids: Mapping[str, FactRecord] | None = None) -> FactLine:
+        void = (voids or {}).get(fact.source_id)
+        return cls(fact.position, fact.source_id, fact.type, fact.subject_id, fact.effective_on,
+                   fact.recorded_at, fact.recorded_by, fact.source_document, dict(fact.data),
+                   void.source_id if void else None, void.recorded_at if void else None)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "position": self.position, "source_id": self.source_id, "type": self.type,
+            "subject_id": self.subject_id, "effective_on": self.effective_on,
+            "recorded_at": self.recorded_at, "recorded_by": self.recorded_by,
+            "source_document": self.source_document, "voided_by": self.voided_by,
+            "voided_at": self.voided_at, "details": _plain(self.details),
+        }
+
+
+def _plain(data: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in data.items()}
+
+
+def _voids(facts: Sequence[FactRecord], known_at: dt.datetime | None = None) -> dict[str, FactRecord]:
+    return {f.data["voided_source_id"]: f for f in facts if f.type == "fact_voided"
+            and (known_at is None or f.recorded_at <= known_at)}
+
+
+# ---- household history ----------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class StateLine:
+    """A household's state under one rulebook from ``valid_from`` (as-of dates), known from
+    ``recorded_from`` to ``recorded_to`` (None: still)."""
+
+    rulebook: str
+    valid_from: dt.date
+    valid_to: dt.date | None
+    status: str
+    place: str | None
+    individuals: int
+    recorded_from: dt.datetime | None = None
+    recorded_to: dt.datetime | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class HouseholdHistory:
+    household_id: str
+    known_at: dt.datetime | None
+    facts: tuple[FactLine, ...]
+    states: tuple[StateLine, ...]
+    revisions: tuple[StateLine, ...]
+
+
+def household_history(db: Database, rulebooks: Mapping[str, Rulebook], household_id: str,
+                      known_at: dt.datetime | None = None) -> HouseholdHistory:
+    """Every fact of the household in effective order (voids shown against what they void), its
+    state under each rulebook over as-of dates known at K (one line per change), and every
+    revision of those states over recorded time."""
+    with db.cursor() as cur:
+        facts = facts_of_households(cur, db, [household_id])[household_id]
+    if known_at is not None:
+        facts = [f for f in facts if f.recorded_at <= known_at]
+    if not facts:
+        raise NotFoundError(f"household {household_id!r}: no fact about it is recorded"
+                            + (f" by {known_at.isoformat()}" if known_at else ""))
+    voids = _voids(facts)
+    lines = tuple(FactLine.of(f, voids) for f in sorted(facts, key=lambda f: (f.effective_on,
+                                                                           f.position)))
+    states: list[StateLine] = []
+    revisions: list[StateLine] = []
+    for book in rulebooks.values():
+        for interval in timeline(facts, book, known_at):
+            s = interval.state
+            states.append(StateLine(book.name, interval.valid_from, interval.valid_to, s.status,
+                                    s.place, s.individuals))
+        for row in bitemporal_rows(facts, book):
+            s = row.state
+            revisions.append(StateLine(book.name, row.valid_from, row.valid_to, s.status, s.place,
+                                       s.individuals, row.recorded_from, row.recorded_to))
+    return HouseholdHistory(household_id, known_at, lines, tuple(states), tuple(revisions))
+
+
+def history_rows(history: HouseholdHistory) -> list[dict[str, Any]]:
+    """The history's facts as flat rows (for CSV): one per fact, details as JSON text."""
+    return [
+        {**{k: v for k, v in line.as_dict().items() if k != "details"},
+         "household_id": history.household_id,
+         "details": orjson.dumps(_plain(line.details), option=orjson.OPT_SORT_KEYS).decode()}
+        for line in history.facts
+    ]
+
+
+# ---- count lineage --------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class CountedHousehold:
+    household_id: str
+    status: str
+    place: str
+    individuals: int
+    facts: tuple[FactLine, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CountLineage:
+    rulebook: str
+    status: str
+    place: str
+    level: Level
+    as_of: dt.date
+    known_at: dt.datetime
+    households: tuple[CountedHousehold, ...]
+
+    @property
+    def figure(self) -> Figure:
+        return Figure(len(self.households), sum(h.individuals for h in self.households))
+
+
+def facts_behind(facts: Sequence[FactRecord], book: Rulebook, as_of: dt.date,
+                 known_at: dt.datetime | None) -> list[FactRecord]:
+    """The live facts that changed the household's (status, place, individuals) under the
+    rulebook, in the order they apply: the facts that put it where it is counted."""
+    live = [f for f in live_facts(facts, known_at) if f.effective_on <= as_of]
+    behind: list[FactRecord] = []
+    previous = _visible(NOT_REGISTERED)
+    for index, fact in enumerate(live):
+        current = _visible(state_at(live[:index + 1], book, as_of))
+        if current != previous:
+            behind.append(fact)
+            previous = current
+    return behind
+
+
+def _visible(state: HouseholdState) -> tuple[str, str | None, int]:
+    return (state.status, state.place, state.individuals)
+
+
+def count_lineage(views: Views, book: Rulebook, cell: Cell, level: Level, as_of: dt.date,
+                  known_at: dt.datetime) -> CountLineage:
+    """The households behind one figure at (D, K), each with the facts that put it there; they
+    add up to the figure exactly (they are the views' rows that make it)."""
+    db = views.db
+    status, place = cell
+    with db.cursor() as cur:
+        sites = sites_known_at(site_facts(cur, db), known_at)
+    if level == "cell":
+        places = [place]
+    else:
+        places = sorted({p for s, p, _, _ in views.cells(book.name, as_of, known_at)
+                         if s == status and where(HouseholdState(status=s, place=p),  # type: ignore[arg-type]
+                                                  book, level, sites) == cell})
+    members = views.households_in(book.name, as_of, known_at, status, places) if places else []
+    counted: list[CountedHousehold] = []
+    with db.cursor() as cur:
+        for start in range(0, len(members), 1000):
+            chunk = members[start:start + 1000]
+            facts = facts_of_households(cur, db, [h for h, _ in chunk])
+            for household_id, state in chunk:
+                behind = facts_behind(facts[household_id], book, as_of, known_at)
+                counted.append(CountedHousehold(household_id, state.status, state.place or "",
+                                                state.individuals,
+                                                tuple(FactLine.of(f) for f in behind)))
+    return CountLineage(book.name, status, place, level, as_of, known_at, tuple(counted))
+
+
+def lineage_rows(lineage: CountLineage) -> list[dict[str, Any]]:
+    """One row per (household, fact behind it), for CSV."""
+    return [
+        {"household_id": h.household_id, "status": h.status, "place": h.place,
+         "individuals": h.individuals, "source_id": f.source_id, "type": f.type,
+         "effective_on": f.effective_on, "recorded_at": f.recorded_at,
+         "recorded_by": f.recorded_by, "source_document": f.source_document}
+        for h in lineage.households for f in h.facts
+    ]
+
+
+# ---- figure diff ------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class FactChange:
+    """One fact recorded between K1 and K2 and what it changed, cell by cell."""
+
+    fact: FactLine
+    household_id: str | None
+    cells: dict[Cell, Figure] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class FigureDiff:
+    rulebook: str
+    status: str
+    place: str
+    level: Level
+    as_of: dt.date
+    known_at: dt.datetime
+    vs_known_at: dt.datetime
+    before: Figure
+    after: Figure
+    changes: tuple[tuple[FactChange, Figure], ...]
+    facts_considered: int
+
+    @property
+    def explained(self) -> Figure:
+        total = ZERO
+        for _, contribution in self.changes:
+            total += contribution
+        return total
+
+    @property
+    def adds_up(self) -> bool:
+        return self.after - self.before == self.explained
+
+
+def fact_changes(views: Views, book: Rulebook, level: Level, as_of: dt.date,
+                 known_at: dt.datetime, vs_known_at: dt.datetime,
+                 counter: list[int] | None = None) -> Iterator[FactChange]:
+    """Every fact recorded in (K1, K2] that changed any cell at (D, level), with its exact
+    contribution to each cell; streams in pages (memory stays flat)."""
+    db = views.db
+    with db.cursor() as cur:
+        all_site_facts = site_facts(cur, db)
+    site_positions = {f.position for f in all_site_facts}
+    sites = sites_known_at(all_site_facts, known_at)
+    query = (select_facts(db) + " WHERE f.notification_id > %s AND f.recorded_at > %s AND "
+             "f.recorded_at <= %s ORDER BY f.notification_id LIMIT %s")
+    low, high = moment_param(db, known_at), moment_param(db, vs_known_at)
+    after = 0
+    while True:
+        with db.cursor() as cur:
+            rows = cur.execute(query, (after, low, high, PAGE)).fetchall()
+            households = sorted({r[7] for r in rows if r[7] is not None})
+            facts = facts_of_households(cur, db, households) if households else {}
+        if not rows:
+            return
+        after = rows[-1][0]
+        if counter is not None:
+            counter[0] += len(rows)
+        for row in rows:
+            fact, household_id = decode(row), row[7]
+            if household_id is not None:
+                cells = _household_change(facts[household_id], book, level, as_of, fact, sites)
+            elif fact.position in site_positions:
+                new_sites = sites_known_at(all_site_facts, fact.recorded_at)
+                cells = _site_change(views, book, level, as_of, fact, sites, new_sites)
+                sites = new_sites
+            else:
+                continue
+            if cells:
+                yield FactChange(FactLine.of(fact), household_id, cells)
+
+
+def _household_change(facts: Sequence[FactRecord], book: Rulebook, level: Level, as_of: dt.date,
+                      fact: FactRecord, sites: Mapping[str, SiteInfo]) -> dict[Cell, Figure]:
+    before = state_at(facts, book, as_of, fact.recorded_at - JUST_BEFORE)
+    after = state_at(facts, book, as_of, fact.recorded_at)
+    cells: dict[Cell, Figure] = {}
+    _move(cells, before, after, book, level, sites, sites)
+    return cells
+
+
+def _site_change(views: Views, book: Rulebook, level: Level, as_of: dt.date, fact: FactRecord,
+                 before: Mapping[str, SiteInfo], after: Mapping[str, SiteInfo]) -> dict[Cell, Figure]:
+    changed = sorted(s for s in set(before) | set(after) if before.get(s) != after.get(s))
+    cells: dict[Cell, Figure] = {}
+    if level == "cell" or not changed:
+        return cells  # a cell is a site id: a site's registration does not move it
+    for _, state in views.households_in(book.name, as_of, fact.recorded_at, IDP_IN_CAMP, changed):
+        _move(cells, state, state, book, level, before, after)
+    return cells
+
+
+def _move(cells: dict[Cell, Figure], old: HouseholdState, new: HouseholdState, book: Rulebook,
+          level: Level, old_sites: Mapping[str, SiteInfo], new_sites: Mapping[str, SiteInfo]) -> None:
+    old_cell, old_fig = _figure_of(old, book, level, old_sites, None)
+    new_cell, new_fig = _figure_of(new, book, level, new_sites, None)
+    if old_cell == new_cell and old_fig == new_fig:
+        return
+    if old_cell is not None:
+        cells[old_cell] = cells.get(old_cell, ZERO) - old_fig
+    if new_cell is not None:
+        cells[new_cell] = cells.get(new_cell, ZERO) + new_fig
+    for cell in [c for c, fig in cells.items() if fig == ZERO]:
+        del cells[cell]
+
+
+def figure_diff(views: Views, book: Rulebook, cell: Cell, level: Level, as_of: dt.date,
+                known_at: dt.datetime, vs_known_at: dt.datetime) -> FigureDiff:
+    """The same figure known at K1 and at K2, and every fact recorded in between that changed
+    it, with its contribution; the contributions add up to the change exactly."""
+    db = views.db
+    with db.cursor() as cur:
+        all_site_facts = site_facts(cur, db)
+    before = figure_at(views, book, cell, level, as_of, known_at,
+                       sites_known_at(all_site_facts, known_at))
+    after = figure_at(views, book, cell, level, as_of, vs_known_at,
+                      sites_known_at(all_site_facts, vs_known_at))
+    counter = [0]
+    changes = tuple(
+        (change, change.cells[cell])
+        for change in fact_changes(views, book, level, as_of, known_at, vs_known_at, counter)
+        if cell in change.cells
+    )
+    return FigureDiff(book.name, cell[0], cell[1], level, as_of, known_at, vs_known_at, before,
+                      after, changes, counter[0])
+
+
+def diff_rows(diff: FigureDiff) -> list[dict[str, Any]]:
+    """One row per fact that changed the figure, with its contribution (for JSON and CSV)."""
+    return [
+        {"position": c.fact.position, "source_id": c.fact.source_id, "type": c.fact.type,
+         "household_id": c.household_id, "subject_id": c.fact.subject_id,
+         "effective_on": c.fact.effective_on, "recorded_at": c.fact.recorded_at,
+         "recorded_by": c.fact.recorded_by, "source_document": c.fact.source_document,
+         "voided_source_id": c.fact.details.get("voided_source_id"),
+         "households": fig.households, "individuals": fig.individuals}
+        for c, fig in diff.changes
+    ]
+
+
+# ---- published figures ------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class ChainHead:
+    position: int
+    digest: str
+    recorded_at: dt.datetime
+
+
+def chain_head(db: Database) -> ChainHead | None:
+    """The last link of the hash chain: the ledger's digest at this moment."""
+    with db.cursor() as cur:
+        row = cur.execute("SELECT notification_id, chain_hash, recorded_at FROM ledger_facts "
+                          "ORDER BY notification_id DESC LIMIT 1").fetchone()
+    if row is None:
+        return None
+    recorded = row[2] if isinstance(row[2], dt.datetime) else dt.datetime.fromisoformat(row[2])
+    return ChainHead(int(row[0]), str(row[1]), recorded.astimezone(dt.UTC))
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedRecord:
+    """A ``figure_published`` fact as stored."""
+
+    figure_id: str
+    position: int
+    recorded_at: dt.datetime
+    rulebook: str
+    level: Level
+    as_of: dt.date
+    known_at: dt.datetime
+    ledger_digest: str
+    head_position: int
+    rulebook_digest: str | None
+    values: tuple[ViewRow, ...]
+    recorded_by: str | None
+
+    @classmethod
+    def of(cls, fact: FactRecord) -> PublishedRecord:
+        d = fact.data
+        as_of = d["as_of"] if isinstance(d["as_of"], dt.date) else dt.date.fromisoformat(d["as_of"])
+        return cls(
+            d["figure_id"], fact.position, fact.recorded_at, d["rulebook"], d["level"], as_of,
+            dt.datetime.fromisoformat(d["known_at"]).astimezone(dt.UTC), d["ledger_digest"],
+            int(d["head_position"]), d.get("rulebook_digest"),
+            tuple(ViewRow(v["status"], v["place"], int(v["households"]), int(v["individuals"]))
+                  for v in d["values"]),
+            fact.recorded_by,
+        )
+
+
+def published_figures(cur: Cursor, db: Database, figure_id: str | None = None) -> list[PublishedRecord]:
+    query = select_facts(db) + " WHERE f.fact_type = 'figure_published'"
+    params: list[Any] = []
+    if figure_id is not None:
+        query += " AND f.source_id = %s"
+        params.append(figure_id)
+    return [PublishedRecord.of(decode(r))
+            for r in cur.execute(query + " ORDER BY f.notification_id", params).fetchall()]
+
+
+@dataclass(frozen=True, slots=True)
+class CellCheck:
+    status: str
+    place: str
+    published: Figure
+    known_then: Figure
+    known_now: Figure
+    changes: tuple[tuple[FactChange, Figure], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FigureAudit:
+    figure: PublishedRecord
+    now: dt.datetime
+    stored_head_digest: str | None
+    rulebook_changed: bool
+    cells: tuple[CellCheck, ...]
+
+    @property
+    def still_matches(self) -> bool:
+        """Re-derived as known then, the figure is what was published."""
+        return all(c.published == c.known_then for c in self.cells)
+
+    @property
+    def digest_matches(self) -> bool:
+        return self.stored_head_digest == self.figure.ledger_digest
+
+
+def load_figure(db: Database, figure_id: str) -> PublishedRecord:
+    with db.cursor() as cur:
+        found = published_figures(cur, db, figure_id)
+    if not found:
+        raise NotFoundError(f"figure {figure_id!r}: no published figure has that id "
+                            "(`ledger publish --json` prints it)")
+    return found[0]
+
+
+def audit_figure(views: Views, rulebooks: Mapping[str, Rulebook], figure_id: str,
+                 now: dt.datetime) -> FigureAudit:
+    """Re-derive a published figure as known then (its K) and as known now, cell by cell, and
+    explain every change since with the facts behind it (as ``audit diff`` does)."""
+    db = views.db
+    fig = load_figure(db, figure_id)
+    if fig.rulebook not in rulebooks:
+        raise NotFoundError(f"figure {figure_id!r} was counted with rulebook {fig.rulebook!r}, "
+                            "which this store no longer has")
+    book = rulebooks[fig.rulebook]
+    with db.cursor() as cur:
+        all_site_facts = site_facts(cur, db)
+        row = cur.execute("SELECT chain_hash FROM ledger_facts WHERE notification_id = %s",
+                          (fig.head_position,)).fetchone()
+    then = figure_values(views, book, fig.level, fig.as_of, fig.known_at,
+                         sites_known_at(all_site_facts, fig.known_at))
+    current = figure_values(views, book, fig.level, fig.as_of, now,
+                            sites_known_at(all_site_facts, now))
+    published = {(v.status, v.place): Figure(v.households, v.individuals) for v in fig.values}
+    then_by = {(v.status, v.place): Figure(v.households, v.individuals) for v in then}
+    now_by = {(v.status, v.place): Figure(v.households, v.individuals) for v in current}
+    changed = {c for c in set(then_by) | set(now_by) if then_by.get(c, ZERO) != now_by.get(c, ZERO)}
+    per_cell: dict[Cell, list[tuple[FactChange, Figure]]] = {c: [] for c in changed}
+    if changed:
+        for change in fact_changes(views, book, fig.level, fig.as_of, fig.known_at, now):
+            for cell, contribution in change.cells.items():
+                if cell in per_cell:
+                    per_cell[cell].append((change, contribution))
+    cells = tuple(
+        CellCheck(c[0], c[1], published.get(c, ZERO), then_by.get(c, ZERO), now_by.get(c, ZERO),
+                  tuple(per_cell.get(c, ())))
+        for c in sorted(set(published) | set(then_by) | set(now_by))
+    )
+    return FigureAudit(fig, now, str(row[0]) if row else None,
+                       fig.rulebook_digest not in (None, rulebook_digest(book)), cells)
+
+
+def figure_audit_rows(audit: FigureAudit) -> list[dict[str, Any]]:
+    """One row per cell (published, re-derived then and now), for JSON and CSV."""
+    return [
+        {"figure_id": audit.figure.figure_id, "status": c.status, "place": c.place,
+         "published_households": c.published.households,
+         "published_individuals": c.published.individuals,
+         "then_households": c.known_then.households, "then_individuals": c.known_then.individuals,
+         "now_households": c.known_now.households, "now_individuals": c.known_now.individuals,
+         "matches": c.published == c.known_then}
+        for c in audit.cells
+    ]
