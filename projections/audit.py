@@ -42,6 +42,7 @@ from projections.fold import (
     IDP_IN_CAMP,
     NOT_REGISTERED,
     HouseholdState,
+    Interval,
     bitemporal_rows,
     live_facts,
     state_at,
@@ -212,15 +213,26 @@ def household_history(db: Database, rulebooks: Mapping[str, Rulebook], household
     states: list[StateLine] = []
     revisions: list[StateLine] = []
     for book in rulebooks.values():
-        for interval in timeline(facts, book, known_at):
-            s = interval.state
-            states.append(StateLine(book.name, interval.valid_from, interval.valid_to, s.status,
-                                    s.place, s.individuals))
+        states += _changes(book.name, timeline(facts, book, known_at))
         for row in bitemporal_rows(facts, book):
             s = row.state
             revisions.append(StateLine(book.name, row.valid_from, row.valid_to, s.status, s.place,
                                        s.individuals, row.recorded_from, row.recorded_to))
     return HouseholdHistory(household_id, known_at, lines, tuple(states), tuple(revisions))
+
+
+def _changes(rulebook: str, intervals: Sequence[Interval]) -> list[StateLine]:
+    """One line per change of (status, place, individuals): intervals that differ only in
+    what reconciliation judges on (flags) are merged."""
+    lines: list[StateLine] = []
+    for interval in intervals:
+        s = interval.state
+        if lines and (lines[-1].status, lines[-1].place, lines[-1].individuals) == _visible(s):
+            lines[-1] = dataclasses.replace(lines[-1], valid_to=interval.valid_to)
+            continue
+        lines.append(StateLine(rulebook, interval.valid_from, interval.valid_to, s.status,
+                               s.place, s.individuals))
+    return lines
 
 
 def history_rows(history: HouseholdHistory) -> list[dict[str, Any]]:

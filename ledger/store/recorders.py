@@ -23,18 +23,23 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLite
 from eventsourcing.utils import retry
 from psycopg import Cursor
 from psycopg.rows import DictRow
-from psycopg.sql import SQL, Composed, Identifier
+from psycopg.sql import SQL, Composed, Identifier, Literal
 
 from ledger.store.chain import GENESIS, FactMeta, format_time, link_digest, parse_time
 
 FACTS_TABLE = "ledger_facts"
+FACT_TYPES_PG = ["int8", "text", "text", "text", "text", "uuid", "int8", "date", "timestamptz", "text",
+                 "text"]
 FACT_COLUMNS = (
     "notification_id, source_id, fact_type, subject_id, household_id, originator_id, "
     "originator_version, effective_on, recorded_at, content_hash, chain_hash"
 )
 MetaMap = Mapping[tuple[UUID, int], FactMeta]
+# (position, source_id, fact_type, subject_id, household_id, originator_id, originator_version,
+#  effective_on, recorded_at, content_hash, chain_hash), typed for PostgreSQL's binary COPY
 ChainRow = tuple[
-    int, str | None, str | None, str | None, str | None, str, int, str | None, str, str | None, str
+    int, str | None, str | None, str | None, str | None, UUID, int, dt.date | None, dt.datetime,
+    str | None, str,
 ]
 
 
@@ -51,10 +56,11 @@ def chain_rows(
     rows: list[ChainRow] = []
     previous = head_digest
     for event, position in zip(stored_events, notification_ids, strict=True):
-        meta = metas.get((UUID(str(event.originator_id)), event.originator_version))
-        recorded_at = format_time(moment)
+        originator_id = event.originator_id if isinstance(event.originator_id, UUID) else UUID(
+            event.originator_id)
+        meta = metas.get((originator_id, event.originator_version))
         previous = link_digest(
-            previous, position, recorded_at, meta, event.originator_id,
+            previous, position, format_time(moment), meta, originator_id,
             event.originator_version, event.topic, event.state,
         )
         rows.append((
@@ -63,10 +69,10 @@ def chain_rows(
             meta.fact_type if meta else None,
             meta.subject_id if meta else None,
             meta.household_id if meta else None,
-            str(event.originator_id),
+            originator_id,
             event.originator_version,
-            meta.effective_on.isoformat() if meta else None,
-            recorded_at,
+            meta.effective_on if meta else None,
+            moment,
             meta.content_hash if meta else None,
             previous,
         ))
@@ -142,7 +148,11 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             stored_events, ids, kwargs.get("fact_meta") or {},
             head[0] if head else GENESIS, parse_time(head[1]) if head else None,
         )
-        c.executemany(f"INSERT INTO {self.facts_table} VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
+        c.executemany(f"INSERT INTO {self.facts_table} VALUES (?,?,?,?,?,?,?,?,?,?,?)", [
+            (*row[:5], str(row[5]), row[6], row[7].isoformat() if row[7] else None,
+             format_time(row[8]), *row[9:])
+            for row in rows
+        ])
         return ids
 
 
@@ -184,10 +194,17 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             "SELECT originator_id, originator_version, topic, state FROM {schema}.{events} "
             "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
         ).format(schema=schema, events=Identifier(self.events_table_name))
-        self.insert_facts_statement = SQL(
-            "INSERT INTO {schema}.{facts} (" + FACT_COLUMNS + ") "
-            "VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
+        self.copy_facts_statement = SQL(
+            "COPY {schema}.{facts} (" + FACT_COLUMNS + ") FROM STDIN (FORMAT BINARY)"
         ).format(schema=schema, facts=facts)
+        self.copy_events_statement = SQL(
+            "COPY {schema}.{events} (originator_id, originator_version, topic, state, notification_id) "
+            "FROM STDIN (FORMAT BINARY)"
+        ).format(schema=schema, events=Identifier(self.events_table_name))
+        self.next_ids_statement = SQL(
+            "SELECT nextval(pg_get_serial_sequence({table}, 'notification_id')) AS id "
+            "FROM generate_series(1, %s)"
+        ).format(table=Literal(f"{self.datastore.schema}.{self.events_table_name}"))
 
     def select_streams(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
         """Every event of several aggregates in one query, by aggregate then version."""
@@ -217,20 +234,26 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
+        """Insert events and their index rows with COPY, under the library's table lock.
+
+        Holding the EXCLUSIVE lock, notification ids drawn from the table's own sequence are
+        issued and committed in order, exactly as the library's INSERT would issue them (so
+        readers never skip a lower id committed later); COPY then writes both tables in one
+        round trip each instead of a composite-array INSERT and a statement per index row.
+        """
         if not stored_events:
             return []
         with self.datastore.transaction(commit=True) as curs:
             self._insert_events(curs, stored_events, **kwargs)
             self._lock_table(curs)
             self._notify_channel(curs)
-            pg_events = [
-                self.construct_pg_stored_event(
-                    e.originator_id, e.originator_version, e.topic, e.state
-                )
-                for e in stored_events
-            ]
-            curs.execute(self.insert_events_statement, (pg_events,), prepare=True)
-            ids = [row["notification_id"] for row in curs.fetchall()]
+            curs.execute(self.next_ids_statement, (len(stored_events),), prepare=True)
+            ids = sorted(row["id"] for row in curs.fetchall())
+            with curs.copy(self.copy_events_statement) as copy:
+                copy.set_types(["uuid", "int8", "text", "bytea", "int8"])
+                for event, position in zip(stored_events, ids, strict=True):
+                    copy.write_row((event.originator_id, event.originator_version, event.topic,
+                                    event.state, position))
             self.append_chain(curs, stored_events, ids, kwargs.get("fact_meta") or {})
         return ids
 
@@ -245,4 +268,7 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             stored_events, ids, metas,
             head["chain_hash"] if head else GENESIS, head["recorded_at"] if head else None,
         )
-        curs.executemany(self.insert_facts_statement, rows)
+        with curs.copy(self.copy_facts_statement) as copy:
+            copy.set_types(FACT_TYPES_PG)
+            for row in rows:
+                copy.write_row(row)

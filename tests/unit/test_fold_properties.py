@@ -170,7 +170,7 @@ def lookup(rows: Sequence[BitemporalRow], as_of: dt.date, known_at: dt.datetime 
     return matching[0] if matching else NOT_REGISTERED
 
 
-PROPERTY_SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY_SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @PROPERTY_SETTINGS

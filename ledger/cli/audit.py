@@ -1,0 +1,430 @@
+"""Audit trails for disputed counts: ``ledger audit ...``, ``ledger publish``, ``ledger verify``."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ledger.application import Outcome
+from ledger.cli.options import AsOf, Json, KnownAt, parse_as_of, parse_known_at, parse_level
+from ledger.cli.output import console, print_json, reports_errors, table
+from ledger.cli.state import workspace
+from ledger.errors import StoreError
+from ledger.facts import parse_fact
+from ledger.workspace import Workspace
+from projections.audit import (
+    CountLineage,
+    FigureAudit,
+    FigureDiff,
+    HouseholdHistory,
+    audit_figure,
+    chain_head,
+    count_lineage,
+    diff_rows,
+    figure_audit_rows,
+    figure_diff,
+    figure_values,
+    history_rows,
+    lineage_rows,
+    load_figure,
+    rulebook_digest,
+    site_facts,
+    sites_known_at,
+)
+from projections.audit import household_history as read_history
+from projections.bridge import Figure, Level
+from projections.fold import COUNTED_STATUSES
+from projections.queries import now
+from projections.verify import Verification
+from projections.verify import verify as verify_ledger
+
+audit_app = typer.Typer(
+    help="Audit trails for disputed counts: a household's history, the households behind a "
+    "figure, what changed a figure between two known-at times, and published figures re-derived.",
+    no_args_is_help=True,
+)
+
+Rulebook = Annotated[str, typer.Option("--rulebook", help="official, operational or one you added.")]
+Status = Annotated[str, typer.Option(
+    "--status", help="idp_in_camp, idp_out_of_camp, returnee or locally_integrated.")]
+Place = Annotated[str, typer.Option(
+    "--place", help="A site id or p-code at cell level; a district or governorate p-code with "
+    "--by adm2/adm1; IRQ with --by national.")]
+By = Annotated[str, typer.Option("--by", metavar="cell|adm2|adm1|national",
+                                 help="The grouping the figure is at (default: cell).")]
+Csv = Annotated[Path | None, typer.Option(
+    "--csv", metavar="PATH", help="Also write the audit trail as CSV to PATH, for sharing.")]
+
+
+def parse_status(value: str) -> str:
+    if value not in COUNTED_STATUSES:
+        raise typer.BadParameter(f"{value!r}; expected one of {', '.join(COUNTED_STATUSES)}",
+                                 param_hint="--status")
+    return value
+
+
+def write_csv(path: Path | None, rows: Sequence[dict[str, Any]]) -> None:
+    if path is None:
+        return
+    columns = list(rows[0]) if rows else ["empty"]
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.DictWriter(out, fieldnames=columns)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: v.isoformat() if isinstance(v, dt.date) else v
+                             for k, v in row.items()})
+
+
+def fig(figure: Figure) -> dict[str, int]:
+    return {"households": figure.households, "individuals": figure.individuals}
+
+
+def signed(figure: Figure) -> str:
+    return f"{figure.households:+,} / {figure.individuals:+,}"
+
+
+def stamp(moment: dt.datetime | None) -> str:
+    return "" if moment is None else f"{moment:%Y-%m-%d %H:%M:%S} UTC"
+
+
+# ---- audit household ------------------------------------------------------------------------
+@audit_app.command("household")
+@reports_errors
+def household(
+    household_id: Annotated[str, typer.Argument(help="The household's id.")],
+    known_at: KnownAt = None, csv_path: Csv = None, json_output: Json = False,
+) -> None:
+    """Every fact of a household across registries (both times, who, paper trail, voids) and
+    its status, place and individuals under each rulebook over time."""
+    with workspace() as ws:
+        history = read_history(ws.db, ws.views.rulebooks(), household_id, parse_known_at(known_at))
+    write_csv(csv_path, history_rows(history))
+    if json_output:
+        print_json(history_document(history))
+        return
+    print_history(history)
+
+
+def history_document(history: HouseholdHistory) -> dict[str, Any]:
+    return {
+        "household_id": history.household_id, "known_at": history.known_at,
+        "facts": [line.as_dict() for line in history.facts],
+        "states": [s.as_dict() for s in history.states],
+        "revisions": [s.as_dict() for s in history.revisions],
+    }
+
+
+def print_history(history: HouseholdHistory) -> None:
+    table(f"Household {history.household_id}: facts in effective order",
+          ["effective", "recorded (UTC)", "type", "source_id", "by", "document", "what", "voided by"],
+          [[f.effective_on, stamp(f.recorded_at), f.type, f.source_id, f.recorded_by,
+            f.source_document, _what(f.details),
+            f"{f.voided_by} ({stamp(f.voided_at)})" if f.voided_by else ""]
+           for f in history.facts])
+    table(f"Household {history.household_id}: status by rulebook over time (as known "
+          f"{'now' if history.known_at is None else 'at ' + stamp(history.known_at)})",
+          ["rulebook", "from", "until", "status", "place", "individuals"],
+          [[s.rulebook, s.valid_from, s.valid_to or "", s.status, s.place, s.individuals]
+           for s in history.states], numeric=["individuals"])
+
+
+def _what(details: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in details.items()
+                     if v is not None and k != "household_id")
+
+
+# ---- audit count -----------------------------------------------------------------------------
+@audit_app.command("count")
+@reports_errors
+def count(
+    rulebook: Rulebook, status: Status, place: Place, by: By = "cell", as_of: AsOf = None,
+    known_at: KnownAt = None, csv_path: Csv = None, json_output: Json = False,
+) -> None:
+    """The households behind a figure, each with the facts that put it there; they add up to
+    the figure exactly."""
+    level, cell = parse_level(by), (parse_status(status), place)
+    moment = parse_known_at(known_at) or now()
+    with workspace() as ws:
+        ws.catch_up()
+        lineage = count_lineage(ws.views, ws.views.rulebook(rulebook), cell, level,
+                                parse_as_of(as_of) or moment.date(), moment)
+    write_csv(csv_path, lineage_rows(lineage))
+    if json_output:
+        print_json(lineage_document(lineage))
+        return
+    print_lineage(lineage)
+
+
+def lineage_document(lineage: CountLineage) -> dict[str, Any]:
+    return {
+        "rulebook": lineage.rulebook, "status": lineage.status, "place": lineage.place,
+        "by": lineage.level, "as_of": lineage.as_of, "known_at": lineage.known_at,
+        "figure": fig(lineage.figure),
+        "rows": [{"household_id": h.household_id, "status": h.status, "cell_place": h.place,
+                  "individuals": h.individuals,
+                  "facts": [{k: v for k, v in f.as_dict().items() if k != "details"}
+                            for f in h.facts]}
+                 for h in lineage.households],
+    }
+
+
+def print_lineage(lineage: CountLineage) -> None:
+    total = lineage.figure
+    table(f"{lineage.rulebook}: {lineage.status} at {lineage.place} (by {lineage.level}) as of "
+          f"{lineage.as_of}, known at {stamp(lineage.known_at)}",
+          ["household", "place", "individuals", "facts that put it there"],
+          [[h.household_id, h.place, h.individuals,
+            "\n".join(f"{f.effective_on} {f.type} {f.source_id}" for f in h.facts)]
+           for h in lineage.households]
+          + [["total", f"{total.households:,} households", f"{total.individuals:,}", ""]],
+          numeric=["individuals"])
+
+
+# ---- audit diff -------------------------------------------------------------------------------
+@audit_app.command("diff")
+@reports_errors
+def diff(
+    rulebook: Rulebook, status: Status, place: Place,
+    as_of: Annotated[str, typer.Option("--as-of", metavar="YYYY-MM-DD",
+                                       help="The as-of date of the figure.")],
+    known_at: Annotated[str, typer.Option(
+        "--known-at", metavar="TIMESTAMP",
+        help="The earlier known-at time (e.g. when the figure was published), with a UTC offset.")],
+    vs_known_at: Annotated[str | None, typer.Option(
+        "--vs-known-at", metavar="TIMESTAMP", help="The later known-at time (default: now).")] = None,
+    by: By = "cell", csv_path: Csv = None, json_output: Json = False,
+) -> None:
+    """The same figure known at two times, and every fact recorded in between that changed it,
+    with its contribution; the contributions add up to the change exactly."""
+    level, cell = parse_level(by), (parse_status(status), place)
+    first = parse_known_at(known_at)
+    second = parse_known_at(vs_known_at, "--vs-known-at") or now()
+    day = parse_as_of(as_of)
+    assert first is not None
+    assert day is not None
+    if second < first:
+        raise typer.BadParameter("must be after --known-at", param_hint="--vs-known-at")
+    with workspace() as ws:
+        ws.catch_up()
+        result = figure_diff(ws.views, ws.views.rulebook(rulebook), cell, level, day, first, second)
+    write_csv(csv_path, diff_rows(result))
+    if json_output:
+        print_json(diff_document(result))
+        return
+    print_diff(result)
+
+
+def diff_document(d: FigureDiff) -> dict[str, Any]:
+    return {
+        "rulebook": d.rulebook, "status": d.status, "place": d.place, "by": d.level,
+        "as_of": d.as_of, "known_at": d.known_at, "vs_known_at": d.vs_known_at,
+        "before": fig(d.before), "after": fig(d.after), "change": fig(d.after - d.before),
+        "explained": fig(d.explained), "adds_up": d.adds_up,
+        "facts_considered": d.facts_considered, "rows": diff_rows(d),
+    }
+
+
+def print_diff(d: FigureDiff) -> None:
+    console.print(f"[bold]{d.rulebook}[/]: {d.status} at {d.place} (by {d.level}) as of {d.as_of}",
+                  highlight=False)
+    console.print(f"  known at {stamp(d.known_at)}: {d.before.households:,} households / "
+                  f"{d.before.individuals:,} individuals", highlight=False)
+    console.print(f"  known at {stamp(d.vs_known_at)}: {d.after.households:,} households / "
+                  f"{d.after.individuals:,} individuals", highlight=False)
+    table(f"Facts recorded in between that changed it ({len(d.changes)} of "
+          f"{d.facts_considered:,} recorded)",
+          ["recorded (UTC)", "type", "source_id", "household", "effective", "by", "change"],
+          [[stamp(c.fact.recorded_at), c.fact.type + (
+              f" of {c.fact.details['voided_source_id']}" if c.fact.type == "fact_voided" else ""),
+            c.fact.source_id, c.household_id or c.fact.subject_id, c.fact.effective_on,
+            c.fact.recorded_by, signed(contribution)] for c, contribution in d.changes]
+          + [["total", "", "", "", "", "", signed(d.explained)]])
+    verdict = "adds up exactly" if d.adds_up else "DOES NOT ADD UP (run `ledger verify`)"
+    console.print(f"  change {signed(d.after - d.before)}; explained {signed(d.explained)}: "
+                  f"{verdict}", highlight=False)
+
+
+# ---- publish and audit figure ---------------------------------------------------------------------
+def publish_figure(ws: Workspace, rulebook: str, level: Level, as_of: dt.date,
+                   recorded_by: str | None, source_document: str | None) -> tuple[str, str, Outcome]:
+    """Record the figure the views give now, at K = the chain head's recorded time."""
+    head = chain_head(ws.db)  # read before catching up: the views then cover at least the head
+    if head is None:
+        raise StoreError("nothing to publish: the ledger holds no fact yet")
+    ws.catch_up()
+    book = ws.views.rulebook(rulebook)
+    with ws.db.cursor() as cur:
+        sites = sites_known_at(site_facts(cur, ws.db), head.recorded_at)
+    rows = figure_values(ws.views, book, level, as_of, head.recorded_at, sites)
+    today = now().date()
+    key = f"{head.digest}|{book.name}|{level}|{as_of.isoformat()}".encode()
+    figure_id = f"FIG-{today:%Y%m%d}-{hashlib.sha256(key).hexdigest()[:10]}"
+    fact = parse_fact({
+        "type": "figure_published", "source_id": figure_id, "effective_on": today.isoformat(),
+        "recorded_by": recorded_by, "source_document": source_document,
+        "figure_id": figure_id, "rulebook": book.name, "level": level, "as_of": as_of.isoformat(),
+        "known_at": head.recorded_at.isoformat(), "ledger_digest": head.digest,
+        "head_position": head.position, "rulebook_digest": rulebook_digest(book),
+        "values": [{"status": r.status, "place": r.place, "households": r.households,
+                    "individuals": r.individuals} for r in rows],
+    })
+    return figure_id, head.digest, ws.record(fact)
+
+
+@reports_errors
+def publish_command(
+    rulebook: Rulebook, as_of: AsOf = None,
+    by: Annotated[str, typer.Option("--by", metavar="cell|adm2|adm1|national",
+                                    help="The grouping of the published figure.")] = "cell",
+    recorded_by: Annotated[str | None, typer.Option(
+        "--recorded-by", help="Who publishes it (organisation or user).")] = None,
+    source_document: Annotated[str | None, typer.Option(
+        "--source-document", help="Where it is published (report, dashboard, letter).")] = None,
+    json_output: Json = False,
+) -> None:
+    """Record a published figure (rulebook, grouping, D, K = now, its values) with the ledger's
+    digest at this moment, so anyone can later re-derive it and check it matches."""
+    level = parse_level(by)
+    with workspace() as ws:
+        figure_id, digest, outcome = publish_figure(
+            ws, rulebook, level, parse_as_of(as_of) or now().date(), recorded_by, source_document)
+        published = read_published(ws, figure_id)
+    if json_output:
+        print_json({"figure_id": figure_id, "digest": digest, "status": outcome.status,
+                    "position": outcome.position, **published})
+        return
+    console.print(f"Published [bold]{figure_id}[/] ({outcome.status}); ledger digest {digest}",
+                  highlight=False)
+    table(None, ["status", "place", "households", "individuals"],
+          [[v["status"], v["place"], f"{v['households']:,}", f"{v['individuals']:,}"]
+           for v in published["values"]], numeric=["households", "individuals"])
+    console.print(f"Check it any time: ledger audit figure {figure_id}", highlight=False)
+
+
+def read_published(ws: Workspace, figure_id: str) -> dict[str, Any]:
+    record = load_figure(ws.db, figure_id)
+    return {"rulebook": record.rulebook, "by": record.level, "as_of": record.as_of,
+            "known_at": record.known_at, "head_position": record.head_position,
+            "values": [{"status": v.status, "place": v.place, "households": v.households,
+                        "individuals": v.individuals} for v in record.values]}
+
+
+@audit_app.command("figure")
+@reports_errors
+def figure(
+    figure_id: Annotated[str, typer.Argument(help="The id `ledger publish` printed.")],
+    csv_path: Csv = None, json_output: Json = False,
+) -> None:
+    """Re-derive a published figure as known then and as known now: does it still match, and
+    which facts recorded since changed it?"""
+    with workspace() as ws:
+        ws.catch_up()
+        audit = audit_figure(ws.views, ws.views.rulebooks(), figure_id, now())
+    write_csv(csv_path, figure_audit_rows(audit))
+    if json_output:
+        print_json(figure_document(audit))
+        return
+    print_figure(audit)
+
+
+def figure_document(a: FigureAudit) -> dict[str, Any]:
+    f = a.figure
+    return {
+        "figure_id": f.figure_id, "rulebook": f.rulebook, "by": f.level, "as_of": f.as_of,
+        "known_at": f.known_at, "published_at": f.recorded_at, "digest": f.ledger_digest,
+        "head_position": f.head_position, "digest_matches": a.digest_matches,
+        "still_matches": a.still_matches, "rulebook_changed": a.rulebook_changed, "now": a.now,
+        "cells": [
+            {"status": c.status, "place": c.place, "published": fig(c.published),
+             "known_then": fig(c.known_then), "known_now": fig(c.known_now),
+             "change": fig(c.known_now - c.known_then),
+             "facts": [{"source_id": ch.fact.source_id, "type": ch.fact.type,
+                        "recorded_at": ch.fact.recorded_at, "household_id": ch.household_id,
+                        **fig(contribution)} for ch, contribution in c.changes]}
+            for c in a.cells
+        ],
+    }
+
+
+def print_figure(a: FigureAudit) -> None:
+    f = a.figure
+    console.print(f"[bold]{f.figure_id}[/]: {f.rulebook} by {f.level} as of {f.as_of}, known at "
+                  f"{stamp(f.known_at)} (published {stamp(f.recorded_at)})", highlight=False)
+    verdict = "still matches" if a.still_matches else "NO LONGER MATCHES (run `ledger verify`)"
+    console.print(f"  re-derived as known then: {verdict}; digest at position "
+                  f"{f.head_position}: {'matches' if a.digest_matches else 'DIFFERS'}"
+                  + ("; its rulebook was changed since" if a.rulebook_changed else ""),
+                  highlight=False)
+    table("Published, re-derived then, and now", ["status", "place", "published", "then", "now",
+                                                   "change since"],
+          [[c.status, c.place, _hi(c.published), _hi(c.known_then), _hi(c.known_now),
+            signed(c.known_now - c.known_then) if c.known_now != c.known_then else ""]
+           for c in a.cells])
+    for c in a.cells:
+        if c.changes:
+            table(f"What changed {c.status} at {c.place} since it was published",
+                  ["recorded (UTC)", "type", "source_id", "household", "change"],
+                  [[stamp(ch.fact.recorded_at), ch.fact.type, ch.fact.source_id,
+                    ch.household_id or ch.fact.subject_id, signed(contribution)]
+                   for ch, contribution in c.changes])
+
+
+def _hi(figure: Figure) -> str:
+    return f"{figure.households:,} / {figure.individuals:,}"
+
+
+# ---- verify ----------------------------------------------------------------------------------
+@reports_errors
+def verify_command(
+    digest: Annotated[list[str] | None, typer.Option(
+        "--digest", metavar="HEX",
+        help="A digest kept outside the database (e.g. printed by `publish`); it must appear in "
+        "the recomputed chain. Repeatable.")] = None,
+    figures: Annotated[bool, typer.Option(
+        "--figures/--no-figures", help="Re-derive every published figure from the stored facts "
+        "(default) or only check their digests.")] = True,
+    json_output: Json = False,
+) -> None:
+    """Recompute the hash chain over every stored fact and every published figure; report OK,
+    or the first fact that no longer matches and the published figures that depend on it.
+    Exits 1 when the ledger does not verify."""
+    with workspace() as ws:
+        result = verify_ledger(ws.db, ws.views.rulebooks(), anchors=digest or (), figures=figures)
+    if json_output:
+        print_json(result.as_dict())
+    else:
+        print_verification(result)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+def print_verification(r: Verification) -> None:
+    first = r.first_break
+    if r.ok:
+        console.print(f"[bold green]OK[/]: {r.facts:,} facts chained, head {r.head_position} "
+                      f"digest {r.head_digest}; {len(r.figures)} published figures re-derive",
+                      highlight=False)
+        return
+    if first is not None:
+        console.print(f"[bold red]TAMPERED[/]: fact at position {first.position} "
+                      f"(source_id {first.source_id}, {first.fact_type}): {first.problem}",
+                      highlight=False)
+        console.print(f"  {r.broken_links} broken link(s) in {r.facts:,} facts", highlight=False)
+    else:
+        console.print("[bold red]DOES NOT VERIFY[/]", highlight=False)
+    for d, position in r.anchors.items():
+        if position is None:
+            console.print(f"  digest {d} does not appear in the chain", highlight=False)
+    bad = [f for f in r.figures if not f.ok]
+    if bad:
+        table("Published figures affected", ["figure", "head position", "depends on the break",
+                                             "digest", "re-derives"],
+              [[f.figure_id, f.head_position, "yes" if f.depends_on_break else "no",
+                "matches" if f.digest_matches else "differs",
+                {True: "yes", False: "no", None: "not checked"}[f.rederives]] for f in bad])
