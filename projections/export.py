@@ -152,7 +152,7 @@ def facts_table(name: str, facts: Sequence[FactRecord], known_at: dt.datetime | 
         (household_id or f.subject_id, f.position, _moment(f.recorded_at), f.effective_on.isoformat(),
          f.type, f.source_id, f.recorded_by or "", f.source_document or "",
          voided.get(f.source_id, ""), _details(f))
-        for f in sorted(facts, key=lambda f: f.position)
+        for f in sorted(facts, key=lambda f: (f.effective_on, f.position))
     ], tuple(tag_of_field(c) if c != "type" else "#meta+type" for c in columns))
 
 

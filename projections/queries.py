@@ -15,6 +15,7 @@ from projections.bridge import (
     Bridge,
     BridgeRow,
     Figure,
+    REASON_NAMES,
     Level,
     SiteInfo,
     accumulate,
@@ -93,4 +94,5 @@ def totals(rows: Iterable[BridgeRow]) -> tuple[Figure, Figure, dict[str, Figure]
         right += row.right
         for reason, fig in row.reasons.items():
             reasons[reason] = reasons.get(reason, Figure()) + fig
-    return left, right, reasons
+    ordered = {name: reasons[name] for name in REASON_NAMES if name in reasons}
+    return left, right, ordered

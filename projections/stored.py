@@ -68,11 +68,11 @@ def facts_of_households(cur: Cursor, db: Database, households: Sequence[str],
     found: dict[str, list[FactRecord]] = {h: [] for h in households}
     for start in range(0, len(households), 500):
         chunk = list(households[start:start + 500])
-        query = select_facts(db) + f" WHERE f.household_id IN ({in_list(chunk)})"
-        params: list[Any] = chunk
+        condition, params = db.any_of("f.household_id", chunk)
+        query = select_facts(db) + " WHERE " + condition
         if up_to is not None:
             query += " AND f.notification_id <= %s"
-            params = [*chunk, up_to]
+            params.append(up_to)
         for row in cur.execute(query + " ORDER BY f.notification_id", params).fetchall():
             found[row[7]].append(decode(row))
     return found

@@ -40,6 +40,7 @@ PROJECTION = "views"
 END_OF_TIME_DATE = dt.date(9999, 12, 31)
 END_OF_TIME = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
 BATCH = 2000
+REBUILD_CHUNK = 5000  # households per rebuild transaction
 FLAG_FIELDS = tuple(
     f.name for f in dataclasses.fields(HouseholdState) if f.type in ("bool", bool)
 )
@@ -201,8 +202,8 @@ class Views:
                 r[1] == "fact_voided" and r[3] is None)})
             if households:
                 facts = facts_of_households(cur, self.db, households, end)
-                cur.execute(f"DELETE FROM view_states WHERE household_id IN ({in_list(households)})",
-                            households)
+                condition, params = self.db.any_of("household_id", households)
+                cur.execute("DELETE FROM view_states WHERE " + condition, params)
                 self._write_states(cur, facts, books)
             if sites:
                 self._refresh_sites(cur, sites, end)
@@ -246,14 +247,59 @@ class Views:
                          latest.get("authority_adm1"), int(closed)))
 
     def rebuild(self, progress: ProgressFn | None = None) -> int:
-        """Drop every view row and project the whole ledger again from position 0."""
+        """Drop every view row and project the whole ledger again; returns the facts applied.
+
+        One pass over the ledger ordered by household (each household folded once), committed
+        in chunks. Every chunk replaces its households' rows and holds the projector's lock, so
+        a catch-up running meanwhile, or one resuming after this rebuild was killed, can only
+        rewrite the same rows: the position stays 0 until the last chunk, so a restarted
+        catch-up recomputes every household.
+        """
         with self.db.transaction() as cur:
             self._position(cur)
             cur.execute("DELETE FROM view_states")
             cur.execute("DELETE FROM view_sites")
             cur.execute("UPDATE view_position SET position = 0 WHERE projection = %s", (PROJECTION,))
-        log.info("views_rebuild_started")
-        return self.catch_up(progress)
+            row = cur.execute("SELECT max(notification_id), count(*) FROM ledger_facts").fetchone()
+        head, total = (int(row[0] or 0), int(row[1])) if row else (0, 0)
+        log.info("views_rebuild_started", head=head)
+        books = list(self.rulebooks().values())
+        query = (select_facts(self.db) + " WHERE f.household_id IS NOT NULL AND f.notification_id <= %s "
+                 "ORDER BY f.household_id, f.notification_id")
+        applied = 0
+        chunk: dict[str, list[FactRecord]] = {}
+        with self.db.stream(query, (head,)) as rows:
+            for row in rows:
+                household_id = row[7]
+                if household_id not in chunk and len(chunk) >= REBUILD_CHUNK:
+                    applied += self._replace_households(chunk, books, progress)
+                    chunk = {}
+                chunk.setdefault(household_id, []).append(decode(row))
+        applied += self._replace_households(chunk, books, progress)
+        with self.db.transaction() as cur:
+            self._position(cur)
+            sites = [r[0] for r in cur.execute(
+                "SELECT DISTINCT subject_id FROM ledger_facts WHERE fact_type = %s", ("site_registered",)
+            ).fetchall()]
+            self._refresh_sites(cur, sites, head)
+            cur.execute("UPDATE view_position SET position = %s WHERE projection = %s", (head, PROJECTION))
+        if progress:
+            progress(total - applied)
+        return total + self.catch_up(progress)
+
+    def _replace_households(self, facts: dict[str, list[FactRecord]], books: Sequence[Rulebook],
+                            progress: ProgressFn | None) -> int:
+        if not facts:
+            return 0
+        with self.db.transaction() as cur:
+            self._position(cur)
+            condition, params = self.db.any_of("household_id", list(facts))
+            cur.execute("DELETE FROM view_states WHERE " + condition, params)
+            self._write_states(cur, facts, books)
+        count = sum(len(f) for f in facts.values())
+        if progress:
+            progress(count)
+        return count
 
     # ---- queries ----------------------------------------------------------------------------------
     def sites(self) -> dict[str, SiteInfo]:

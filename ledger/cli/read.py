@@ -169,24 +169,25 @@ def reconcile_command(
 
 
 def print_bridge(bridge: Bridge, sites: dict[str, SiteInfo]) -> None:
-    table(
-        f"{bridge.left} vs {bridge.right} as of {bridge.as_of}, by {bridge.level} "
-        "(households / individuals)",
-        ["status", "place", bridge.left, bridge.right, "delta", "explained by"],
-        [[r.status, f"{r.place} {place_label(r.place, sites)}" if r.place in sites else
-          f"{place_label(r.place, sites)} ({r.place})",
-          f"{r.left.households:,} / {r.left.individuals:,}",
-          f"{r.right.households:,} / {r.right.individuals:,}", signed(r.delta),
-          "\n".join(f"{k} {signed(v)}" for k, v in r.reasons.items())]
-         for r in bridge.rows],
-    )
+    """The bridge for people: each row's two figures, then the reasons that make up the gap."""
+    console.print(f"[bold]{bridge.left} vs {bridge.right}[/] as of {bridge.as_of}, by {bridge.level} "
+                  "(households / individuals)", highlight=False)
+    for row in bridge.rows:
+        name = place_label(row.place, sites)
+        where = row.place if name == row.place else f"{row.place} {name}"
+        console.print(
+            f"\n[bold]{row.status}[/] {where}: {bridge.left} {row.left.households:,} / "
+            f"{row.left.individuals:,}, {bridge.right} {row.right.households:,} / "
+            f"{row.right.individuals:,}, delta {signed(row.delta)}", highlight=False)
+        for reason, figure in row.reasons.items():
+            console.print(f"    {signed(figure):>18}  {reason}", highlight=False)
     left, right, reasons = totals(bridge.rows)
-    console.print(f"[bold]{bridge.left}[/] {left.households:,} households / {left.individuals:,} "
-                  f"individuals", highlight=False)
+    console.print(f"\n[bold]In all[/]: {bridge.left} {left.households:,} / {left.individuals:,}",
+                  highlight=False)
     for reason, figure in reasons.items():
-        console.print(f"  {signed(figure):>22}  {reason}", highlight=False)
-    console.print(f"[bold]{bridge.right}[/] {right.households:,} households / "
-                  f"{right.individuals:,} individuals", highlight=False)
+        if figure.households or figure.individuals:
+            console.print(f"    {signed(figure):>18}  {reason}", highlight=False)
+    console.print(f"  = {bridge.right} {right.households:,} / {right.individuals:,}", highlight=False)
 
 
 @rulebooks_app.command("list")

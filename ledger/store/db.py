@@ -71,6 +71,34 @@ class Database:
     def dialect(self, query: str) -> str:
         return query if self.is_postgres else _PLACEHOLDER.sub("?", query)
 
+    def any_of(self, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+        """``column`` in ``values``: one array parameter on PostgreSQL, a list of ``?`` on SQLite."""
+        if self.is_postgres:
+            return f"{column} = ANY(%s)", [list(values)]
+        return f"{column} IN ({','.join(['%s'] * len(values))})", list(values)
+
+    @contextmanager
+    def stream(self, query: str, params: Sequence[Any] = (), *, page: int = 5000) -> Iterator[Iterator[tuple[Any, ...]]]:
+        """Rows of a large query without holding them all: a server-side cursor on PostgreSQL.
+
+        Uses its own connection, so the caller can commit writes on the main one meanwhile.
+        """
+        reader = Database(self.settings)
+        conn = reader.connection()
+        try:
+            if self.is_postgres:
+                with conn.transaction(), conn.cursor(name="ledger_stream") as raw:
+                    raw.itersize = page
+                    raw.execute(query, params)
+                    yield (tuple(row) for row in raw)
+            else:
+                raw = conn.cursor()
+                raw.execute(self.dialect(query), params)
+                yield (tuple(row) for row in raw)
+                raw.close()
+        finally:
+            reader.close()
+
     def connection(self) -> Any:
         if self._conn is None:
             self._conn = self._connect()

@@ -11,8 +11,8 @@ import csv
 import datetime as dt
 import json
 from pathlib import Path
+from typing import Any
 
-import click
 import pytest
 import typer
 from typer.testing import CliRunner
@@ -163,25 +163,26 @@ BAD_RECORDS = [
 ]
 
 
-@pytest.mark.parametrize(("override", "named"), BAD_RECORDS)
-def test_a_bad_registration_is_refused_naming_what_is_wrong(
-    sqlite_cli: Cli, override: tuple[str | None, ...], named: str
+def test_each_bad_registration_is_refused_naming_what_is_wrong_and_nothing_is_written(
+    sqlite_cli: Cli,
 ) -> None:
     sqlite_cli.ok(*SITE_ARGS)
-    args = list(HOUSEHOLD_ARGS)
-    for option, value in zip(override[::2], override[1::2], strict=True):
-        assert option is not None
-        if option in args:
-            at = args.index(option)
-            del args[at:at + 2]
-        if value is not None:
-            args += [option, value]
+    wrong = {}
+    for case in BAD_RECORDS:
+        override, named = case.values
+        args = list(HOUSEHOLD_ARGS)
+        for option, value in zip(override[::2], override[1::2], strict=True):
+            if option in args:
+                at = args.index(option)
+                del args[at:at + 2]
+            if value is not None:
+                args += [option, value]
 
-    result = sqlite_cli(*args)
+        result = sqlite_cli(*args)
 
-    assert result.code == 1, result.stderr
-    assert named in result.stderr
-    assert_no_traceback(result)
+        if result.code != 1 or named not in result.stderr or "Traceback" in result.stderr:
+            wrong[case.id] = (result.code, result.stderr[-400:])
+    assert not wrong
     assert ledger_head(sqlite_cli) == 1
 
 
@@ -203,27 +204,25 @@ MOVEMENTS = [
 ]
 
 
-@pytest.mark.parametrize(("args", "named"), MOVEMENTS)
-def test_a_movement_that_breaks_a_rule_is_refused_and_nothing_is_written(
-    sqlite_cli: Cli, args: tuple[str, ...], named: str
-) -> None:
+def test_each_movement_that_breaks_a_rule_is_refused_and_nothing_is_written(sqlite_cli: Cli) -> None:
     given = [site("CHAMISHKU"), site("KHANKE", location_pcode="IQG09Q03", name="Khanke camp"),
              registration("K1", site_id="KHANKE"),
              {"type": "round_planned", "source_id": "plan-r1", "effective_on": "2020-01-15",
               "round_id": "R1", "from_site_ids": ["KHANKE"], "destination_pcodes": ["IQG15Q07"],
               "planned_on": "2020-02-01"}]
     sqlite_cli.ok("import", write_jsonl(sqlite_cli.cwd / "given.jsonl", given))
-    fact_type, *fields = args
-    defaults = {"--household-id": "K1", "--effective-on": "2020-02-15"}
-    for option, value in defaults.items():
-        if option not in fields:
-            fields += [option, value]
+    wrong = {}
+    for case in MOVEMENTS:
+        (fact_type, *fields), named = case.values
+        for option, value in {"--household-id": "K1", "--effective-on": "2020-02-15"}.items():
+            if option not in fields:
+                fields += [option, value]
 
-    result = sqlite_cli("record", fact_type, "--source-id", "the-bad-one", *fields)
+        result = sqlite_cli("record", fact_type, "--source-id", "the-bad-one", *fields)
 
-    assert result.code == 1, result.stderr
-    assert named in result.stderr
-    assert_no_traceback(result)
+        if result.code != 1 or named not in result.stderr or "Traceback" in result.stderr:
+            wrong[case.id] = (result.code, result.stderr[-400:])
+    assert not wrong
     assert ledger_head(sqlite_cli) == len(given)
 
 
@@ -246,10 +245,11 @@ def test_a_movement_that_breaks_a_rule_is_refused_and_nothing_is_written(
         pytest.param(("import", "x.jsonl", "--type", "nonsense"), id="import-unknown-type"),
     ],
 )
-def test_a_usage_error_exits_2_with_usage_on_stderr(sqlite_cli: Cli, args: tuple[str, ...]) -> None:
-    (sqlite_cli.cwd / "x.jsonl").write_text("", encoding="utf-8")
+def test_a_usage_error_exits_2_with_usage_on_stderr(tmp_path: Path, args: tuple[str, ...]) -> None:
+    (tmp_path / "x.jsonl").write_text("", encoding="utf-8")
+    bare = Cli(f"sqlite:///{tmp_path / 'ledger.db'}", tmp_path)
 
-    result = sqlite_cli(*args)
+    result = bare(*args)
 
     assert result.code == 2, (result.code, result.stderr)
     assert "Usage:" in result.stderr
@@ -329,7 +329,7 @@ def test_a_bad_file_records_the_good_lines_and_rejects_each_bad_one_with_its_lin
     assert "registry" in reasons[13]
     assert all(r["record"] for r in rejected), "each rejected record is kept as it was"
     assert ledger_head(cli) == 3
-    rows = cli.json("views", "show", "--rulebook", "official")["rows"]
+    rows = cli.json("views", "show", "--rulebook", "operational")["rows"]
     assert [(r["status"], r["place"], r["households"]) for r in rows] == [("returnee", "IQG15Q07", 1)]
 
 
@@ -422,11 +422,10 @@ def test_an_unsupported_file_type_is_bad_input(sqlite_cli: Cli, tmp_path: Path) 
 
 # ---- --help everywhere ------------------------------------------------------------------------------------
 def all_command_paths() -> list[tuple[str, ...]]:
-    def walk(command: click.Command, path: tuple[str, ...]) -> list[tuple[str, ...]]:
+    def walk(command: Any, path: tuple[str, ...]) -> list[tuple[str, ...]]:
         found = [path]
-        if isinstance(command, click.Group):
-            for name, sub in command.commands.items():
-                found += walk(sub, (*path, name))
+        for name, sub in getattr(command, "commands", {}).items():
+            found += walk(sub, (*path, name))
         return found
 
     return walk(typer.main.get_command(app), ())
@@ -449,8 +448,8 @@ def test_every_command_has_help() -> None:
 
 @pytest.mark.parametrize("path", [(), ("record", "household_departed"), ("views", "show")],
                          ids=["ledger", "record", "views-show"])
-def test_help_from_the_installed_command(sqlite_cli: Cli, path: tuple[str, ...]) -> None:
-    result = sqlite_cli(*path, "--help")
+def test_help_from_the_installed_command(tmp_path: Path, path: tuple[str, ...]) -> None:
+    result = Cli(f"sqlite:///{tmp_path / 'ledger.db'}", tmp_path)(*path, "--help")
 
     assert result.code == 0, result.stderr
     assert "Usage:" in result.stdout

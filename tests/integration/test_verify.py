@@ -224,7 +224,7 @@ def test_a_digest_kept_outside_must_appear_in_the_chain(published: Published) ->
     assert unknown.as_dict()["anchors"] == [{"digest": "ab" * 32, "position": None, "found": False}]
 
 
-def test_publishing_the_same_figure_at_the_same_head_is_already_recorded(
+def test_publishing_again_records_a_new_figure_at_the_new_head(
         published: Published) -> None:
     ws = published.ws
     figure_id, _, outcome = publish_figure(ws, "official", "national", D, None, None)
