@@ -11,13 +11,14 @@ from __future__ import annotations
 import datetime as dt
 import random
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoder, Transcoding
 
 from ledger.domain.base import DomainRuleError, FactAggregate, aggregate_id
 from ledger.domain.departure_round import DepartureRound
@@ -35,10 +36,12 @@ from ledger.facts import HOUSEHOLD_FACT_TYPES, FactInput
 from ledger.store.chain import FactMeta
 from ledger.store.recorders import LedgerPostgresRecorder, LedgerSQLiteRecorder
 from ledger.store.settings import APPLICATION_NAME, StoreSettings
+from ledger.store.transcoder import OrjsonTranscoder
 from ledger.store.sources import KnownSource, SourceIndex
 
 Status = Literal["recorded", "already_recorded", "rejected"]
 MAX_ATTEMPTS = 12
+CACHE_SIZE = 50_000  # aggregates kept between the batches of one import
 
 
 class DateAsISO(Transcoding):
@@ -72,6 +75,11 @@ class MovementLedger(Application[UUID]):
         super().__init__(env=settings.eventsourcing_env())
         self.sources = SourceIndex(self.recorder)
 
+    def construct_transcoder(self) -> Transcoder:
+        transcoder = OrjsonTranscoder()
+        self.register_transcodings(transcoder)
+        return transcoder
+
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(DateAsISO())
@@ -94,25 +102,28 @@ class MovementLedger(Application[UUID]):
         through as a rejection, so callers keep one outcome per input line.
         """
         batch: list[FactInput | LedgerError] = []
+        cache: OrderedDict[tuple[str, str], FactAggregate | None] = OrderedDict()
         for fact in facts:
             batch.append(fact)
             if len(batch) >= batch_size:
-                yield from self._record_batch(batch)
+                yield from self._record_batch(batch, cache)
                 batch = []
         if batch:
-            yield from self._record_batch(batch)
+            yield from self._record_batch(batch, cache)
 
-    def _record_batch(self, batch: list[FactInput | LedgerError]) -> list[Outcome]:
+    def _record_batch(self, batch: list[FactInput | LedgerError],
+                      cache: OrderedDict[tuple[str, str], FactAggregate | None]) -> list[Outcome]:
         for attempt in range(MAX_ATTEMPTS):
             try:
-                return _Batch(self).run(batch)
+                return _Batch(self, cache).run(batch)
             except IntegrityError:
                 # A concurrent writer saved an event on one of our aggregates, or the same
                 # source_id, between our read and our write. Retry from fresh state: duplicates
                 # then show up as "already recorded" in the look-up.
+                cache.clear()
                 time.sleep(random.uniform(0.0, 0.05 * (attempt + 1)))  # noqa: S311
         if len(batch) > 1:
-            return [o for fact in batch for o in self._record_batch([fact])]
+            return [o for fact in batch for o in self._record_batch([fact], cache)]
         raise ConcurrencyError("could not record the fact: other writers kept changing the same "
                                "household; try again")
 
@@ -152,10 +163,17 @@ class MovementLedger(Application[UUID]):
 
 
 class _Batch:
-    """One batch: aggregates loaded once, facts applied in order, one atomic save."""
+    """One batch: aggregates loaded once, facts applied in order, one atomic save.
 
-    def __init__(self, ledger: MovementLedger) -> None:
+    ``cache`` carries the aggregates of earlier batches of the same import (up to date after
+    their save); a concurrent writer that changed one makes the save fail on its version, and
+    the batch is retried with an empty cache.
+    """
+
+    def __init__(self, ledger: MovementLedger,
+                 cache: OrderedDict[tuple[str, str], FactAggregate | None]) -> None:
         self.ledger = ledger
+        self.cache = cache
         self.aggregates: dict[tuple[str, str], FactAggregate | None] = {}
         self.by_id: dict[UUID, FactAggregate] = {}
         self.pending_sources: dict[str, KnownSource] = {}
@@ -166,7 +184,13 @@ class _Batch:
         keys: set[tuple[str, str]] = set()
         for fact in facts:
             keys.update(_aggregates_named(fact, known))
-        self.aggregates.update(self.ledger.load_many(keys - set(self.aggregates)))
+        missing = set()
+        for key in keys:
+            if key in self.cache:
+                self.aggregates[key] = self.cache[key]
+            else:
+                missing.add(key)
+        self.aggregates.update(self.ledger.load_many(missing))
 
     def get(self, kind: str, key: str) -> FactAggregate | None:
         if (kind, key) not in self.aggregates:
@@ -211,6 +235,11 @@ class _Batch:
             )
             results.append(event.originator_version)
         positions = self.save()
+        for key, aggregate in self.aggregates.items():
+            self.cache[key] = aggregate
+            self.cache.move_to_end(key)
+        while len(self.cache) > CACHE_SIZE:
+            self.cache.popitem(last=False)
         return [
             r if isinstance(r, Outcome) else Outcome("recorded", src, positions.get(src or ""))
             for r, src in zip(results, [getattr(f, "source_id", None) for f in batch], strict=True)

@@ -40,6 +40,7 @@ FACT_TAGS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("#adm2+code+dest", ("to_pcode", "destination_pcodes")),
     ("#adm3+code+dest", ("to_pcode", "destination_pcodes")),
     ("#adm2+code+origin", ("origin_pcode",)),
+    ("#adm3+code+origin", ("origin_pcode",)),
     ("#adm1+code+authority", ("authority_adm1",)),
     ("#affected+hh+id", ("household_id",)),
     ("#affected+hh", ("household_id",)),

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -116,7 +116,7 @@ def _delimiter(path: Path) -> str:
     return best if counts[best] else ","
 
 
-def _rows(path: Path, layout: Layout) -> Iterator[list[Any]]:
+def _rows(path: Path, layout: Layout) -> Generator[list[Any], None, None]:
     if file_format(path) == ".csv":
         with path.open(newline="", encoding="utf-8-sig") as handle:
             yield from csv.reader(handle, delimiter=layout.delimiter)

@@ -392,23 +392,40 @@ def accumulate(
     """The bridge from (left state, right state, number of households) combinations.
 
     The views answer with combinations rather than households (at national scale there are
-    far fewer combinations); each is classified by the same :func:`classify` as one household.
+    far fewer combinations); each is judged by the same rules as one household in
+    :func:`reconcile_pure`, weighted by its count.
     """
     if level not in LEVELS:
         raise ValueError(f"unknown level {level!r}; expected one of {', '.join(LEVELS)}")
     cells = _Cells()
+    places: dict[tuple[bool, str, str | None], str | None] = {}
+
+    def where(state: HouseholdState, book: Rulebook, is_left: bool) -> str | None:
+        key = (is_left, state.status, state.place)
+        if key not in places:
+            places[key] = place_at(state, book, level, sites)
+        return places[key]
+
+    # Sum plain integers per (left cell, right cell, reason) first: far fewer keys than pairs.
+    sums: dict[tuple[tuple[str, str] | None, tuple[str, str] | None, str | None], list[int]] = {}
     for left_state, right_state, count in pairs:
-        left_place = place_at(left_state, left, level, sites)
-        right_place = place_at(right_state, right, level, sites)
-        left_figure = Figure(count, count * left_state.individuals)
-        right_figure = Figure(count, count * right_state.individuals)
+        left_place = where(left_state, left, True)
+        right_place = where(right_state, right, False)
         left_cell = (left_state.status, left_place) if left_place is not None else None
         right_cell = (right_state.status, right_place) if right_place is not None else None
+        reason = _reason((left_state, left_place, left.registry),
+                         (right_state, right_place, right.registry))
+        total = sums.setdefault((left_cell, right_cell, reason), [0, 0, 0])
+        total[0] += count
+        total[1] += count * left_state.individuals
+        total[2] += count * right_state.individuals
+    for (left_cell, right_cell, reason), (count, left_individuals, right_individuals) in sums.items():
+        left_figure = Figure(count, left_individuals)
+        right_figure = Figure(count, right_individuals)
         if left_cell:
             cells.add(cells.left, left_cell, left_figure)
         if right_cell:
             cells.add(cells.right, right_cell, right_figure)
-        reason = classify(left_state, right_state, left, right, level, sites)
         if reason is None:
             continue
         if left_cell:

@@ -118,8 +118,8 @@ def bridge_export(bridge: Bridge, sites: Mapping[str, SiteInfo], books: Sequence
         for fig in (r.left, r.right, r.delta):
             values += [fig.households, fig.individuals]
         for reason in used:
-            fig = r.reasons.get(reason)
-            values += [fig.households if fig else 0, fig.individuals if fig else 0]
+            part = r.reasons.get(reason)
+            values += [part.households if part else 0, part.individuals if part else 0]
         rows.append(tuple(values))
     reasons = Table("reasons", ("status", "place", "place_name", "reason", "households",
                                 "individuals"),
@@ -139,7 +139,7 @@ def bridge_export(bridge: Bridge, sites: Mapping[str, SiteInfo], books: Sequence
 
 def _details(fact: FactRecord) -> str:
     return json.dumps({k: v.isoformat() if isinstance(v, dt.date) else v
-                       for k, v in sorted(fact.data.items())}, ensure_ascii=False)
+                       for k, v in sorted(fact.data.items()) if v is not None}, ensure_ascii=False)
 
 
 def facts_table(name: str, facts: Sequence[FactRecord], known_at: dt.datetime | None,

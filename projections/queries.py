@@ -12,10 +12,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from projections.bridge import (
+    REASON_NAMES,
     Bridge,
     BridgeRow,
     Figure,
-    REASON_NAMES,
     Level,
     SiteInfo,
     accumulate,

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import plotly.graph_objects as go
+import plotly.graph_objects as go  # type: ignore[import-untyped]
 
 from ledger.errors import NotFoundError
 from ledger.pcodes import name_of
@@ -212,7 +212,7 @@ def _table(columns: Sequence[str], rows: Sequence[Sequence[Any]], numeric: int =
 
 
 def _chart(fig: go.Figure, first: bool, div_id: str) -> str:
-    return str(fig.to_html(full_html=False, include_plotlyjs=True if first else False,
+    return str(fig.to_html(full_html=False, include_plotlyjs=first,
                            config=PLOTLY_CONFIG, div_id=div_id))
 
 

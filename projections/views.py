@@ -5,7 +5,14 @@ Tables (in the same store as the facts):
 ``view_states``   one row per (rulebook, household, valid-time interval, recorded-time interval)
                   from :func:`projections.fold.bitemporal_rows`; a query at (D, K) picks rows with
                   ``valid_from <= D < valid_to`` and ``recorded_from <= K < recorded_to``. Open
-                  ends are stored as 9999-12-31 so every comparison is a plain index range.
+                  ends are stored as 9999-12-31 so every comparison is a plain range. The state
+                  itself is a number, ``sig``, into ``view_signatures``: national figures are
+                  then one GROUP BY on an integer, and the few thousand distinct states are
+                  decoded in Python.
+``view_pairs``    for every pair of rulebooks (names in sorted order), each household's
+                  (left sig, right sig) over both times (:func:`projections.pairs.pair_rows`):
+                  reconciliation is one GROUP BY, with no join at query time.
+``view_signatures`` every distinct household state (status, place, individuals, flags...).
 ``view_sites``    the live registration of every site (name, kind, location, authority).
 ``view_position`` the last ledger position applied (the projector's tracking record).
 ``view_rulebooks`` user rulebooks (TOML text); the built-in ones ship with the package.
@@ -20,7 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import structlog
@@ -29,7 +36,8 @@ from ledger.errors import RulebookError
 from ledger.store.chain import format_time
 from ledger.store.db import Cursor, Database
 from projections.bridge import SiteInfo
-from projections.fold import HouseholdState, bitemporal_rows
+from projections.fold import BitemporalRow, HouseholdState, bitemporal_rows
+from projections.pairs import PairRow, pair_rows
 from projections.records import FactRecord
 from projections.rulebooks import Rulebook, builtin_rulebooks, parse_rulebook
 from projections.stored import decode, facts_of_households, in_list, select_facts
@@ -41,12 +49,15 @@ END_OF_TIME_DATE = dt.date(9999, 12, 31)
 END_OF_TIME = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
 BATCH = 2000
 REBUILD_CHUNK = 5000  # households per rebuild transaction
+REBUILD_THRESHOLD = 20_000  # facts behind from position 0 above which catch-up rebuilds in one pass
 FLAG_FIELDS = tuple(
     f.name for f in dataclasses.fields(HouseholdState) if f.type in ("bool", bool)
 )
 STATE_COLUMNS = ("status", "place", "individuals", "members", "cause", "flags")
-ROW_COLUMNS = ("rulebook", "household_id", "valid_from", "valid_to", "recorded_from",
-               "recorded_to", *STATE_COLUMNS)
+TIME_COLUMNS = ("valid_from", "valid_to", "recorded_from", "recorded_to")
+STATE_ROW_COLUMNS = ("rulebook", "household_id", *TIME_COLUMNS, "sig")
+PAIR_ROW_COLUMNS = ("left_rulebook", "right_rulebook", "household_id", *TIME_COLUMNS, "left_sig",
+                    "right_sig")
 SITE_FACTS = ("site_registered", "site_closed")
 
 ProgressFn = Callable[[int], None]
@@ -75,6 +86,40 @@ def unpack_state(status: str | None, place: str | None, individuals: int | None,
 class Views:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._sigs: dict[HouseholdState, int] = {}
+        self._states: dict[int, HouseholdState] = {}
+
+    # ---- state signatures ----------------------------------------------------------------------
+    def _load_signatures(self, cur: Cursor) -> None:
+        """Bring the in-memory dictionary up to the table (another process may have added some)."""
+        row = cur.execute("SELECT count(*) FROM view_signatures").fetchone()
+        if row is not None and int(row[0]) == len(self._sigs):
+            return
+        self._sigs.clear()
+        self._states = {}
+        for sig, *columns in cur.execute("SELECT sig, " + ", ".join(STATE_COLUMNS)
+                                         + " FROM view_signatures").fetchall():
+            state = unpack_state(*columns)
+            self._sigs[state] = sig
+            self._states[sig] = state
+
+    def _sig(self, cur: Cursor, state: HouseholdState) -> int:
+        """The number of a state, adding it (inside the caller's locked transaction) if new."""
+        sig = self._sigs.get(state)
+        if sig is None:
+            sig = len(self._sigs) + 1
+            cur.execute("INSERT INTO view_signatures VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                        (sig, state.status, state.place, state.individuals, state.members, state.cause,
+                         pack_flags(state)))
+            self._sigs[state] = sig
+            self._states[sig] = state
+        return sig
+
+    def state_of(self, sig: int) -> HouseholdState:
+        if sig not in self._states:
+            with self.db.cursor() as cur:
+                self._load_signatures(cur)
+        return self._states[sig]
 
     # ---- parameters in each engine's types ------------------------------------------------
     def day(self, value: dt.date) -> Any:
@@ -88,17 +133,21 @@ class Views:
         pg = self.db.is_postgres
         date, stamp = ("date", "timestamptz") if pg else ("TEXT", "TEXT")
         with self.db.transaction() as cur:
-            cur.execute(
-                "CREATE TABLE IF NOT EXISTS view_states (rulebook TEXT NOT NULL, "
-                f"household_id TEXT NOT NULL, valid_from {date} NOT NULL, valid_to {date} NOT NULL, "
-                f"recorded_from {stamp} NOT NULL, recorded_to {stamp} NOT NULL, status TEXT NOT NULL, "
-                "place TEXT, individuals INTEGER NOT NULL, members INTEGER, cause TEXT, "
-                "flags INTEGER NOT NULL)"
-            )
+            times = (f"valid_from {date} NOT NULL, valid_to {date} NOT NULL, "
+                     f"recorded_from {stamp} NOT NULL, recorded_to {stamp} NOT NULL")
+            cur.execute("CREATE TABLE IF NOT EXISTS view_states (rulebook TEXT NOT NULL, "
+                        f"household_id TEXT NOT NULL, {times}, sig INTEGER NOT NULL)")
             cur.execute("CREATE INDEX IF NOT EXISTS view_states_household_idx "
                         "ON view_states (household_id)")
-            cur.execute("CREATE INDEX IF NOT EXISTS view_states_time_idx "
-                        "ON view_states (rulebook, recorded_to, valid_to)")
+            cur.execute("CREATE INDEX IF NOT EXISTS view_states_sig_idx ON view_states (rulebook, sig)")
+            cur.execute("CREATE TABLE IF NOT EXISTS view_pairs (left_rulebook TEXT NOT NULL, "
+                        f"right_rulebook TEXT NOT NULL, household_id TEXT NOT NULL, {times}, "
+                        "left_sig INTEGER NOT NULL, right_sig INTEGER NOT NULL)")
+            cur.execute("CREATE INDEX IF NOT EXISTS view_pairs_household_idx "
+                        "ON view_pairs (household_id)")
+            cur.execute("CREATE TABLE IF NOT EXISTS view_signatures (sig INTEGER PRIMARY KEY, "
+                        "status TEXT NOT NULL, place TEXT, individuals INTEGER NOT NULL, "
+                        "members INTEGER, cause TEXT, flags INTEGER NOT NULL)")
             cur.execute("CREATE TABLE IF NOT EXISTS view_sites (site_id TEXT PRIMARY KEY, "
                         "name TEXT NOT NULL, kind TEXT NOT NULL, location_pcode TEXT NOT NULL, "
                         "authority_adm1 TEXT, closed INTEGER NOT NULL)")
@@ -108,7 +157,8 @@ class Views:
                         "definition TEXT NOT NULL, added_at TEXT NOT NULL)")
             cur.execute(("INSERT INTO view_position VALUES (%s, 0) ON CONFLICT DO NOTHING"),
                         (PROJECTION,))
-        return ["view_states", "view_sites", "view_position", "view_rulebooks"]
+        return ["view_states", "view_pairs", "view_signatures", "view_sites", "view_position",
+                "view_rulebooks"]
 
     # ---- rulebooks ------------------------------------------------------------------------------
     def rulebooks(self) -> dict[str, Rulebook]:
@@ -132,30 +182,23 @@ class Views:
         book = parse_rulebook(text, source)
         if book.name in builtin_rulebooks():
             raise RulebookError(f"{source}: {book.name!r} is a built-in rulebook; choose another name")
-        self.catch_up()
         with self.db.transaction() as cur:
+            self._position(cur)
             cur.execute("DELETE FROM view_rulebooks WHERE name = %s", (book.name,))
             cur.execute("INSERT INTO view_rulebooks VALUES (%s, %s, %s)",
                         (book.name, text, format_time(dt.datetime.now(dt.UTC))))
-            cur.execute("DELETE FROM view_states WHERE rulebook = %s", (book.name,))
-            position = self._position(cur)
-            households = [r[0] for r in cur.execute(
-                "SELECT DISTINCT household_id FROM ledger_facts WHERE household_id IS NOT NULL "
-                "AND notification_id <= %s", (position,)).fetchall()]
-            for start in range(0, len(households), BATCH):
-                chunk = households[start:start + BATCH]
-                facts = facts_of_households(cur, self.db, chunk, position)
-                self._write_states(cur, facts, [book])
-                if progress:
-                    progress(len(chunk))
-        log.info("rulebook_added", rulebook=book.name, households=len(households))
+        # Its states and its pairs with every other rulebook: a rebuild is one pass anyway.
+        self.rebuild(progress)
+        log.info("rulebook_added", rulebook=book.name)
         return book
 
     # ---- the projector ---------------------------------------------------------------------------
     def _position(self, cur: Cursor) -> int:
+        """The position, locked for this transaction (the projector's single-writer lock)."""
         lock = " FOR UPDATE" if self.db.is_postgres else ""
         row = cur.execute("SELECT position FROM view_position WHERE projection = %s" + lock,
                           (PROJECTION,)).fetchone()
+        self._load_signatures(cur)
         return int(row[0]) if row else 0
 
     def position(self) -> int:
@@ -172,6 +215,8 @@ class Views:
     def catch_up(self, progress: ProgressFn | None = None, *, batch: int = BATCH,
                  max_batches: int | None = None) -> int:
         """Apply every fact recorded after the views' position; returns how many were applied."""
+        if max_batches is None and self.position() == 0 and self.ledger_head() > REBUILD_THRESHOLD:
+            return self.rebuild(progress)  # a first projection of a big ledger: one pass is faster
         applied = 0
         batches = 0
         books = list(self.rulebooks().values())
@@ -202,8 +247,7 @@ class Views:
                 r[1] == "fact_voided" and r[3] is None)})
             if households:
                 facts = facts_of_households(cur, self.db, households, end)
-                condition, params = self.db.any_of("household_id", households)
-                cur.execute("DELETE FROM view_states WHERE " + condition, params)
+                self._delete_households(cur, households)
                 self._write_states(cur, facts, books)
             if sites:
                 self._refresh_sites(cur, sites, end)
@@ -213,20 +257,35 @@ class Views:
 
     def _write_states(self, cur: Cursor, facts: dict[str, list[FactRecord]],
                       books: Sequence[Rulebook]) -> None:
-        def rows() -> Iterable[tuple[Any, ...]]:
-            for household_id, household_facts in facts.items():
-                for book in books:
-                    for row in bitemporal_rows(household_facts, book):
-                        s = row.state
-                        yield (
-                            book.name, household_id, self.day(row.valid_from),
-                            self.day(row.valid_to or END_OF_TIME_DATE),
-                            self.moment(row.recorded_from),
-                            self.moment(row.recorded_to or END_OF_TIME),
-                            s.status, s.place, s.individuals, s.members, s.cause, pack_flags(s),
-                        )
+        """Insert every row of these households (their old rows are already deleted)."""
+        states: list[tuple[Any, ...]] = []
+        pairs: list[tuple[Any, ...]] = []
+        ordered = sorted(books, key=lambda b: b.name)
+        for household_id, household_facts in facts.items():
+            rows = {book.name: bitemporal_rows(household_facts, book) for book in ordered}
+            for name, book_rows in rows.items():
+                states.extend(
+                    (name, household_id, *self._times(row), self._sig(cur, row.state))
+                    for row in book_rows
+                )
+            for i, left in enumerate(ordered):
+                for right in ordered[i + 1:]:
+                    pairs.extend(
+                        (left.name, right.name, household_id, *self._times(row),
+                         self._sig(cur, row.left), self._sig(cur, row.right))
+                        for row in pair_rows(rows[left.name], rows[right.name])
+                    )
+        cur.copy_rows("view_states", STATE_ROW_COLUMNS, states)
+        cur.copy_rows("view_pairs", PAIR_ROW_COLUMNS, pairs)
 
-        cur.copy_rows("view_states", ROW_COLUMNS, rows())
+    def _delete_households(self, cur: Cursor, households: Sequence[str]) -> None:
+        condition, params = self.db.any_of("household_id", households)
+        cur.execute("DELETE FROM view_states WHERE " + condition, params)
+        cur.execute("DELETE FROM view_pairs WHERE " + condition, params)
+
+    def _times(self, row: BitemporalRow | PairRow) -> tuple[Any, Any, Any, Any]:
+        return (self.day(row.valid_from), self.day(row.valid_to or END_OF_TIME_DATE),
+                self.moment(row.recorded_from), self.moment(row.recorded_to or END_OF_TIME))
 
     def _refresh_sites(self, cur: Cursor, site_ids: Sequence[str], end: int) -> None:
         query = (select_facts(self.db) + f" WHERE f.subject_id IN ({in_list(site_ids)}) AND "
@@ -258,6 +317,7 @@ class Views:
         with self.db.transaction() as cur:
             self._position(cur)
             cur.execute("DELETE FROM view_states")
+            cur.execute("DELETE FROM view_pairs")
             cur.execute("DELETE FROM view_sites")
             cur.execute("UPDATE view_position SET position = 0 WHERE projection = %s", (PROJECTION,))
             row = cur.execute("SELECT max(notification_id), count(*) FROM ledger_facts").fetchone()
@@ -293,8 +353,7 @@ class Views:
             return 0
         with self.db.transaction() as cur:
             self._position(cur)
-            condition, params = self.db.any_of("household_id", list(facts))
-            cur.execute("DELETE FROM view_states WHERE " + condition, params)
+            self._delete_households(cur, list(facts))
             self._write_states(cur, facts, books)
         count = sum(len(f) for f in facts.values())
         if progress:
@@ -318,46 +377,64 @@ class Views:
         d, k = self.day(as_of), self.moment(known_at)
         return [book, d, d, k, k]
 
+    def _signatures(self) -> dict[int, HouseholdState]:
+        with self.db.cursor() as cur:
+            self._load_signatures(cur)
+        return self._states
+
     def cells(self, book: str, as_of: dt.date, known_at: dt.datetime) -> list[tuple[str, str, int, int]]:
         """(status, place, households, individuals) of every counted cell of one rulebook."""
         with self.db.cursor() as cur:
-            return [
-                (r[0], r[1], int(r[2]), int(r[3]))
-                for r in cur.execute(
-                    "SELECT status, place, count(*), sum(individuals) FROM view_states s WHERE "
-                    + self._at("s") + " AND status <> 'not_counted' GROUP BY status, place",
-                    self._at_params(book, as_of, known_at),
-                ).fetchall()
-            ]
+            counts = cur.execute(
+                "SELECT sig, count(*) FROM view_states s WHERE " + self._at("s") + " GROUP BY sig",
+                self._at_params(book, as_of, known_at),
+            ).fetchall()
+        states = self._signatures()
+        cells: dict[tuple[str, str], tuple[int, int]] = {}
+        for sig, count in counts:
+            state = states[sig]
+            if state.counted and state.place is not None:
+                households, individuals = cells.get((state.status, state.place), (0, 0))
+                cells[(state.status, state.place)] = (households + count,
+                                                      individuals + count * state.individuals)
+        return [(status, place, h, i) for (status, place), (h, i) in cells.items()]
 
     def state_pairs(self, left: str, right: str, as_of: dt.date,
                     known_at: dt.datetime) -> list[tuple[HouseholdState, HouseholdState, int]]:
-        """Every distinct (left state, right state) combination with its number of households."""
-        cols = ", ".join(f"{{a}}.{c}" for c in STATE_COLUMNS)
-        query = (
-            f"SELECT {cols.format(a='l')}, {cols.format(a='r')}, count(*) FROM "
-            "(SELECT * FROM view_states s WHERE " + self._at("s") + ") l FULL OUTER JOIN "
-            "(SELECT * FROM view_states s WHERE " + self._at("s") + ") r "
-            "ON l.household_id = r.household_id "
-            f"GROUP BY {cols.format(a='l')}, {cols.format(a='r')}"
-        )
-        params = self._at_params(left, as_of, known_at) + self._at_params(right, as_of, known_at)
-        n = len(STATE_COLUMNS)
+        """Every distinct (left state, right state) with its number of households.
+
+        Households in the default state on both sides are left out (they differ nowhere).
+        """
+        d, k = self.day(as_of), self.moment(known_at)
+        first, second = sorted((left, right))
+        if first != second:
+            query = ("SELECT left_sig, right_sig, count(*) FROM view_pairs WHERE left_rulebook = %s "
+                     "AND right_rulebook = %s AND valid_from <= %s AND valid_to > %s "
+                     "AND recorded_from <= %s AND recorded_to > %s GROUP BY left_sig, right_sig")
+            params: list[Any] = [first, second, d, d, k, k]
+        else:
+            query = ("SELECT sig, sig, count(*) FROM view_states s WHERE " + self._at("s")
+                     + " GROUP BY sig")
+            params = self._at_params(left, as_of, known_at)
         with self.db.cursor() as cur:
-            return [
-                (unpack_state(*r[:n]), unpack_state(*r[n:2 * n]), int(r[2 * n]))
-                for r in cur.execute(query, params).fetchall()
-            ]
+            counts = cur.execute(query, params).fetchall()
+        states = self._signatures()
+        found = [(states[a], states[b], int(n)) for a, b, n in counts]
+        if (first, second) != (left, right):
+            found = [(b, a, n) for a, b, n in found]
+        return found
 
     def households_in(self, book: str, as_of: dt.date, known_at: dt.datetime,
                       status: str, places: Sequence[str]) -> list[tuple[str, HouseholdState]]:
         """The households a rulebook counts in (status, any of ``places`` at cell level)."""
-        query = ("SELECT household_id, " + ", ".join(STATE_COLUMNS) + " FROM view_states s WHERE "
-                 + self._at("s") + f" AND status = %s AND place IN ({in_list(places)}) "
-                 "ORDER BY household_id")
+        wanted = set(places)
+        sigs = [sig for sig, state in self._signatures().items()
+                if state.status == status and state.place in wanted]
+        if not sigs:
+            return []
+        condition, params = self.db.any_of("sig", sigs)
+        query = ("SELECT household_id, sig FROM view_states s WHERE " + self._at("s") + " AND "
+                 + condition + " ORDER BY household_id")
         with self.db.cursor() as cur:
-            return [
-                (r[0], unpack_state(*r[1:]))
-                for r in cur.execute(query, [*self._at_params(book, as_of, known_at), status,
-                                             *places]).fetchall()
-            ]
+            rows = cur.execute(query, [*self._at_params(book, as_of, known_at), *params]).fetchall()
+        return [(household_id, self._states[sig]) for household_id, sig in rows]

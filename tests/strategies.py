@@ -157,7 +157,7 @@ class _Builder:
         return round_id
 
     def withdraw(self) -> None:
-        site, placed_on = self.draw(st.sampled_from(self.h.placements))
+        site, _ = self.draw(st.sampled_from(self.h.placements))
         round_id = self.round_with_manifest(site, LATEST)
         self.fact("household_withdrawn", self.day(), round_id=round_id,
                   household_id=self.h.household_id, reason="changed mind")

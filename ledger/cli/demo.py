@@ -10,8 +10,6 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-import typer
-
 from ledger.cli.output import console, print_json, progress_bar, table
 from ledger.cli.read import bridge_document, place_label, print_bridge, view_document
 from ledger.cli.report import write_report
@@ -20,11 +18,10 @@ from ledger.demo_q1_2026 import AUDIT_HOUSEHOLD, MEETING, STORY, q1_2026
 from ledger.errors import StoreError
 from ledger.facts import parse_fact
 from ledger.workspace import Workspace
+from projections.audit import household_history
 from projections.bridge import SiteInfo, accumulate
-from projections.fold import timeline
 from projections.queries import ViewResult, show
 from projections.report import gather, render
-from projections.stored import facts_of_households
 
 DEMO_PREFIX = "demo-"
 
@@ -58,21 +55,22 @@ def _record(ws: Workspace, facts: list[dict[str, Any]], quiet: bool) -> tuple[in
 
 
 def audit_story(ws: Workspace, household_id: str) -> dict[str, Any]:
-    """The household's facts with both times, and its status over time under both rulebooks."""
-    with ws.db.cursor() as cur:
-        facts = facts_of_households(cur, ws.db, [household_id])[household_id]
-    books = [ws.views.rulebook("official"), ws.views.rulebook("operational")]
+    """The household's facts with both times, and its status over time under both rulebooks
+    (the household history of ``ledger audit household``)."""
+    books = {name: ws.views.rulebook(name) for name in ("official", "operational")}
+    history = household_history(ws.db, books, household_id)
     return {
         "household_id": household_id,
         "story": STORY.get(household_id, ""),
         "facts": [{"effective_on": f.effective_on, "recorded_at": f.recorded_at, "type": f.type,
                    "source_id": f.source_id, "recorded_by": f.recorded_by,
-                   "source_document": f.source_document,
-                   "details": {k: v for k, v in f.data.items() if k != "household_id"}}
-                  for f in sorted(facts, key=lambda f: (f.effective_on, f.position))],
-        "status": {b.name: [{"from": i.valid_from, "to": i.valid_to, "status": i.state.status,
-                             "place": i.state.place, "individuals": i.state.individuals}
-                            for i in timeline(facts, b)] for b in books},
+                   "source_document": f.source_document, "voided_by": f.voided_by,
+                   "details": {k: v for k, v in f.details.items()
+                               if k != "household_id" and v is not None}}
+                  for f in history.facts],
+        "status": {name: [{"from": s.valid_from, "to": s.valid_to, "status": s.status,
+                           "place": s.place, "individuals": s.individuals}
+                          for s in history.states if s.rulebook == name] for name in books},
     }
 
 

@@ -97,8 +97,8 @@ def import_(
     CSV and XLSX files have a header row of field names, or a row of HXL hashtags, or are
     KoboToolbox exports read through a mapping (--kobo-form / --kobo-mapping); see
     docs/formats.md. Already-recorded facts (same source_id, same content) are counted and
-    skipped, so a file can be imported again safely. The totals always add up: total = recorded + already_recorded +
-    rejected.
+    skipped, so a file can be imported again safely. The totals always add up: total =
+    recorded + already_recorded + rejected.
     """
     if fact_type is not None and fact_type not in FACT_TYPES:
         raise typer.BadParameter(f"unknown fact type; expected one of {', '.join(FACT_TYPES)}",
