@@ -135,7 +135,7 @@ class MovementLedger(Application[UUID]):
         assert isinstance(recorder, LedgerPostgresRecorder | LedgerSQLiteRecorder)
         aggregate: Any = None
         for stored in recorder.select_streams(list(ids)):
-            event = self.mapper.to_domain_event(stored)
+            event: Any = self.mapper.to_domain_event(stored)
             if event.originator_version == 1:
                 aggregate = None
             aggregate = event.mutate(aggregate)
@@ -235,8 +235,8 @@ class _Batch:
             )
             results.append(event.originator_version)
         positions = self.save()
-        for key, aggregate in self.aggregates.items():
-            self.cache[key] = aggregate
+        for key, saved in self.aggregates.items():
+            self.cache[key] = saved
             self.cache.move_to_end(key)
         while len(self.cache) > CACHE_SIZE:
             self.cache.popitem(last=False)

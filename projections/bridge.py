@@ -411,15 +411,16 @@ def accumulate(
     for left_state, right_state, count in pairs:
         left_place = where(left_state, left, True)
         right_place = where(right_state, right, False)
-        left_cell = (left_state.status, left_place) if left_place is not None else None
-        right_cell = (right_state.status, right_place) if right_place is not None else None
+        left_at = (left_state.status, left_place) if left_place is not None else None
+        right_at = (right_state.status, right_place) if right_place is not None else None
         reason = _reason((left_state, left_place, left.registry),
                          (right_state, right_place, right.registry))
-        total = sums.setdefault((left_cell, right_cell, reason), [0, 0, 0])
+        total = sums.setdefault((left_at, right_at, reason), [0, 0, 0])
         total[0] += count
         total[1] += count * left_state.individuals
         total[2] += count * right_state.individuals
-    for (left_cell, right_cell, reason), (count, left_individuals, right_individuals) in sums.items():
+    for (left_key, right_key, reason), (count, left_individuals, right_individuals) in sums.items():
+        left_cell, right_cell = left_key, right_key
         left_figure = Figure(count, left_individuals)
         right_figure = Figure(count, right_individuals)
         if left_cell:
