@@ -36,8 +36,8 @@ from ledger.facts import HOUSEHOLD_FACT_TYPES, FactInput
 from ledger.store.chain import FactMeta
 from ledger.store.recorders import LedgerPostgresRecorder, LedgerSQLiteRecorder
 from ledger.store.settings import APPLICATION_NAME, StoreSettings
-from ledger.store.transcoder import OrjsonTranscoder
 from ledger.store.sources import KnownSource, SourceIndex
+from ledger.store.transcoder import OrjsonTranscoder
 
 Status = Literal["recorded", "already_recorded", "rejected"]
 MAX_ATTEMPTS = 12
@@ -321,6 +321,8 @@ def _aggregates_named(fact: FactInput, known: dict[str, KnownSource]) -> set[tup
 def _kind_of(fact_type: str) -> str:
     if fact_type in HOUSEHOLD_FACT_TYPES:
         return "household"
+    if fact_type == "figure_published":
+        return "figure"
     return "site" if fact_type.startswith("site_") else "round"
 
 

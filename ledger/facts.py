@@ -57,7 +57,7 @@ Members = Annotated[int, Field(ge=1, le=60)]
 Count = Annotated[int, Field(ge=0, le=60)]
 
 
-class FieldProblem(ValueError):
+class FieldProblem(ValueError):  # noqa: N818 - pydantic wants a ValueError; it is not ours to name
     """A check across fields, naming the field the user should fix."""
 
     def __init__(self, field: str, message: str) -> None:
@@ -196,7 +196,9 @@ class HouseholdDeparted(FactInput):
     @model_validator(mode="after")
     def _one_destination(self) -> Self:
         if (self.to_pcode is None) == (self.to_site_id is None):
-            raise FieldProblem("to_pcode", "give exactly one of to_pcode or to_site_id (a camp-to-camp transfer)")
+            raise FieldProblem(
+                "to_pcode", "give exactly one of to_pcode or to_site_id (a camp-to-camp transfer)"
+            )
         if self.to_site_id is not None and self.pathway != "relocation":
             raise FieldProblem(
                 "to_site_id",
@@ -366,7 +368,9 @@ FACT_MODELS: dict[str, type[FactInput]] = {
         FigurePublished,
     )
 }
-FACT_TYPES = tuple(FACT_MODELS)
+# Facts only the ledger itself records (``ledger publish``): not accepted from files or `record`.
+INTERNAL_FACT_TYPES = frozenset({"figure_published"})
+FACT_TYPES = tuple(t for t in FACT_MODELS if t not in INTERNAL_FACT_TYPES)
 HOUSEHOLD_FACT_TYPES = frozenset(
     {
         "household_registered",
@@ -410,15 +414,20 @@ def _describe(error: ErrorDetails) -> tuple[str | None, str]:
     return field, message
 
 
-def parse_fact(data: dict[str, Any]) -> FactInput:
+def parse_fact(data: dict[str, Any], *, internal: bool = False) -> FactInput:
     """Validate one fact given as a mapping of field names to values.
 
     Raises ``InvalidFactError`` naming the first field that is wrong and what is expected.
+    ``internal`` admits the fact types only the ledger records itself (published figures).
     """
     fact_type = data.get("type")
     if fact_type is None:
         raise InvalidFactError("field 'type' is required; expected one of " + ", ".join(FACT_TYPES),
                                field="type")
+    if fact_type in INTERNAL_FACT_TYPES and not internal:
+        raise InvalidFactError(
+            f"field 'type': {fact_type} facts are recorded only by `ledger publish`", field="type"
+        )
     if fact_type not in FACT_MODELS:
         raise InvalidFactError(
             f"field 'type': unknown fact type {fact_type!r}; expected one of {', '.join(FACT_TYPES)}",

@@ -45,6 +45,8 @@ from projections.stored import decode, facts_of_households, in_list, select_fact
 log = structlog.get_logger()
 
 PROJECTION = "views"
+VIEWS_VERSION = 2  # bump when the layout of a derived table changes
+DERIVED_TABLES = ("view_states", "view_pairs", "view_signatures", "view_sites", "view_position")
 END_OF_TIME_DATE = dt.date(9999, 12, 31)
 END_OF_TIME = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
 BATCH = 2000
@@ -130,9 +132,24 @@ class Views:
 
     # ---- schema -------------------------------------------------------------------------------
     def create_tables(self) -> list[str]:
+        """Create the view tables, or replace them when their layout changed (``ledger init``).
+
+        Views are derived data: when ``VIEWS_VERSION`` differs from the stored one, the old
+        tables are dropped and the next catch-up rebuilds them from the ledger. User rulebooks
+        (``view_rulebooks``) are kept.
+        """
         pg = self.db.is_postgres
         date, stamp = ("date", "timestamptz") if pg else ("TEXT", "TEXT")
         with self.db.transaction() as cur:
+            cur.execute("CREATE TABLE IF NOT EXISTS view_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            row = cur.execute("SELECT value FROM view_meta WHERE key = 'version'").fetchone()
+            if row is None or row[0] != str(VIEWS_VERSION):
+                for table in DERIVED_TABLES:
+                    cur.execute(f"DROP TABLE IF EXISTS {table}")
+                cur.execute("DELETE FROM view_meta WHERE key = 'version'")
+                cur.execute("INSERT INTO view_meta VALUES ('version', %s)", (str(VIEWS_VERSION),))
+                self._sigs.clear()
+                self._states.clear()
             times = (f"valid_from {date} NOT NULL, valid_to {date} NOT NULL, "
                      f"recorded_from {stamp} NOT NULL, recorded_to {stamp} NOT NULL")
             cur.execute("CREATE TABLE IF NOT EXISTS view_states (rulebook TEXT NOT NULL, "
@@ -157,8 +174,7 @@ class Views:
                         "definition TEXT NOT NULL, added_at TEXT NOT NULL)")
             cur.execute(("INSERT INTO view_position VALUES (%s, 0) ON CONFLICT DO NOTHING"),
                         (PROJECTION,))
-        return ["view_states", "view_pairs", "view_signatures", "view_sites", "view_position",
-                "view_rulebooks"]
+        return [*DERIVED_TABLES, "view_rulebooks", "view_meta"]
 
     # ---- rulebooks ------------------------------------------------------------------------------
     def rulebooks(self) -> dict[str, Rulebook]:

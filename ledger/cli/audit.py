@@ -273,7 +273,7 @@ def publish_figure(ws: Workspace, rulebook: str, level: Level, as_of: dt.date,
         "head_position": head.position, "rulebook_digest": rulebook_digest(book),
         "values": [{"status": r.status, "place": r.place, "households": r.households,
                     "individuals": r.individuals} for r in rows],
-    })
+    }, internal=True)
     return figure_id, head.digest, ws.record(fact)
 
 

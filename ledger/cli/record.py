@@ -9,7 +9,7 @@ import typer
 
 from ledger.cli.output import print_json, reports_errors
 from ledger.cli.state import workspace
-from ledger.facts import FACT_MODELS, LIST_FIELDS, parse_fact
+from ledger.facts import FACT_MODELS, FACT_TYPES, LIST_FIELDS, parse_fact
 
 FIELD_HELP = {
     "source_id": "Unique id of the source record (form uuid, letter number, row key).",
@@ -74,5 +74,5 @@ def _make_command(fact_type: str) -> Any:
     return command
 
 
-for _fact_type in FACT_MODELS:
+for _fact_type in FACT_TYPES:
     app.command(_fact_type)(_make_command(_fact_type))

@@ -78,7 +78,9 @@ class Database:
         return f"{column} IN ({','.join(['%s'] * len(values))})", list(values)
 
     @contextmanager
-    def stream(self, query: str, params: Sequence[Any] = (), *, page: int = 5000) -> Iterator[Iterator[tuple[Any, ...]]]:
+    def stream(
+        self, query: str, params: Sequence[Any] = (), *, page: int = 5000
+    ) -> Iterator[Iterator[tuple[Any, ...]]]:
         """Rows of a large query without holding them all: a server-side cursor on PostgreSQL.
 
         Uses its own connection, so the caller can commit writes on the main one meanwhile.

@@ -41,7 +41,9 @@ class WorkedExample:
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def example(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorkedExample]:
+def example(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[WorkedExample]:
     where = tmp_path_factory.mktemp(f"golden-{request.param}")
     schema = fresh_pg_schema()
     url = f"sqlite:///{where / 'ledger.db'}" if request.param == "sqlite" else f"{PG_URL}?schema={schema}"

@@ -41,7 +41,7 @@ def test_bench_measures_everything_on_postgres_and_sqlite(tmp_path: Path) -> Non
         assert engine["rebuild"]["library_read_decode"]["events"] == results["facts"]
         assert set(RATIOS) <= set(engine["ratios"])
         for key in QUERIES:
-            assert engine["queries"][key]["samples"] == 5
+            assert 3 <= engine["queries"][key]["samples"] <= 5
             assert {"median_ms", "p95_ms"} <= set(engine["queries"][key])
         assert engine["live"]["samples"] == 10
         assert {"p50_ms", "p99_ms"} <= set(engine["live"])

@@ -22,7 +22,6 @@ from tests.factdicts import (
 )
 
 
-
 def rejection(data: dict[str, Any]) -> InvalidFactError:
     with pytest.raises(InvalidFactError) as caught:
         parse_fact(data)
