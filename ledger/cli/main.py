@@ -111,15 +111,16 @@ def import_(
                                 already_recorded=report.already_recorded, rejected=report.rejected)
     if json_output:
         print_json(report.as_dict())
-        return
-    table(f"Imported {file.name}", ["total", "recorded", "already recorded", "rejected"],
-          [[report.total, report.recorded, report.already_recorded, report.rejected]],
-          numeric=["total", "recorded", "already recorded", "rejected"])
+    else:
+        table(f"Imported {file.name}", ["total", "recorded", "already recorded", "rejected"],
+              [[report.total, report.recorded, report.already_recorded, report.rejected]],
+              numeric=["total", "recorded", "already recorded", "rejected"])
     if report.rejected:
         for rejection in report.first_rejections[:10]:
             typer.echo(f"  line {rejection['line']}: {rejection['error']}", err=True)
         typer.echo(f"All {report.rejected} rejected records with reasons: {report.rejects_file}",
                    err=True)
+        raise typer.Exit(1)  # the good records are recorded; the exit code says some were not
 
 
 def kobo_mapping_option(file: Path, form: str | None, mapping: Path | None) -> KoboMapping | None:

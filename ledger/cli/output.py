@@ -52,7 +52,10 @@ def reports_errors(func: Callable[P, R]) -> Callable[P, R]:
             return func(*args, **kwargs)
         except LedgerError as exc:
             structlog.get_logger().info("command_failed", error=type(exc).__name__)
-            fail(str(exc))
+            message = str(exc)
+            if exc.field and not message.startswith("field ") and f"'{exc.field}'" not in message:
+                message = f"field '{exc.field}': {message}"
+            fail(message)
 
     return wrapper
 

@@ -303,8 +303,10 @@ def test_a_bad_file_records_the_good_lines_and_rejects_each_bad_one_with_its_lin
     rejects = tmp_path / "out" / "why.jsonl"
     rejects.parent.mkdir()
 
-    report = cli.json("import", path, "--rejects", rejects)
+    result = cli("import", path, "--rejects", rejects, "--json")
 
+    assert result.code == 1, "some records were rejected: the exit code says so"
+    report = json.loads(result.stdout)
     assert (report["total"], report["recorded"], report["already_recorded"], report["rejected"]) == (
         13, 3, 1, 9)
     rejected = [json.loads(line) for line in rejects.read_text(encoding="utf-8").splitlines()]
@@ -388,8 +390,10 @@ def test_a_bad_csv_writes_its_rejects_as_csv_with_line_and_reason(sqlite_cli: Cl
     ])
     sqlite_cli.ok("import", write_jsonl(tmp_path / "site.jsonl", [site("CHAMISHKU")]))
 
-    report = sqlite_cli.json("import", path)
+    result = sqlite_cli("import", path, "--json")
 
+    assert result.code == 1
+    report = json.loads(result.stdout)
     assert adds_up(report)
     assert (report["total"], report["recorded"], report["rejected"]) == (4, 1, 3)
     with (tmp_path / "regs.rejects.csv").open(newline="", encoding="utf-8") as handle:
