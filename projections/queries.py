@@ -8,7 +8,7 @@ function the pure reference uses, so a figure means the same thing everywhere.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from projections.bridge import (
@@ -68,11 +68,16 @@ def group_cells(cells: Iterable[tuple[str, str, int, int]], book: Rulebook, leve
 
 
 def show(views: Views, rulebook: str, *, as_of: dt.date | None = None,
-         known_at: dt.datetime | None = None, level: Level = "cell") -> ViewResult:
+         known_at: dt.datetime | None = None, level: Level = "cell",
+         places: Sequence[str] | None = None) -> ViewResult:
+    """One rulebook's figures; ``places`` keeps only those places (at the chosen level)."""
     book = views.rulebook(rulebook)
     as_of = as_of or now().date()
     known_at = known_at or now()
-    rows = group_cells(views.cells(book.name, as_of, known_at), book, level, views.sites())
+    cells = views.cells(book.name, as_of, known_at, places if level == "cell" else None)
+    rows = group_cells(cells, book, level, views.sites())
+    if places is not None:
+        rows = tuple(r for r in rows if r.place in set(places))
     return ViewResult(book.name, as_of, known_at, level, rows)
 
 

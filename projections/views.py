@@ -398,14 +398,26 @@ class Views:
             self._load_signatures(cur)
         return self._states
 
-    def cells(self, book: str, as_of: dt.date, known_at: dt.datetime) -> list[tuple[str, str, int, int]]:
-        """(status, place, households, individuals) of every counted cell of one rulebook."""
-        with self.db.cursor() as cur:
-            counts = cur.execute(
-                "SELECT sig, count(*) FROM view_states s WHERE " + self._at("s") + " GROUP BY sig",
-                self._at_params(book, as_of, known_at),
-            ).fetchall()
+    def cells(self, book: str, as_of: dt.date, known_at: dt.datetime,
+              places: Sequence[str] | None = None) -> list[tuple[str, str, int, int]]:
+        """(status, place, households, individuals) of every counted cell of one rulebook.
+
+        With ``places`` (sites or p-codes at cell level), only those cells: an index look-up of
+        the few states placed there rather than a scan of the whole country.
+        """
+        query = "SELECT sig, count(*) FROM view_states s WHERE " + self._at("s")
+        params = self._at_params(book, as_of, known_at)
         states = self._signatures()
+        if places is not None:
+            wanted = set(places)
+            sigs = [sig for sig, state in states.items() if state.place in wanted]
+            if not sigs:
+                return []
+            condition, extra = self.db.any_of("sig", sigs)
+            query += " AND " + condition
+            params += extra
+        with self.db.cursor() as cur:
+            counts = cur.execute(query + " GROUP BY sig", params).fetchall()
         cells: dict[tuple[str, str], tuple[int, int]] = {}
         for sig, count in counts:
             state = states[sig]

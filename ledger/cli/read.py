@@ -68,14 +68,18 @@ def bridge_document(bridge: Bridge, sites: dict[str, SiteInfo]) -> dict[str, Any
 @reports_errors
 def views_show(
     rulebook: Annotated[str, typer.Option("--rulebook", help="official, operational or one you added.")],
-    as_of: AsOf = None, known_at: KnownAt = None, by: By = "cell", json_output: Json = False,
+    as_of: AsOf = None, known_at: KnownAt = None, by: By = "cell",
+    place: Annotated[list[str] | None, typer.Option(
+        "--place", help="Only this place (a site id, or a p-code at the --by level); repeatable.",
+    )] = None,
+    json_output: Json = False,
 ) -> None:
     """Population figures under one rulebook, by cell, district, governorate or nationally."""
     level = parse_level(by)
     with workspace() as ws:
         ws.catch_up()
         result = show(ws.views, rulebook, as_of=parse_as_of(as_of),
-                      known_at=parse_known_at(known_at), level=level)
+                      known_at=parse_known_at(known_at), level=level, places=place)
         sites = ws.views.sites()
     if json_output:
         print_json(view_document(result, sites))

@@ -103,6 +103,7 @@ def test_without_the_poll_a_lost_notification_leaves_the_views_behind(
 ) -> None:
     with follower(pg_settings, poll=60, channel=LOST):
         assert wait_until(lambda: caught_up(workspace), 5)
+        time.sleep(1.0)  # let the follower finish its catch-up loop and block on the wrong channel
         record_without_catching_up(workspace)
 
         assert not wait_until(lambda: counted(workspace), 1.5)
@@ -112,6 +113,7 @@ def test_the_notification_wakes_the_follower_at_once(workspace: Workspace,
                                                      pg_settings: StoreSettings) -> None:
     with follower(pg_settings, poll=60, channel=None):
         assert wait_until(lambda: caught_up(workspace), 5)
+        time.sleep(1.0)  # the follower is now waiting: only the notification can wake it
         record_without_catching_up(workspace)
 
         assert wait_until(lambda: counted(workspace), 5), "the NOTIFY did not wake the follower"
