@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from eventsourcing.domain import Aggregate, event
@@ -27,6 +28,7 @@ class DomainRuleError(Exception):
         self.not_found = not_found
 
 
+@lru_cache(maxsize=65_536)  # a batch asks for the same ids several times; uuid5 is not cheap
 def aggregate_id(kind: str, key: str) -> uuid.UUID:
     """Stable aggregate id from a business key: the same household always maps to one stream."""
     return uuid.uuid5(NAMESPACE, f"{kind}:{key}")

@@ -18,8 +18,12 @@ TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%f+00:00"
 
 
 def format_time(moment: dt.datetime) -> str:
-    """Recorded times are stored and hashed in one fixed UTC format (text-sortable)."""
-    return moment.astimezone(dt.UTC).strftime(TIME_FORMAT)
+    """Recorded times are stored and hashed in one fixed UTC format (text-sortable).
+
+    (``TIME_FORMAT``; ``isoformat`` with microseconds writes the same text, several times
+    faster than ``strftime``, for every year from 1000 on.)
+    """
+    return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
 def parse_time(value: str | dt.datetime) -> dt.datetime:
@@ -50,15 +54,11 @@ def link_digest(
     topic: str,
     state: bytes,
 ) -> str:
-    h = hashlib.sha256()
-    h.update(previous.encode())
-    parts = [str(position), recorded_at, str(originator_id), str(originator_version), topic]
+    # previous, then each part after a unit separator, then a record separator and the
+    # state's digest: hashed as one buffer (the same bytes as feeding them one by one).
+    parts = [previous, str(position), recorded_at, str(originator_id), str(originator_version), topic]
     if meta is not None:
         parts += [meta.source_id, meta.fact_type, meta.subject_id, meta.household_id or "",
                   meta.effective_on.isoformat(), meta.content_hash]
-    for part in parts:
-        h.update(b"\x1f")
-        h.update(part.encode())
-    h.update(b"\x1e")
-    h.update(hashlib.sha256(state).digest())
-    return h.hexdigest()
+    head = ("\x1f".join(parts) + "\x1e").encode()
+    return hashlib.sha256(head + hashlib.sha256(state).digest()).hexdigest()
