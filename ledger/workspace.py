@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from functools import cached_property
 
-from ledger.application import MovementLedger, Outcome
+from ledger.application import BATCH_SIZE, MovementLedger, Outcome
 from ledger.errors import LedgerError, StoreError
 from ledger.facts import FactInput
 from ledger.store.db import Database
@@ -69,7 +69,7 @@ class Workspace:
         return outcome
 
     def record_many(
-        self, facts: Iterable[FactInput | LedgerError], *, batch_size: int = 500
+        self, facts: Iterable[FactInput | LedgerError], *, batch_size: int = BATCH_SIZE
     ) -> Iterator[Outcome]:
         yield from self.ledger.record_many(facts, batch_size=batch_size)
         self.catch_up()

@@ -58,6 +58,9 @@ FLAG_FIELDS = tuple(
 STATE_COLUMNS = ("status", "place", "individuals", "members", "cause", "flags")
 TIME_COLUMNS = ("valid_from", "valid_to", "recorded_from", "recorded_to")
 STATE_ROW_COLUMNS = ("rulebook", "household_id", *TIME_COLUMNS, "sig")
+TIME_TYPES = ("date", "date", "timestamptz", "timestamptz")
+STATE_ROW_TYPES = ("text", "text", *TIME_TYPES, "int4")
+PAIR_ROW_TYPES = ("text", "text", "text", *TIME_TYPES, "int4", "int4")
 PAIR_ROW_COLUMNS = ("left_rulebook", "right_rulebook", "household_id", *TIME_COLUMNS, "left_sig",
                     "right_sig")
 SITE_FACTS = ("site_registered", "site_closed")
@@ -90,6 +93,7 @@ class Views:
         self.db = db
         self._sigs: dict[HouseholdState, int] = {}
         self._states: dict[int, HouseholdState] = {}
+        self._new_sigs: list[int] = []
 
     # ---- state signatures ----------------------------------------------------------------------
     def _load_signatures(self, cur: Cursor) -> None:
@@ -99,23 +103,32 @@ class Views:
             return
         self._sigs.clear()
         self._states = {}
+        self._new_sigs.clear()
         for sig, *columns in cur.execute("SELECT sig, " + ", ".join(STATE_COLUMNS)
                                          + " FROM view_signatures").fetchall():
             state = unpack_state(*columns)
             self._sigs[state] = sig
             self._states[sig] = state
 
-    def _sig(self, cur: Cursor, state: HouseholdState) -> int:
-        """The number of a state, adding it (inside the caller's locked transaction) if new."""
+    def _sig(self, state: HouseholdState) -> int:
+        """The number of a state; a new one is written by :meth:`_save_signatures`."""
         sig = self._sigs.get(state)
         if sig is None:
             sig = len(self._sigs) + 1
-            cur.execute("INSERT INTO view_signatures VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                        (sig, state.status, state.place, state.individuals, state.members, state.cause,
-                         pack_flags(state)))
             self._sigs[state] = sig
             self._states[sig] = state
+            self._new_sigs.append(sig)
         return sig
+
+    def _save_signatures(self, cur: Cursor) -> None:
+        """Write the states numbered since the last call (inside the locked transaction)."""
+        if self._new_sigs:
+            cur.executemany(
+                "INSERT INTO view_signatures VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                [(sig, s.status, s.place, s.individuals, s.members, s.cause, pack_flags(s))
+                 for sig in self._new_sigs for s in (self._states[sig],)],
+            )
+            self._new_sigs.clear()
 
     def state_of(self, sig: int) -> HouseholdState:
         if sig not in self._states:
@@ -281,18 +294,19 @@ class Views:
             rows = {book.name: bitemporal_rows(household_facts, book) for book in ordered}
             for name, book_rows in rows.items():
                 states.extend(
-                    (name, household_id, *self._times(row), self._sig(cur, row.state))
+                    (name, household_id, *self._times(row), self._sig(row.state))
                     for row in book_rows
                 )
             for i, left in enumerate(ordered):
                 for right in ordered[i + 1:]:
                     pairs.extend(
                         (left.name, right.name, household_id, *self._times(row),
-                         self._sig(cur, row.left), self._sig(cur, row.right))
+                         self._sig(row.left), self._sig(row.right))
                         for row in pair_rows(rows[left.name], rows[right.name])
                     )
-        cur.copy_rows("view_states", STATE_ROW_COLUMNS, states)
-        cur.copy_rows("view_pairs", PAIR_ROW_COLUMNS, pairs)
+        self._save_signatures(cur)
+        cur.copy_rows("view_states", STATE_ROW_COLUMNS, states, STATE_ROW_TYPES)
+        cur.copy_rows("view_pairs", PAIR_ROW_COLUMNS, pairs, PAIR_ROW_TYPES)
 
     def _delete_households(self, cur: Cursor, households: Sequence[str]) -> None:
         condition, params = self.db.any_of("household_id", households)
@@ -359,6 +373,10 @@ class Views:
             ).fetchall()]
             self._refresh_sites(cur, sites, head)
             cur.execute("UPDATE view_position SET position = %s WHERE projection = %s", (head, PROJECTION))
+        with self.db.cursor() as cur:
+            # Fresh statistics, or the planner would guess one row and sort instead of hashing.
+            cur.execute("ANALYZE view_states")
+            cur.execute("ANALYZE view_pairs")
         if progress:
             progress(total - applied)
         return total + self.catch_up(progress)

@@ -47,11 +47,16 @@ class Cursor:
         for row in self.raw:
             yield tuple(row)
 
-    def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-        """Bulk-insert rows: COPY on PostgreSQL, executemany on SQLite."""
+    def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]],
+                  types: Sequence[str] | None = None) -> None:
+        """Bulk-insert rows: COPY on PostgreSQL (binary when ``types`` are given), executemany
+        on SQLite."""
         if self.db.is_postgres:
-            statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+            binary = " (FORMAT BINARY)" if types else ""
+            statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN{binary}"
             with self.raw.copy(statement) as copy:
+                if types:
+                    copy.set_types(list(types))
                 for row in rows:
                     copy.write_row(row)
         else:
