@@ -46,6 +46,7 @@ from projections.fold import (
     bitemporal_rows,
     live_facts,
     state_at,
+    states_after_each,
     timeline,
 )
 from projections.queries import ViewRow, group_cells
@@ -274,11 +275,10 @@ def facts_behind(facts: Sequence[FactRecord], book: Rulebook, as_of: dt.date,
                  known_at: dt.datetime | None) -> list[FactRecord]:
     """The live facts that changed the household's (status, place, individuals) under the
     rulebook, in the order they apply: the facts that put it where it is counted."""
-    live = [f for f in live_facts(facts, known_at) if f.effective_on <= as_of]
     behind: list[FactRecord] = []
     previous = _visible(NOT_REGISTERED)
-    for index, fact in enumerate(live):
-        current = _visible(state_at(live[:index + 1], book, as_of))
+    for fact, state in states_after_each(facts, book, as_of, known_at):
+        current = _visible(state)
         if current != previous:
             behind.append(fact)
             previous = current

@@ -54,7 +54,7 @@ every date and time no bitemporal row covers, so :func:`bitemporal_rows` omits r
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
@@ -286,6 +286,22 @@ def state_at(
             break
         fold.apply(fact)
     return fold.state()
+
+
+def states_after_each(
+    facts: Iterable[FactRecord],
+    rulebook: Rulebook,
+    as_of: dt.date,
+    known_at: dt.datetime | None = None,
+) -> Iterator[tuple[FactRecord, HouseholdState]]:
+    """Each live fact up to D in the order it applies, with the state right after it (the same
+    fold as :func:`state_at`, one step at a time: the last state is ``state_at``'s)."""
+    fold = _Fold(rulebook)
+    for fact in live_facts(facts, known_at):
+        if fact.effective_on > as_of:
+            break
+        fold.apply(fact)
+        yield fact, fold.state()
 
 
 def timeline(

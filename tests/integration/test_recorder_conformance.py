@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import threading
 import uuid
 from pathlib import Path
 
@@ -34,8 +35,14 @@ class TestLedgerSQLiteRecorder(persistence.ApplicationRecorderTestCase[LedgerSQL
         super().setUp()
         self.tmpdir = Path(tempfile.mkdtemp(prefix="ledger-conformance-"))
         self.datastores: list[SQLiteDatastore] = []
+        self.threads_before = set(threading.enumerate())
 
     def tearDown(self) -> None:
+        # The library's concurrency tests signal their reader threads to stop but do not join
+        # them; closing the database under a reader still inside sqlite3 crashes the process.
+        for thread in set(threading.enumerate()) - self.threads_before:
+            if not thread.daemon:  # (connection pools keep daemon workers until closed)
+                thread.join(timeout=10)
         for datastore in self.datastores:
             datastore.close()
         shutil.rmtree(self.tmpdir, ignore_errors=True)
@@ -56,8 +63,12 @@ class TestLedgerPostgresRecorder(persistence.ApplicationRecorderTestCase[LedgerP
         self.schema = f"t_{uuid.uuid4().hex[:16]}"
         self.admin(SQL("CREATE SCHEMA {}").format(Identifier(self.schema)))
         self.datastore = PostgresDatastore(**PG, schema=self.schema, pool_size=4, max_overflow=10)
+        self.threads_before = set(threading.enumerate())
 
     def tearDown(self) -> None:
+        for thread in set(threading.enumerate()) - self.threads_before:
+            if not thread.daemon:
+                thread.join(timeout=10)  # reader threads the library's tests leave running
         self.datastore.close()
         self.admin(SQL("DROP SCHEMA {} CASCADE").format(Identifier(self.schema)))
         super().tearDown()
