@@ -45,7 +45,7 @@ from ledger.store.transcoder import OrjsonTranscoder
 
 Status = Literal["recorded", "already_recorded", "rejected"]
 MAX_ATTEMPTS = 12
-CACHE_SIZE = 50_000  # aggregates kept between the batches of one import
+CACHE_SIZE = 20_000  # aggregates kept between the batches of one import (bounds its memory)
 BATCH_SIZE = 2_000  # facts per atomic save: a quarter of the commits and round trips of 500
 
 
@@ -192,14 +192,17 @@ def _collector_paused() -> Iterator[None]:
 
     A batch makes little cyclic garbage, but enough allocations to trigger collections that
     walk every live object, the cached aggregates included: a tenth of an import's time.
-    Afterwards the survivors (the cache, mostly) are frozen out of later collections;
-    ``record_many`` unfreezes them when it ends.
+    Afterwards the batch's own cyclic garbage is collected (a young-generation pass over just
+    what the batch allocated), and the survivors (the cache, mostly) are frozen out of later
+    collections; ``record_many`` unfreezes them when it ends. Collecting before freezing keeps
+    an import's memory flat: frozen garbage would otherwise live until the import ends.
     """
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        gc.collect(0)
         if enabled:
             gc.enable()
         gc.freeze()

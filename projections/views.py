@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import structlog
@@ -354,18 +354,9 @@ class Views:
         head, total = (int(row[0] or 0), int(row[1])) if row else (0, 0)
         log.info("views_rebuild_started", head=head)
         books = list(self.rulebooks().values())
-        query = (select_facts(self.db) + " WHERE f.household_id IS NOT NULL AND f.notification_id <= %s "
-                 "ORDER BY f.household_id, f.notification_id")
         applied = 0
-        chunk: dict[str, list[FactRecord]] = {}
-        with self.db.stream(query, (head,)) as rows:
-            for row in rows:
-                household_id = row[7]
-                if household_id not in chunk and len(chunk) >= REBUILD_CHUNK:
-                    applied += self._replace_households(chunk, books, progress)
-                    chunk = {}
-                chunk.setdefault(household_id, []).append(decode(row))
-        applied += self._replace_households(chunk, books, progress)
+        for chunk in self._households_in_order(head):
+            applied += self._replace_households(chunk, books, progress)
         with self.db.transaction() as cur:
             self._position(cur)
             sites = [r[0] for r in cur.execute(
@@ -380,6 +371,38 @@ class Views:
         if progress:
             progress(total - applied)
         return total + self.catch_up(progress)
+
+    def _households_in_order(self, head: int) -> Iterator[dict[str, list[FactRecord]]]:
+        """Every household's facts up to ``head``, REBUILD_CHUNK households at a time.
+
+        PostgreSQL: one server-side cursor ordered by household. SQLite: keyset pages of
+        households (a long read transaction there would keep its write-ahead log growing and
+        its sorter in memory while the chunks are written).
+        """
+        if self.db.is_postgres:
+            query = (select_facts(self.db) + " WHERE f.household_id IS NOT NULL "
+                     "AND f.notification_id <= %s ORDER BY f.household_id, f.notification_id")
+            chunk: dict[str, list[FactRecord]] = {}
+            with self.db.stream(query, (head,)) as rows:
+                for row in rows:
+                    household_id = row[7]
+                    if household_id not in chunk and len(chunk) >= REBUILD_CHUNK:
+                        yield chunk
+                        chunk = {}
+                    chunk.setdefault(household_id, []).append(decode(row))
+            if chunk:
+                yield chunk
+            return
+        after = ""
+        while True:
+            with self.db.cursor() as cur:
+                households = [r[0] for r in cur.execute(
+                    "SELECT DISTINCT household_id FROM ledger_facts WHERE household_id > %s "
+                    "ORDER BY household_id LIMIT %s", (after, REBUILD_CHUNK)).fetchall()]
+                if not households:
+                    return
+                yield facts_of_households(cur, self.db, households, head)
+            after = households[-1]
 
     def _replace_households(self, facts: dict[str, list[FactRecord]], books: Sequence[Rulebook],
                             progress: ProgressFn | None) -> int:
