@@ -465,7 +465,3 @@ def parse_fact(data: dict[str, Any], *, internal: bool = False) -> FactInput:
         raise InvalidFactError(text, field=field) from None
     return fact
 
-
-def fact_fields(fact_type: str) -> dict[str, Any]:
-    """The model fields of a fact type (for the CLI's options and the CSV importer)."""
-    return dict(FACT_MODELS[fact_type].model_fields)

@@ -19,8 +19,7 @@ rejects file can be imported again as it is.
 from __future__ import annotations
 
 import csv
-import io
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -253,14 +252,3 @@ def header_rows_of(path: Path, *, kobo: KoboMapping | None = None) -> tuple[tupl
     """The rows above the data of a tabular file (for writing rejects in the same shape)."""
     return layout_of(path, kobo=kobo).header_rows
 
-
-def header_of(path: Path) -> list[str]:
-    """The first row of a tabular file."""
-    rows = header_rows_of(path)
-    return [str(h) if h is not None else "" for h in (rows[0] if rows else ())]
-
-
-def csv_line(values: Sequence[Any], delimiter: str = ",") -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer, delimiter=delimiter).writerow(values)
-    return buffer.getvalue()

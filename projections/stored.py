@@ -58,10 +58,6 @@ def decode(row: Sequence[Any]) -> FactRecord:
     )
 
 
-def in_list(values: Sequence[Any]) -> str:
-    return ",".join(["%s"] * len(values))
-
-
 def facts_of_households(cur: Cursor, db: Database, households: Sequence[str],
                         up_to: int | None = None) -> dict[str, list[FactRecord]]:
     """Every fact about these households (their own, manifests, voids), by household."""

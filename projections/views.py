@@ -40,7 +40,7 @@ from projections.fold import BitemporalRow, HouseholdState, bitemporal_rows
 from projections.pairs import PairRow, pair_rows
 from projections.records import FactRecord
 from projections.rulebooks import Rulebook, builtin_rulebooks, parse_rulebook
-from projections.stored import decode, facts_of_households, in_list, select_facts
+from projections.stored import decode, facts_of_households, select_facts
 
 log = structlog.get_logger()
 
@@ -129,12 +129,6 @@ class Views:
                  for sig in self._new_sigs for s in (self._states[sig],)],
             )
             self._new_sigs.clear()
-
-    def state_of(self, sig: int) -> HouseholdState:
-        if sig not in self._states:
-            with self.db.cursor() as cur:
-                self._load_signatures(cur)
-        return self._states[sig]
 
     # ---- parameters in each engine's types ------------------------------------------------
     def day(self, value: dt.date) -> Any:
@@ -318,11 +312,13 @@ class Views:
                 self.moment(row.recorded_from), self.moment(row.recorded_to or END_OF_TIME))
 
     def _refresh_sites(self, cur: Cursor, site_ids: Sequence[str], end: int) -> None:
-        query = (select_facts(self.db) + f" WHERE f.subject_id IN ({in_list(site_ids)}) AND "
-                 "f.notification_id <= %s AND f.household_id IS NULL ORDER BY f.notification_id")
-        facts = [decode(r) for r in cur.execute(query, [*site_ids, end]).fetchall()]
+        subjects, params = self.db.any_of("f.subject_id", site_ids)
+        query = (select_facts(self.db) + " WHERE " + subjects + " AND f.notification_id <= %s "
+                 "AND f.household_id IS NULL ORDER BY f.notification_id")
+        facts = [decode(r) for r in cur.execute(query, [*params, end]).fetchall()]
         voided = {f.data["voided_source_id"] for f in facts if f.type == "fact_voided"}
-        cur.execute(f"DELETE FROM view_sites WHERE site_id IN ({in_list(site_ids)})", site_ids)
+        sites, params = self.db.any_of("site_id", site_ids)
+        cur.execute("DELETE FROM view_sites WHERE " + sites, params)
         for site_id in site_ids:
             live = [f for f in facts if f.subject_id == site_id and f.type in SITE_FACTS
                     and f.source_id not in voided]
