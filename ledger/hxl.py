@@ -6,7 +6,9 @@ hashtag is ``#tag`` followed by ``+attribute``\\ s in any order; a column matche
 :data:`FACT_TAGS` with the same tag whose attributes are all present, the most specific one
 winning (``#affected+ind+f`` is ``female``, ``#affected+ind`` is ``members``). Extra attributes
 (a language, ``+v_kobo``...) are allowed; columns with no hashtag or an unknown one are ignored,
-as HXL asks. Where one hashtag means different fields in different fact types (``#adm2+code`` is
+as HXL asks. ``#affected`` and ``#population`` are numbers of people or households, never
+identifiers (:data:`COUNT_TAGS`): a household's id comes only from an identifier tag
+(``#beneficiary+hh+id``). Where one hashtag means different fields in different fact types (``#adm2+code`` is
 ``location_pcode`` of a registration and ``pcode`` of a returnee registration) the row's fact
 type decides. The table is documented in ``docs/formats.md``; exports write the first tag listed
 for each field, so an export reads back as it was written.
@@ -42,8 +44,8 @@ FACT_TAGS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("#adm2+code+origin", ("origin_pcode",)),
     ("#adm3+code+origin", ("origin_pcode",)),
     ("#adm1+code+authority", ("authority_adm1",)),
-    ("#affected+hh+id", ("household_id",)),
-    ("#affected+hh", ("household_id",)),
+    ("#beneficiary+hh+id", ("household_id",)),
+    ("#beneficiary+id", ("household_id",)),
     ("#affected+ind", ("members",)),
     ("#affected+ind+f", ("female",)),
     ("#affected+ind+m", ("male",)),
@@ -58,6 +60,10 @@ FACT_TAGS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("#meta+reason", ("reason",)),
     ("#date+planned", ("planned_on",)),
 )
+
+# HXL's count hashtags: numbers of people or households, never identifiers. A file whose only
+# figures are counts and that names no household, site or round is a table of aggregate figures.
+COUNT_TAGS = frozenset({"#affected", "#population", "#inneed", "#targeted", "#reached"})
 
 # Tags of exported figures and audit trails (exports only; the importer reads facts).
 FIGURE_TAGS: dict[str, str] = {

@@ -23,7 +23,7 @@ from ledger.application import Outcome
 from ledger.errors import LedgerError
 from ledger.facts import FactInput, parse_fact
 from ledger.kobo import KoboMapping
-from ledger.readers import RawRecord, file_format, layout_of, read_records
+from ledger.readers import RawRecord, file_format, layout_of, open_source
 
 ProgressFn = Callable[[int], None]
 
@@ -37,6 +37,7 @@ class ImportReport:
     rejected: int = 0
     rejects_file: str | None = None
     first_rejections: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # about the file as a whole (its columns)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -109,13 +110,17 @@ def import_file(
     fact_type: str | None = None,
     kobo: KoboMapping | None = None,
     progress: ProgressFn | None = None,
+    strict: bool = False,
 ) -> ImportReport:
+    """Import one file. A header that cannot give facts raises ``InvalidFactError`` before
+    anything is recorded; ``strict`` refuses unknown columns instead of ignoring them."""
     report = ImportReport(file=str(path))
+    source = open_source(path, fact_type=fact_type, kobo=kobo, strict=strict)
     rejects = RejectsWriter(rejects_path or default_rejects_path(path), path, kobo)
     pending: deque[RawRecord] = deque()
 
     def parsed() -> Iterator[FactInput | LedgerError]:
-        for record in read_records(path, fact_type=fact_type, kobo=kobo):
+        for record in source.records:
             pending.append(record)
             if record.error is not None:
                 yield record.error
@@ -146,4 +151,5 @@ def import_file(
     finally:
         rejects.close()
     report.rejects_file = str(rejects.path) if rejects.count else None
+    report.warnings = source.notes.warnings()
     return report

@@ -14,7 +14,7 @@ A mapping is a TOML file (the shipped ones are ``ledger/data/kobo/registration.t
     recorded_by = "IOM FVM (KoboToolbox)"
 
     [templates]         # text built from columns: {column}
-    source_document = "KoboToolbox form {_xform_id_string}, submission {_id}"
+    source_document = "KoboToolbox submission {_id}"
 
     [values.pathway]    # the form's choice names -> the ledger's values
     return_home = "return"
@@ -25,6 +25,9 @@ A mapping is a TOML file (the shipped ones are ``ledger/data/kobo/registration.t
 
 A column is found by its full path (``household/members``), or by the end of its path when the
 export left group names out or the mapping did (``members`` finds ``household/members``).
+A template naming a column the export lacks is left out. A KoboToolbox export with an HXL row
+under its header (Kobo adds one when the form has HXL tags) is read the same way; in a legacy
+export ``n/a`` is an empty cell (a repeat slot holding ``n/a`` is not a member).
 Repeat groups are ignored unless summarised: in a CSV export their columns look like
 ``household/member_roster[2]/sex``; in an XLSX export they are sheets named after the group,
 joined to the main sheet by ``_parent_index`` = ``_index``. Date fields take the date part of
@@ -35,6 +38,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import string
 import tomllib
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -117,6 +121,16 @@ def mapping_from_document(document: Mapping[str, Any], source: str) -> KoboMappi
         for name, value in section.items():
             if not isinstance(value, str) or not value:
                 raise InvalidFactError(f"{source}: [{key}] {name} must be a non-empty string")
+    for name, template in templates.items():
+        try:
+            parts = [part for part in string.Formatter().parse(template) if part[1] is not None]
+        except ValueError as exc:
+            raise InvalidFactError(f"{source}: [templates] {name}: {exc}; expected text with "
+                                   "{column} names") from None
+        if any(not column or column.isdigit() or any(c in column for c in ".[]") or spec or conv
+               for _, column, spec, conv in parts):
+            raise InvalidFactError(f"{source}: [templates] {name}: expected plain {{column}} "
+                                   "names, without formats or indexes")
     summaries: dict[str, Summary] = {}
     for name, spec in table("summaries").items():
         if not isinstance(spec, dict) or not isinstance(spec.get("count"), str):
@@ -127,6 +141,10 @@ def mapping_from_document(document: Mapping[str, Any], source: str) -> KoboMappi
     values = table("values")
     return KoboMapping(source, fact_type, fields, table("constants"), templates,
                        {k: dict(v) for k, v in values.items()}, summaries)
+
+
+def _columns_of(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
 
 
 class _Blank(dict[str, str]):
@@ -159,6 +177,9 @@ class KoboTable:
             if index is not None:
                 self.columns[name] = index
         self.repeat_rows = repeat_rows or {}
+        # A template naming a column this export lacks is left out, not filled with blanks.
+        self.templates = {name: template for name, template in mapping.templates.items()
+                          if all(column in self.header for column in _columns_of(template))}
 
     def _find(self, path: str) -> int | None:
         if path in self.header:
@@ -177,7 +198,7 @@ class KoboTable:
             value = row[index] if index < len(row) else None
             if value is not None and value != "":
                 out[name] = value
-        for name, template in self.mapping.templates.items():
+        for name, template in self.templates.items():
             out[name] = template.format_map(by_name)
         for name, summary in self.mapping.summaries.items():
             if out.get(name) in (None, ""):

@@ -27,8 +27,9 @@ from typing import Any, Literal
 import orjson
 
 from ledger import hxl
+from ledger.columns import ColumnPlan, Notes, looks_personal, plan_columns
 from ledger.errors import InvalidFactError
-from ledger.facts import LIST_FIELDS
+from ledger.facts import FACT_MODELS, LIST_FIELDS
 from ledger.kobo import KoboMapping, KoboTable
 
 FORMATS = (".jsonl", ".csv", ".xlsx")
@@ -64,46 +65,80 @@ def file_format(path: Path) -> str:
     return suffix
 
 
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A file opened for import: its header already checked, its records still to be read."""
+
+    records: Iterator[RawRecord]
+    notes: Notes
+
+
 def read_records(path: Path, *, fact_type: str | None = None,
                  kobo: KoboMapping | None = None) -> Iterator[RawRecord]:
+    return open_source(path, fact_type=fact_type, kobo=kobo).records
+
+
+def open_source(path: Path, *, fact_type: str | None = None, kobo: KoboMapping | None = None,
+                strict: bool = False) -> Source:
+    """Check the file's header once (raising one ``InvalidFactError`` for a file that cannot give
+    facts, before any record is read), then stream its records."""
+    notes = Notes()
     fmt = file_format(path)
     if fmt == ".jsonl":
-        yield from _read_jsonl(path, fact_type)
-        return
+        return Source(_read_jsonl(path, fact_type, notes, strict), notes)
     layout = layout_of(path, kobo=kobo)
-    rows = _rows(path, layout)
-    for _ in layout.header_rows:
-        next(rows, None)
     first_line = len(layout.header_rows) + 1
     if layout.shape == "kobo":
         assert kobo is not None
-        table = KoboTable(kobo, [str(h) for h in layout.header_rows[0]], _repeat_sheets(path))
-        yield from _read_kobo(rows, table, first_line)
-    elif layout.shape == "hxl":
-        yield from _read_hxl(rows, list(layout.header_rows[-1]), fact_type, first_line)
+        table = KoboTable(kobo, [_title(h) for h in layout.header_rows[0]], _repeat_sheets(path))
+        for index, name in enumerate(table.header):
+            if index not in table.columns.values() and looks_personal(name):
+                notes.add_personal(name)
+        blank = frozenset(i for i, n in enumerate(table.header) if n in notes.personal)
+        return Source(_read_kobo(_body(path, layout), table, blank, first_line), notes)
+    if layout.shape == "hxl":
+        names = layout.header_rows[0] if len(layout.header_rows) > 1 else ()
+        plan = plan_columns(path.name, list(names), list(layout.header_rows[-1]), fact_type,
+                            strict=strict)
     else:
-        header = [str(h).strip() if h is not None else "" for h in layout.header_rows[0]]
-        yield from _read_named(rows, header, fact_type, first_line)
+        plan = plan_columns(path.name, list(layout.header_rows[0]), None, fact_type, strict=strict)
+    return Source(_read_table(_body(path, layout), plan, fact_type, first_line), plan.notes)
+
+
+def _title(cell: Any) -> str:
+    return str(cell).strip() if cell is not None else ""
+
+
+def _body(path: Path, layout: Layout) -> Iterator[list[Any]]:
+    rows = _rows(path, layout)
+    for _ in layout.header_rows:
+        next(rows, None)
+    return rows
 
 
 def layout_of(path: Path, *, kobo: KoboMapping | None = None) -> Layout:
-    """Tell the shape of a tabular file from its first two rows."""
+    """Tell the shape of a tabular file from its first two rows.
+
+    A KoboToolbox export is told first: Kobo puts an HXL row under the header when the form has
+    HXL tags, and that row is then one more header row of the export, not the file's shape.
+    """
     delimiter = _delimiter(path) if file_format(path) == ".csv" else ","
     rows = _rows(path, Layout("fields", delimiter=delimiter))
     first = tuple(next(rows, []))
     second = tuple(next(rows, []))
     rows.close()
-    if hxl.is_tag_row(list(first)):
-        return Layout("hxl", (first,), delimiter)
-    if hxl.is_tag_row(list(second)):
-        return Layout("hxl", (first, second), delimiter)
-    names = {str(c).strip() for c in first if c is not None}
+    names = {_title(c) for c in first}
+    second_is_tags = hxl.is_tag_row(list(second))
     if kobo is not None:
-        return Layout("kobo", (first,), delimiter)
+        return Layout("kobo", (first, second) if second_is_tags else (first,), delimiter)
     if "_uuid" in names:
         raise InvalidFactError(
             f"{path.name} looks like a KoboToolbox export (it has a _uuid column): import it with "
             "--kobo-form registration|departure, or --kobo-mapping PATH for your own form")
+    if hxl.is_tag_row(list(first)):
+        return Layout("hxl", (first,), delimiter)
+    if second_is_tags:
+        return Layout("hxl", (first, second), delimiter)
     return Layout("fields", (first,), delimiter)
 
 
@@ -123,7 +158,8 @@ def _rows(path: Path, layout: Layout) -> Generator[list[Any], None, None]:
         yield from _xlsx_rows(path)
 
 
-def _read_jsonl(path: Path, fact_type: str | None) -> Iterator[RawRecord]:
+def _read_jsonl(path: Path, fact_type: str | None, notes: Notes,
+                strict: bool) -> Iterator[RawRecord]:
     with path.open("rb") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
@@ -140,7 +176,25 @@ def _read_jsonl(path: Path, fact_type: str | None) -> Iterator[RawRecord]:
                 continue
             if fact_type and "type" not in data:
                 data["type"] = fact_type
-            yield RawRecord(number, data, text)
+            dropped = _drop_personal(data, notes)
+            if dropped:
+                text = orjson.dumps(data).decode()  # the rejects file never sees the values
+            error = InvalidFactError(
+                f"key(s) {', '.join(dropped)} look like personal data and are not fields of this "
+                "fact type; --strict refuses them (they were not kept)", field=dropped[0],
+            ) if dropped and strict else None
+            yield RawRecord(number, data, text, error)
+
+
+def _drop_personal(data: dict[str, Any], notes: Notes) -> list[str]:
+    """Remove the keys that are not fields of the record's type and look personal."""
+    model = FACT_MODELS.get(data["type"]) if isinstance(data.get("type"), str) else None
+    dropped = [key for key in data
+               if (model is None or key not in model.model_fields) and looks_personal(key)]
+    for key in dropped:
+        del data[key]
+        notes.add_personal(key)
+    return dropped
 
 
 def _cell(value: Any) -> Any:
@@ -171,51 +225,54 @@ def _data_rows(rows: Iterator[list[Any]], first_line: int) -> Iterator[tuple[int
             yield number, row
 
 
-def _read_named(rows: Iterator[list[Any]], header: list[str], fact_type: str | None,
+def _read_table(rows: Iterator[list[Any]], plan: ColumnPlan, fact_type: str | None,
                 first_line: int) -> Iterator[RawRecord]:
+    """Rows of a field-named or HXL-tagged file, read through the checked header."""
     for number, row in _data_rows(rows, first_line):
-        fields: dict[str, Any] = {}
-        for name, value in zip(header, row, strict=False):
-            cell = _cell(value)
-            if not name or cell is None or name in REJECT_COLUMNS:
-                continue
-            fields[name] = _list_value(name, cell)
-        if fact_type and "type" not in fields:
-            fields["type"] = fact_type
-        yield RawRecord(number, fields, list(row), None if "type" in fields else _no_type())
-
-
-def _read_hxl(rows: Iterator[list[Any]], tags: list[Any], fact_type: str | None,
-              first_line: int) -> Iterator[RawRecord]:
-    columns = [hxl.candidates(str(t)) if t is not None else () for t in tags]
-    type_column = next((i for i, c in enumerate(columns) if c == ("type",)), None)
-    for number, row in _data_rows(rows, first_line):
-        row_type = _cell(row[type_column]) if type_column is not None and type_column < len(row) \
-            else None
+        row_type = _cell(row[plan.type_column]) if plan.type_column is not None \
+            and plan.type_column < len(row) else None
         row_type = row_type or fact_type
+        model = FACT_MODELS.get(row_type) if isinstance(row_type, str) else None
         fields: dict[str, Any] = {}
         error: InvalidFactError | None = None
-        for index, (candidates, value) in enumerate(zip(columns, row, strict=False)):
+        raw = list(row)
+        for index, (candidates, value) in enumerate(zip(plan.candidates, row, strict=False)):
             cell = _cell(value)
+            if index in plan.personal and (model is None or not set(candidates)
+                                           & model.model_fields.keys()):
+                if index < len(raw):
+                    raw[index] = None  # personal data is never kept, not even in rejects
+                continue
             if not candidates or cell is None:
                 continue
             name = hxl.field_for(candidates, row_type)
             if name in fields:
                 error = InvalidFactError(
-                    f"two columns give field '{name}' (hashtag {tags[index]!s} in column "
-                    f"{index + 1}); expected one column per field", field=name)
+                    f"two columns give field '{name}' (column {index + 1}); expected one column "
+                    "per field", field=name)
             fields[name] = _list_value(name, cell)
         if row_type and "type" not in fields:
             fields["type"] = row_type
         if "type" not in fields:
             error = _no_type()
-        yield RawRecord(number, fields, list(row), error)
+        yield RawRecord(number, fields, raw, error)
 
 
-def _read_kobo(rows: Iterator[list[Any]], table: KoboTable, first_line: int) -> Iterator[RawRecord]:
+NOT_AVAILABLE = "n/a"  # what legacy Kobo exports write in every empty cell, repeat slots included
+
+
+def _kobo_cell(value: Any) -> Any:
+    cell = _cell(value)
+    return None if isinstance(cell, str) and cell.lower() == NOT_AVAILABLE else cell
+
+
+def _read_kobo(rows: Iterator[list[Any]], table: KoboTable, blank: frozenset[int],
+               first_line: int) -> Iterator[RawRecord]:
     for number, row in _data_rows(rows, first_line):
-        fields = {k: _list_value(k, v) for k, v in table.fields([_cell(v) for v in row]).items()}
-        yield RawRecord(number, fields, list(row))
+        cells = [_kobo_cell(v) for v in row]
+        fields = {k: _list_value(k, v) for k, v in table.fields(cells).items()}
+        raw = [None if i in blank else v for i, v in enumerate(row)]
+        yield RawRecord(number, fields, raw)
 
 
 def _xlsx_rows(path: Path, sheet_index: int = 0) -> Iterator[list[Any]]:
@@ -242,7 +299,11 @@ def _repeat_sheets(path: Path) -> dict[str, list[dict[str, Any]]]:
         for sheet in workbook.worksheets[1:]:
             rows = sheet.iter_rows(values_only=True)
             header = [str(h) for h in next(rows, ())]
-            sheets[sheet.title] = [dict(zip(header, row, strict=False)) for row in rows]
+            children = [list(row) for row in rows]
+            if children and hxl.is_tag_row(children[0]):
+                children = children[1:]  # the repeat sheet's own HXL row
+            sheets[sheet.title] = [dict(zip(header, [_kobo_cell(v) for v in row], strict=False))
+                                   for row in children]
         return sheets
     finally:
         workbook.close()

@@ -90,6 +90,10 @@ def import_(
         "--kobo-mapping", exists=True, dir_okay=False,
         help="Read a KoboToolbox export with your own mapping file (TOML, see docs/formats.md).",
     )] = None,
+    strict: Annotated[bool, typer.Option(
+        "--strict", help="Refuse a file with columns that are not fact fields (by default they "
+        "are ignored with one warning naming them).",
+    )] = False,
     json_output: JsonOption = False,
 ) -> None:
     """Record every fact in a file, in order; bad records go to a rejects file with reasons.
@@ -99,6 +103,12 @@ def import_(
     docs/formats.md. Already-recorded facts (same source_id, same content) are counted and
     skipped, so a file can be imported again safely. The totals always add up: total =
     recorded + already_recorded + rejected.
+
+    The header is checked once first: a file of aggregate figures, a header with no fact field,
+    no fact type or a required column missing stops there with one message (exit 1, nothing
+    recorded). Columns that are not fact fields are ignored with one warning (on stderr, and
+    under `warnings` with --json); those that look personal (names, phone or ID numbers) are
+    never read or stored anywhere.
     """
     if fact_type is not None and fact_type not in FACT_TYPES:
         raise typer.BadParameter(f"unknown fact type; expected one of {', '.join(FACT_TYPES)}",
@@ -106,9 +116,11 @@ def import_(
     kobo = kobo_mapping_option(file, kobo_form, kobo_mapping)
     with workspace() as ws, progress_bar(f"importing {file.name}", None, quiet=json_output) as tick:
         report = import_file(ws.record_many, file, rejects_path=rejects, fact_type=fact_type,
-                             kobo=kobo, progress=tick)
+                             kobo=kobo, progress=tick, strict=strict)
     structlog.get_logger().info("facts_imported", total=report.total, recorded=report.recorded,
                                 already_recorded=report.already_recorded, rejected=report.rejected)
+    for warning in report.warnings:
+        typer.echo(f"warning: {warning}", err=True)
     if json_output:
         print_json(report.as_dict())
     else:
