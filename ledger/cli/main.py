@@ -6,6 +6,7 @@ the working directory, or postgresql://user:password@host:port/dbname?schema=NAM
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -15,8 +16,10 @@ import typer
 
 from ledger.cli import export, read, record, report
 from ledger.cli.logs import configure_logging
-from ledger.cli.output import print_json, progress_bar, reports_errors, table
+from ledger.cli.output import fail, print_json, progress_bar, reports_errors, table
+from ledger.cli.settings import check_settings
 from ledger.cli.state import workspace
+from ledger.errors import LedgerError
 from ledger.facts import FACT_TYPES
 from ledger.importing import import_file
 from ledger.kobo import FORMS as KOBO_FORMS
@@ -54,6 +57,13 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON documen
 
 @app.callback()
 def _main() -> None:
+    # Help needs no settings. The group's callback runs before the subcommand parses its options,
+    # so `--help` is looked for on the command line itself.
+    if not {"--help", "-h"} & set(sys.argv[1:]):
+        try:
+            check_settings(os.environ)
+        except LedgerError as exc:
+            fail(str(exc), code=2)
     configure_logging()
 
 
