@@ -144,6 +144,7 @@ def plan_columns(file: str, names: Sequence[str], tags: Sequence[str] | None,
     candidates: list[tuple[str, ...]] = []
     personal: set[int] = set()
     counts: list[str] = []
+    miscounted: list[str] = []  # count tags used as ids (`#affected+hh+id`, earlier exports)
     type_column: int | None = None
     for index, (title, tag) in enumerate(zip(titles, tag_cells, strict=True)):
         fields = _fields_of(title, tag, tags is not None)
@@ -153,6 +154,8 @@ def plan_columns(file: str, names: Sequence[str], tags: Sequence[str] | None,
             type_column = index
         if _is_count(title, tag, tags is not None, read):
             counts.append(label)
+            if _claims_identifier(tag):
+                miscounted.append(label)
         if read:
             candidates.append(read)
             if looks_personal(tag or title):
@@ -167,6 +170,11 @@ def plan_columns(file: str, names: Sequence[str], tags: Sequence[str] | None,
         elif tag or tags is None:
             notes.ignored.append(label)  # HXL: an untagged column is a note for people
     given = {f for c in candidates for f in c}
+    if miscounted and not given & SUBJECT_FIELDS:
+        raise InvalidFactError(
+            f"{file}: column(s) {', '.join(miscounted)} give ids under a count hashtag: #affected "
+            "is a count in HXL, never an identifier; tag household ids #beneficiary+hh+id "
+            "(docs/formats.md); nothing was recorded")
     _check(file, given, counts, [_label(t, g) for t, g in zip(titles, tag_cells, strict=True)],
            fact_type, type_column is not None, hxl_file=tags is not None)
     if strict and (notes.ignored or notes.personal):
@@ -190,6 +198,11 @@ def _is_count(title: str, tag: str, tagged: bool, read: tuple[str, ...]) -> bool
     return bool(set(read) & COUNT_FIELDS) or bool(_words(title) & _COUNT_WORDS)
 
 
+def _claims_identifier(tag: str) -> bool:
+    parsed = hxl.parse_hashtag(tag) if tag else None
+    return parsed is not None and bool(parsed.attributes & {"id", "code"})
+
+
 def _check(file: str, given: set[str], counts: list[str], labels: Iterable[str],
            fact_type: str | None, has_type_column: bool, *, hxl_file: bool) -> None:
     if counts and not given & SUBJECT_FIELDS:
@@ -207,11 +220,9 @@ def _check(file: str, given: set[str], counts: list[str], labels: Iterable[str],
     missing = sorted(required - given)
     if missing:
         wanted = ", ".join(f"{m} ({_fact_tag(m)})" if hxl_file else m for m in missing)
-        hint = "; #affected is a count in HXL, never an identifier" if hxl_file and any(
-            "+id" in c for c in counts) else ""
         raise InvalidFactError(
             f"{file}: no column for required field(s) {wanted} of {fact_type or 'every fact type'} "
-            f"(columns: {_listed(labels)}){hint}; nothing was recorded")
+            f"(columns: {_listed(labels)}); nothing was recorded")
 
 
 def _listed(labels: Iterable[str], most: int = 20) -> str:
