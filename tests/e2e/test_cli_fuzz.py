@@ -348,12 +348,18 @@ def check_import(ran: Ran, out: Path, source: Path) -> None:
 def test_import_of_a_malformed_csv_never_crashes(store: str, tmp_path: Path,
                                                  data: st.DataObject) -> None:
     out = fresh_dir(tmp_path)
-    delimiter = data.draw(st.sampled_from([",", ";", "\t"]))
-    raw = damage(data.draw, csv_text(data.draw(tabular_rows()), delimiter).encode(),
-                 excluded=CSV_EXCLUDED)
+    base = data.draw(st.sampled_from(["table", "table", "kobo_registration_hxl.csv",
+                                      "kobo_registration_legacy.csv", "kobo_departure.csv"]))
+    if base == "table":
+        delimiter = data.draw(st.sampled_from([",", ";", "\t"]))
+        text = csv_text(data.draw(tabular_rows()), delimiter).encode()
+        options = import_options(data.draw, out)
+    else:  # a KoboToolbox export, damaged, read with a form
+        text = (FIXTURES / base).read_bytes()
+        options = ["--kobo-form", data.draw(VALUES["kobo_form"]), "--json"]
     source = out / "input.csv"
-    source.write_bytes(raw)
-    ran = run_ledger(store, "import", source, *import_options(data.draw, out))
+    source.write_bytes(damage(data.draw, text, excluded=CSV_EXCLUDED))
+    ran = run_ledger(store, "import", source, *options)
     check_import(ran, out, source)
 
 
