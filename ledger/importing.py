@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -109,13 +109,16 @@ def import_file(
     fact_type: str | None = None,
     kobo: KoboMapping | None = None,
     progress: ProgressFn | None = None,
+    records: Iterable[RawRecord] | None = None,
 ) -> ImportReport:
+    """Record the facts of ``path`` (or the given ``records`` read from it, e.g. reported figures)."""
     report = ImportReport(file=str(path))
     rejects = RejectsWriter(rejects_path or default_rejects_path(path), path, kobo)
     pending: deque[RawRecord] = deque()
 
     def parsed() -> Iterator[FactInput | LedgerError]:
-        for record in read_records(path, fact_type=fact_type, kobo=kobo):
+        source = records if records is not None else read_records(path, fact_type=fact_type, kobo=kobo)
+        for record in source:
             pending.append(record)
             if record.error is not None:
                 yield record.error
