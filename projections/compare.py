@@ -79,6 +79,7 @@ class CompareRow:
     ledger: Amount
     explained: tuple[tuple[str, Amount], ...]
     remainder: Amount
+    source_ids: tuple[str, ...] = ()  # the figure_reported facts summed on this row
 
     @property
     def difference(self) -> Amount:
@@ -293,7 +294,8 @@ def _row(ledger: _Ledger, status: str, where: str, place_level: str,
                               if fig != Figure())
     remainder = reported - reported.like(other)
     return CompareRow(status, where, place_level, max(f.as_of for f in members), reported,
-                      ledger_amount, explained_amounts, remainder)
+                      ledger_amount, explained_amounts, remainder,
+                      tuple(f.source_id for f in members))
 
 
 def amount(value: Amount) -> dict[str, int | None]:
@@ -331,6 +333,7 @@ def comparison_document(result: Comparison, place_name: object) -> dict[str, obj
             "remainder": {"label": row.remainder_label, **amount(row.remainder)},
             "coverage": {"households": None if households is None else round(households, 4),
                          "individuals": None if individuals is None else round(individuals, 4)},
+            "source_ids": list(row.source_ids),
         })
     return {
         "rulebook": result.rulebook, "via": result.via, "source": result.source,
