@@ -522,7 +522,7 @@ def _figure_published(b: _Batch, f: dict[str, Any], _: dict[str, KnownSource]) -
 def _figure_reported(b: _Batch, f: dict[str, Any], _: dict[str, KnownSource]) -> FactAggregate:
     if not f["place"].startswith("IQG") and f["place"] != NATIONAL:
         b.site(f["place"], "place")
-    key = reported_key(f["source"], f["dataset"], f["place"], f["status"])
+    key = reported_key(f["source"], f["dataset"], f["place"], f["status"], f.get("location"))
     figure = b.get("reported", key)
     if figure is None:
         figure = ReportedFigure(key=key, **f)

@@ -368,7 +368,11 @@ class FigureReported(FactInput):
     """A figure someone else published (DTM, MoMD, a CCCM camp list): an aggregate, not a household.
 
     ``place`` is a site id (then it must be a registered site), a p-code or ``IRQ``; ``status``
-    ``idp`` means in and out of camp together (the default when a file does not say).
+    ``idp`` means in and out of camp together (the default when a file does not say; at a camp
+    it is ``idp_in_camp``).
+    ``location`` names the source's own location when the figure is for a part of ``place``
+    only (a DTM location that is not a camp of the ledger, inside a district); without it the
+    figure is for the whole place.
     ``effective_on`` defaults to ``as_of``. A figure is identified by (source, dataset, place,
     status): the same values again are already recorded, other values are a conflict.
     """
@@ -379,14 +383,22 @@ class FigureReported(FactInput):
     as_of: PastDate
     place: Annotated[Identifier, AfterValidator(_reported_place)]
     status: ReportedStatus = "idp"
+    location: Text | None = None
     households: Annotated[int, Field(ge=0, le=100_000_000)] | None = None
     individuals: Annotated[int, Field(ge=0, le=100_000_000)]
 
     @model_validator(mode="before")
     @classmethod
-    def _effective_on_defaults_to_as_of(cls, data: Any) -> Any:
-        if isinstance(data, dict) and data.get("effective_on") is None and data.get("as_of"):
-            return {**data, "effective_on": data["as_of"]}
+    def _defaults(cls, data: Any) -> Any:
+        """effective_on defaults to as_of; IDPs counted at a camp are IDPs in camp."""
+        if not isinstance(data, dict):
+            return data
+        if data.get("effective_on") is None and data.get("as_of"):
+            data = {**data, "effective_on": data["as_of"]}
+        place = str(data.get("place") or "")
+        if data.get("status", "idp") == "idp" and place and place != NATIONAL \
+                and not place.startswith("IQG") and not data.get("location"):
+            data = {**data, "status": "idp_in_camp"}
         return data
 
     @model_validator(mode="after")
@@ -397,12 +409,12 @@ class FigureReported(FactInput):
         return self
 
     def subject_id(self) -> str:
-        return reported_key(self.source, self.dataset, self.place, self.status)
+        return reported_key(self.source, self.dataset, self.place, self.status, self.location)
 
 
-def reported_key(source: str, dataset: str, place: str, status: str) -> str:
+def reported_key(source: str, dataset: str, place: str, status: str, location: str | None = None) -> str:
     """The identity of a reported figure (its aggregate's key and its facts' subject)."""
-    return f"{source}|{dataset}|{place}|{status}"
+    return f"{source}|{dataset}|{place}|{status}" + (f"|{location}" if location else "")
 
 
 Fact = Annotated[

@@ -157,7 +157,7 @@ def site_name_key(name: str) -> str:
 
 def source_id_of(fields: Mapping[str, Any]) -> str:
     content = "|".join(str(fields.get(k)) for k in (
-        "source", "dataset", "place", "status", "as_of", "households", "individuals"))
+        "source", "dataset", "place", "status", "location", "as_of", "households", "individuals"))
     return f"rep:{fields['source']}:{hashlib.sha256(content.encode()).hexdigest()[:20]}"
 
 
@@ -205,26 +205,28 @@ class ReportedReader:
             value = value.strip() or None
         return value
 
-    def _place(self, row: list[Any]) -> str:
+    def _place(self, row: list[Any]) -> tuple[str, str | None]:
+        """The figure's place, and the source's location when that is only a part of it."""
         given = {c.role: self._cell(row, c) for c in self.columns if c.role in PLACE_KINDS
                  and self._cell(row, c) is not None}
         site = given.get("site")
         if site is not None and str(site) in self.sites:
-            return str(site)
+            return str(site), None
         name = given.get("site_name")
         if name is not None and site_name_key(str(name)) in self.sites:
-            return self.sites[site_name_key(str(name))]
+            return self.sites[site_name_key(str(name))], None
+        location = str(site if site is not None else name)[:200] if (site or name) else None
         for kind in ("adm3", "adm2", "adm1"):
             if kind in given:
-                return normalise_pcode(str(given[kind]))
+                return normalise_pcode(str(given[kind])), location
         country = given.get("country")
         if country is not None:
             if str(country).strip().upper() in (NATIONAL, "IQ"):
-                return NATIONAL
+                return NATIONAL, location
             raise InvalidFactError(f"country {country!r}: expected IRQ", field="place")
         texts = [str(v).strip().casefold() for v in row if isinstance(v, str) and v.strip()]
         if texts and texts[0] in self.mapping.total_names:
-            return NATIONAL
+            return NATIONAL, None
         if site is not None or name is not None:
             raise InvalidFactError(
                 f"place {site or name!r} is not a site registered in the ledger and the row has "
@@ -233,7 +235,7 @@ class ReportedReader:
         raise InvalidFactError("the row gives no place", field="place")
 
     def _figures(self, row: list[Any]) -> list[dict[str, Any]]:
-        place = self._place(row)
+        place, location = self._place(row)
         as_of = next((self._cell(row, c) for c in self.columns if c.role == "as_of"
                       and self._cell(row, c) is not None), None)
         day = _as_of(as_of) if as_of is not None else (self.as_of.isoformat() if self.as_of else None)
@@ -262,6 +264,8 @@ class ReportedReader:
                 "type": "figure_reported", "source": self.source, "dataset": self.dataset,
                 "as_of": day, "place": place, "status": status, **counts,
             }
+            if location is not None:
+                fields["location"] = location
             fields["source_id"] = source_id_of(fields)
             figures.append(fields)
         return figures

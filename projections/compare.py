@@ -20,8 +20,10 @@ Which reported figures: those of the source (and dataset, if named) known at K; 
 
 Grouping (``--by``): ``cell`` keeps every figure at the place it was reported for (a site, a
 sub-district, a district, a governorate or the country). ``adm2``, ``adm1`` and ``national``
-roll figures up to that level, camps by the rulebook's own site attribution (so both sides of a
-row group camps alike). Inside one place, a figure covered by a coarser figure of the same
+roll figures up to that level. Camps are grouped by governorate as ``via`` groups them (the
+rulebook closest to the source's method, so the remainder compares like with like; the bridge's
+``site_attribution`` reason then explains the rest), or as the rulebook itself does without
+``via``. Inside one place, a figure covered by a coarser figure of the same
 status (a camp inside a district the source also reported) is left out, so nothing is added
 twice; figures coarser than the level are left out of it. Explanations come from the bridge
 at the row's level (sites and sub-districts: the cell-level bridge rows inside the place).
@@ -141,17 +143,23 @@ def _rolled_place(figure: ReportedFigure, level: Level, book: Rulebook,
 
 def _covers(outer: ReportedFigure, inner: ReportedFigure, book: Rulebook,
             sites: Mapping[str, SiteInfo]) -> bool:
-    """Whether ``outer`` is reported for a coarser place that contains ``inner``'s."""
+    """Whether ``outer`` is a whole place's figure that contains ``inner``'s place.
+
+    A figure for a location inside a place (``location`` set) is a part: it covers nothing.
+    """
+    if outer.location is not None or outer is inner:
+        return False
+    if outer.place == inner.place:
+        return inner.location is not None
     if FINENESS.index(outer.level) <= FINENESS.index(inner.level):
         return False
-    if outer.place == NATIONAL:
-        return True
+    inside = inner.place.startswith(outer.place) or outer.place == NATIONAL
     if inner.level == "site":
         site = sites[inner.place]
-        if outer.level == "adm1" and book.site_attribution == "authority":
-            return site.authority == outer.place
-        return site.location_pcode.startswith(outer.place)
-    return inner.place.startswith(outer.place)
+        by_authority = outer.level == "adm1" and book.site_attribution == "authority"
+        inside = (site.authority == outer.place if by_authority
+                  else site.location_pcode.startswith(outer.place)) or outer.place == NATIONAL
+    return inside
 
 
 def _roll_up(figures: Sequence[ReportedFigure], level: Level, book: Rulebook,
@@ -174,11 +182,11 @@ def _roll_up(figures: Sequence[ReportedFigure], level: Level, book: Rulebook,
 
 
 def _latest(figures: Sequence[ReportedFigure], as_of: dt.date) -> list[ReportedFigure]:
-    best: dict[tuple[str, str], ReportedFigure] = {}
+    best: dict[tuple[str, str, str], ReportedFigure] = {}
     for figure in figures:  # in recorded order: a later recording of the same as_of wins
         if figure.as_of > as_of:
             continue
-        key = (figure.status, figure.place)
+        key = (figure.status, figure.place, figure.location or "")
         if key not in best or figure.as_of >= best[key].as_of:
             best[key] = figure
     return list(best.values())
@@ -238,10 +246,11 @@ def compare(views: Views, rulebook: str, source: str, *, dataset: str | None = N
     sites = views.sites()
     ledger = _Ledger(views, book.name, via, as_of, known_at)
     rows = []
+    grouping = views.rulebook(via) if via is not None else book
     for (status, where), (place_level, members) in sorted(
-            _roll_up(_latest(figures, as_of), level, book, sites).items(),
+            _roll_up(_latest(figures, as_of), level, grouping, sites).items(),
             key=lambda kv: (FINENESS.index(kv[1][0]), kv[0][1], kv[0][0])):
-        if place is not None and not _in_place(where, place_level, place, sites, book):
+        if place is not None and not _in_place(where, place_level, place, sites, grouping):
             continue
         rows.append(_row(ledger, status, where, place_level, members, sites))
     return Comparison(book.name, via, source, dataset, as_of, known_at, level, tuple(rows))
@@ -341,3 +350,53 @@ def comparison_document(result: Comparison, place_name: object) -> dict[str, obj
         "by": result.level, "rows": rows,
         "totals": totals(result.rows) if result.level != "cell" else None,
     }
+
+
+@dataclass(frozen=True, slots=True)
+class CoverageRow:
+    """One place of a reported dataset beside the ledger's figure under each rulebook."""
+
+    status: str
+    place: str
+    reported: dict[str, Amount]  # by rulebook: camps roll up by each rulebook's attribution
+    ledger: dict[str, Amount]
+
+    def coverage(self, rulebook: str) -> float | None:
+        reported = self.reported[rulebook].individuals
+        return self.ledger[rulebook].individuals / reported if reported else None
+
+
+@dataclass(frozen=True, slots=True)
+class CoverageTable:
+    source: str
+    dataset: str
+    as_of: dt.date
+    rows: tuple[CoverageRow, ...]
+
+
+def coverage_tables(views: Views, rulebooks: Sequence[str], as_of: dt.date,
+                    known_at: dt.datetime) -> list[CoverageTable]:
+    """Every reported dataset by governorate (and nationally) beside the ledger's rulebooks."""
+    tables = []
+    for source, dataset in dict.fromkeys((f.source, f.dataset)
+                                         for f in reported_figures(views.db, known_at)):
+        rows: dict[tuple[str, str], CoverageRow] = {}
+        reported_as_of: dt.date | None = None
+        levels: tuple[Level, ...] = ("adm1", "national")
+        for level in levels:
+            for book in rulebooks:
+                try:
+                    result = compare(views, book, source, dataset=dataset, as_of=as_of,
+                                     known_at=known_at, level=level)
+                except NotFoundError:
+                    continue
+                for row in result.rows:
+                    key = (row.place, row.status)
+                    found = rows.setdefault(key, CoverageRow(row.status, row.place, {}, {}))
+                    found.reported[book] = row.reported
+                    found.ledger[book] = row.ledger
+                    reported_as_of = max(reported_as_of or row.reported_as_of, row.reported_as_of)
+        if rows and reported_as_of is not None:
+            ordered = sorted(rows.values(), key=lambda r: (r.place == NATIONAL, r.place, r.status))
+            tables.append(CoverageTable(source, dataset, reported_as_of, tuple(ordered)))
+    return tables

@@ -25,6 +25,7 @@ class ReportedFigure:
     as_of: dt.date
     place: str
     status: str
+    location: str | None  # the source's location, when the figure is for a part of ``place``
     households: int | None
     individuals: int
     source_id: str
@@ -64,7 +65,7 @@ def reported_figures(db: Database, known_at: dt.datetime, *, source: str | None 
         households = d.get("households")
         found.append(ReportedFigure(
             d["source"], d["dataset"], _as_date(d["as_of"]), d["place"], d["status"],
-            None if households is None else int(households), int(d["individuals"]),
+            d.get("location"), None if households is None else int(households), int(d["individuals"]),
             fact.source_id, fact.recorded_at))
     return found
 

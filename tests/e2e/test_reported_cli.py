@@ -71,7 +71,7 @@ def test_dtm_locations_land_on_camps_and_ocha_pcodes(store: Cli) -> None:
     # Chamishku and Esyan by name; DTM's IRQ-G15Q07 read as OCHA's IQG15Q07 (Sinjar)
     assert places == {("CHAMISHKU", "site"), ("ESYAN", "site"), ("IQG15Q07", "adm2")}
     assert document["as_of"] == "2026-04-30"  # the date the source reported
-    chamishku = row_of(document, "CHAMISHKU")
+    chamishku = row_of(document, "CHAMISHKU", "idp_in_camp")  # IDPs counted at a camp are in camp
     assert figure(chamishku["reported"]) == (4, 25)
     assert figure(chamishku["ledger"]) == (3, 18)
     assert chamishku["remainder"] == {"label": "not_in_ledger", "households": 1, "individuals": 7}
@@ -125,12 +125,21 @@ def test_momd_governorates_against_official_via_operational(store: Cli) -> None:
 
 def test_rolling_up_adds_camps_of_different_districts_but_never_a_district_twice(store: Cli) -> None:
     document = compare(store, "--rulebook", "operational", "--reported", "DTM", "--by", "adm1")
-    # Ninewa: Esyan (Al-Shikhan, by location under operational) 1 / 6 + Sinjar 12 / 70
-    assert figure(row_of(document, "IQG15")["reported"]) == (13, 76)
+    # Ninewa: Esyan (Al-Shikhan, by location under operational) in camp; Sinun, a DTM location
+    # in Sinjar that is no camp of the ledger, as IDPs in Sinjar
+    assert figure(row_of(document, "IQG15", "idp_in_camp")["reported"]) == (1, 6)
+    assert figure(row_of(document, "IQG15", "idp")["reported"]) == (12, 70)
+    assert figure(row_of(document, "IQG09", "idp_in_camp")["reported"]) == (4, 25)
     official = compare(store, "--rulebook", "official", "--reported", "DTM", "--by", "adm1")
     # official reports Esyan under Duhok's authority, and so rolls DTM's Esyan up there too
-    assert figure(row_of(official, "IQG09")["reported"]) == (5, 31)
-    assert figure(row_of(official, "IQG15")["reported"]) == (12, 70)
+    assert figure(row_of(official, "IQG09", "idp_in_camp")["reported"]) == (5, 31)
+    # ... unless the comparison goes via operational, whose grouping DTM shares
+    via = compare(store, "--rulebook", "official", "--reported", "DTM", "--by", "adm1", "--via",
+                  "operational")
+    esyan_moved = row_of(via, "IQG15", "idp_in_camp")
+    assert figure(esyan_moved["reported"]) == (1, 6)
+    assert figure(esyan_moved["ledger"]) == (0, 0)  # official: H7 is a returnee
+    assert esyan_moved["remainder"]["individuals"] == 0  # operational has H7 in Esyan: 6
 
 
 def test_every_row_adds_up_at_every_grouping(store: Cli) -> None:
