@@ -25,6 +25,7 @@ from projections.compare import compare as compare_figures
 from projections.compare import comparison_document
 from tests.conftest import PG_URL, drop_pg_schema, fresh_pg_schema
 from tests.e2e.conftest import Cli, assert_no_traceback, write_jsonl
+from tests.e2e.test_report_browser import CHROMEDRIVER, CHROMIUM, browser  # noqa: F401 - a fixture
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "reported"
 DTM = FIXTURES / "dtm_master_list.hxl.csv"
@@ -239,3 +240,30 @@ def test_compare_exports_to_csv_and_xlsx(store: Cli, tmp_path: Path) -> None:
     values = list(sheet.iter_rows(values_only=True))
     assert [str(v) for v in values[0]] == header
     assert len(values) == 2 + len(document["rows"])
+
+
+@pytest.mark.skipif(not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
+                    reason="needs Debian chromium and chromium-driver (scripts/install-browser)")
+def test_the_report_sets_reported_figures_beside_the_views(store: Cli, tmp_path: Path,
+                                                           browser: Any) -> None:  # noqa: F811
+    from selenium.webdriver.common.by import By
+
+    page = tmp_path / "report.html"
+    store.ok("report", "--html", page, "--as-of", "2026-04-30")
+    expected = compare(store, "--rulebook", "official", "--reported", "MoMD", "--by", "national",
+                       "--as-of", "2026-04-30")
+    national = row_of(expected, "IRQ")
+    browser.get(page.as_uri())
+    section = browser.find_element(By.ID, "reported")
+    assert section.is_displayed()
+    headings = [h.text for h in section.find_elements(By.TAG_NAME, "h3")]
+    assert any(h.startswith("MoMD: MoMD April 2026") for h in headings), headings
+    assert any(h.startswith("DTM: DTM Master List Round 13") for h in headings), headings
+    rows = [[c.text for c in r.find_elements(By.TAG_NAME, "td")]
+            for r in section.find_elements(By.CSS_SELECTOR, "tbody tr")]
+    iraq = [r for r in rows if r[1] == "Iraq" and r[2] == f"{national['reported']['individuals']:,}"]
+    assert iraq, rows
+    coverage = national["ledger"]["individuals"] / national["reported"]["individuals"]
+    assert iraq[0][3:5] == [f"{national['ledger']['individuals']:,}", f"{coverage:.1%}"]
+    governorates = {r[1] for r in rows}
+    assert {"Duhok", "Ninewa"} <= governorates
