@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 from ledger.errors import NotFoundError
 from ledger.pcodes import NATIONAL, adm1_of, adm2_of
-from projections.bridge import Bridge, Figure, Level, SiteInfo
+from projections.bridge import REASON_NAMES, Bridge, Figure, Level, SiteInfo
 from projections.queries import ViewResult, reconcile, show
 from projections.reported import ReportedFigure, reported_figures
 from projections.rulebooks import Rulebook
@@ -299,8 +299,8 @@ def _row(ledger: _Ledger, status: str, where: str, place_level: str,
             other += bridge_row.right
             for reason, contribution in bridge_row.reasons.items():
                 explained[reason] = explained.get(reason, Figure()) - contribution
-    explained_amounts = tuple((reason, reported.like(fig)) for reason, fig in explained.items()
-                              if fig != Figure())
+    explained_amounts = tuple((reason, reported.like(explained[reason])) for reason in REASON_NAMES
+                              if explained.get(reason, Figure()) != Figure())
     remainder = reported - reported.like(other)
     return CompareRow(status, where, place_level, max(f.as_of for f in members), reported,
                       ledger_amount, explained_amounts, remainder,
