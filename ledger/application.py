@@ -28,6 +28,7 @@ from ledger.domain.base import DomainRuleError, FactAggregate, aggregate_id
 from ledger.domain.departure_round import DepartureRound
 from ledger.domain.household import Household
 from ledger.domain.published_figure import PublishedFigure
+from ledger.domain.reported_figure import AlreadyReportedError, ReportedFigure
 from ledger.domain.site import Site
 from ledger.errors import (
     ConcurrencyError,
@@ -36,7 +37,8 @@ from ledger.errors import (
     RuleViolationError,
     SourceConflictError,
 )
-from ledger.facts import HOUSEHOLD_FACT_TYPES, FactInput
+from ledger.facts import HOUSEHOLD_FACT_TYPES, FactInput, reported_key
+from ledger.pcodes import NATIONAL
 from ledger.store.chain import FactMeta
 from ledger.store.recorders import LedgerPostgresRecorder, LedgerSQLiteRecorder
 from ledger.store.settings import APPLICATION_NAME, StoreSettings
@@ -261,6 +263,9 @@ class _Batch:
                 continue
             try:
                 aggregate = self.apply(fact, known)
+            except AlreadyReportedError:
+                results.append(Outcome("already_recorded", fact.source_id))
+                continue
             except DomainRuleError as exc:
                 error_class = NotFoundError if exc.not_found else RuleViolationError
                 results.append(Outcome("rejected", fact.source_id,
@@ -359,6 +364,8 @@ def _aggregates_named(fact: FactInput, known: dict[str, KnownSource]) -> set[tup
         if data.get(field):
             keys.add((kind, data[field]))
     keys.update(("site", site) for site in data.get("from_site_ids") or ())
+    if fact.type == "figure_reported":
+        keys.add(("reported", fact.subject_id()))
     if fact.type == "fact_voided" and data["voided_source_id"] in known:
         target = known[data["voided_source_id"]]
         keys.add((_kind_of(target.fact_type), target.subject_id))
@@ -370,6 +377,8 @@ def _kind_of(fact_type: str) -> str:
         return "household"
     if fact_type == "figure_published":
         return "figure"
+    if fact_type == "figure_reported":
+        return "reported"
     return "site" if fact_type.startswith("site_") else "round"
 
 
@@ -510,6 +519,20 @@ def _figure_published(b: _Batch, f: dict[str, Any], _: dict[str, KnownSource]) -
     return figure
 
 
+def _figure_reported(b: _Batch, f: dict[str, Any], _: dict[str, KnownSource]) -> FactAggregate:
+    if not f["place"].startswith("IQG") and f["place"] != NATIONAL:
+        b.site(f["place"], "place")
+    key = reported_key(f["source"], f["dataset"], f["place"], f["status"], f.get("location"))
+    figure = b.get("reported", key)
+    if figure is None:
+        figure = ReportedFigure(key=key, **f)
+        b.aggregates[("reported", key)] = figure
+        return figure
+    assert isinstance(figure, ReportedFigure)
+    figure.report_again(key=key, **f)
+    return figure
+
+
 HANDLERS: dict[str, Handler] = {
     "site_registered": _site_registered,
     "site_closed": _site_closed,
@@ -526,4 +549,5 @@ HANDLERS: dict[str, Handler] = {
     "round_closed": _on_round("close", about_household=False),
     "fact_voided": _fact_voided,
     "figure_published": _figure_published,
+    "figure_reported": _figure_reported,
 }

@@ -30,7 +30,8 @@ from ledger.facts import FACT_MODELS, FACT_TYPES
 AGGREGATE_FIGURES = (
     "{file} looks like aggregate/reported figures (numbers of households or people per place, in "
     "{columns}), not household facts: `ledger import` reads one fact per row, each naming its "
-    "household, site or round (see docs/formats.md); nothing was recorded"
+    "household, site or round; nothing was recorded. To hold it as figures someone published, "
+    "import it with --reported SOURCE --dataset NAME (see docs/reported-figures.md)"
 )
 
 # Fields that name what a fact is about: a file without one of them holds no facts.

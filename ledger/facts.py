@@ -26,7 +26,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from ledger.errors import InvalidFactError
-from ledger.pcodes import check_pcode, level
+from ledger.pcodes import NATIONAL, check_pcode, level
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$"
 
@@ -349,6 +349,74 @@ class FigurePublished(FactInput):
         return self.figure_id
 
 
+ReportedStatus = Literal["idp", "idp_in_camp", "idp_out_of_camp", "returnee", "locally_integrated"]
+SourceName = Annotated[str, StringConstraints(strip_whitespace=True,
+                                              pattern=r"^[A-Za-z][A-Za-z0-9._-]{0,39}$")]
+
+
+def _reported_place(value: str) -> str:
+    """A site id, an OCHA p-code (governorate, district or sub-district), or IRQ (national)."""
+    if value == NATIONAL or not value.startswith("IQG"):
+        return value
+    problem = _pcode_problem(value, 1, 3)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+class FigureReported(FactInput):
+    """A figure someone else published (DTM, MoMD, a CCCM camp list): an aggregate, not a household.
+
+    ``place`` is a site id (then it must be a registered site), a p-code or ``IRQ``; ``status``
+    ``idp`` means in and out of camp together (the default when a file does not say; at a camp
+    it is ``idp_in_camp``).
+    ``location`` names the source's own location when the figure is for a part of ``place``
+    only (a DTM location that is not a camp of the ledger, inside a district); without it the
+    figure is for the whole place.
+    ``effective_on`` defaults to ``as_of``. A figure is identified by (source, dataset, place,
+    status): the same values again are already recorded, other values are a conflict.
+    """
+
+    type: Literal["figure_reported"]
+    source: SourceName
+    dataset: Text
+    as_of: PastDate
+    place: Annotated[Identifier, AfterValidator(_reported_place)]
+    status: ReportedStatus = "idp"
+    location: Text | None = None
+    households: Annotated[int, Field(ge=0, le=100_000_000)] | None = None
+    individuals: Annotated[int, Field(ge=0, le=100_000_000)]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults(cls, data: Any) -> Any:
+        """effective_on defaults to as_of; IDPs counted at a camp are IDPs in camp."""
+        if not isinstance(data, dict):
+            return data
+        if data.get("effective_on") is None and data.get("as_of"):
+            data = {**data, "effective_on": data["as_of"]}
+        place = str(data.get("place") or "")
+        if data.get("status", "idp") == "idp" and place and place != NATIONAL \
+                and not place.startswith("IQG") and not data.get("location"):
+            data = {**data, "status": "idp_in_camp"}
+        return data
+
+    @model_validator(mode="after")
+    def _households_fit(self) -> Self:
+        if self.households is not None and self.households > self.individuals:
+            raise FieldProblem("households", f"households ({self.households}) cannot exceed "
+                                             f"individuals ({self.individuals})")
+        return self
+
+    def subject_id(self) -> str:
+        return reported_key(self.source, self.dataset, self.place, self.status, self.location)
+
+
+def reported_key(source: str, dataset: str, place: str, status: str, location: str | None = None) -> str:
+    """The identity of a reported figure (its aggregate's key and its facts' subject)."""
+    return f"{source}|{dataset}|{place}|{status}" + (f"|{location}" if location else "")
+
+
 Fact = Annotated[
     SiteRegistered
     | SiteClosed
@@ -364,7 +432,8 @@ Fact = Annotated[
     | HouseholdWithdrawn
     | RoundClosed
     | FactVoided
-    | FigurePublished,
+    | FigurePublished
+    | FigureReported,
     Field(discriminator="type"),
 ]
 
@@ -386,6 +455,7 @@ FACT_MODELS: dict[str, type[FactInput]] = {
         RoundClosed,
         FactVoided,
         FigurePublished,
+        FigureReported,
     )
 }
 # Facts only the ledger itself records (``ledger publish``): not accepted from files or `record`.

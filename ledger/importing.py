@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -111,16 +111,18 @@ def import_file(
     kobo: KoboMapping | None = None,
     progress: ProgressFn | None = None,
     strict: bool = False,
+    records: Iterable[RawRecord] | None = None,
 ) -> ImportReport:
     """Import one file. A header that cannot give facts raises ``InvalidFactError`` before
-    anything is recorded; ``strict`` refuses unknown columns instead of ignoring them."""
+    anything is recorded; ``strict`` refuses unknown columns instead of ignoring them.
+    ``records`` are the file's records read otherwise (reported figures), its header checked."""
     report = ImportReport(file=str(path))
-    source = open_source(path, fact_type=fact_type, kobo=kobo, strict=strict)
+    source = open_source(path, fact_type=fact_type, kobo=kobo, strict=strict) if records is None else None
     rejects = RejectsWriter(rejects_path or default_rejects_path(path), path, kobo)
     pending: deque[RawRecord] = deque()
 
     def parsed() -> Iterator[FactInput | LedgerError]:
-        for record in source.records:
+        for record in source.records if source is not None else records or ():
             pending.append(record)
             if record.error is not None:
                 yield record.error
@@ -151,5 +153,5 @@ def import_file(
     finally:
         rejects.close()
     report.rejects_file = str(rejects.path) if rejects.count else None
-    report.warnings = source.notes.warnings()
+    report.warnings = source.notes.warnings() if source is not None else []
     return report

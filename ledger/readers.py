@@ -313,3 +313,11 @@ def header_rows_of(path: Path, *, kobo: KoboMapping | None = None) -> tuple[tupl
     """The rows above the data of a tabular file (for writing rejects in the same shape)."""
     return layout_of(path, kobo=kobo).header_rows
 
+
+
+def table_rows(path: Path, layout: Layout, first_line: int) -> Iterator[tuple[int, list[Any]]]:
+    """The data rows of a tabular file under its header rows, numbered as in the file."""
+    rows = _rows(path, layout)
+    for _ in layout.header_rows:
+        next(rows, None)
+    yield from _data_rows(rows, first_line)

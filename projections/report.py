@@ -20,6 +20,7 @@ from ledger.errors import NotFoundError
 from ledger.pcodes import name_of
 from ledger.store.db import Database
 from projections.bridge import Bridge, SiteInfo
+from projections.compare import CoverageTable, coverage_tables
 from projections.export import ledger_digest, place_name
 from projections.fold import COUNTED_STATUSES
 from projections.queries import ViewResult, now, reconcile, show, totals
@@ -47,6 +48,7 @@ class ReportData:
     dates: list[dt.date]
     rounds: list[RoundReport]
     sites: dict[str, SiteInfo]
+    reported: tuple[CoverageTable, ...] = ()  # figures others published, beside the views
 
 
 def gather(views: Views, db: Database, *, as_of: dt.date | None = None,
@@ -84,7 +86,8 @@ def gather(views: Views, db: Database, *, as_of: dt.date | None = None,
             continue  # planned after D, or its plan voided: not a round as of D
     return ReportData(as_of, known_at, books, ledger_digest(db), int(count_row[0]) if count_row else 0,
                       (pair[0], pair[1]), (pair_adm1[0], pair_adm1[1]),
-                      bridge, series, dates, rounds, views.sites())
+                      bridge, series, dates, rounds, views.sites(),
+                      tuple(coverage_tables(views, [b.name for b in books], as_of, known_at)))
 
 
 # ---- charts ------------------------------------------------------------------------------------
@@ -231,6 +234,36 @@ dt{font-weight:600}code{font-size:12px;word-break:break-all}.note{color:#5b6875;
 """
 
 
+def reported_section(data: ReportData) -> str:
+    """Figures others published (DTM, MoMD, ...) beside the ledger's, with coverage by governorate."""
+    if not data.reported:
+        return ""
+    names = [b.name for b in data.books]
+    parts = ["<section id='reported'><h2>Figures from outside, beside the ledger's</h2><p class='note'>"
+             "Each published figure (status idp: in and out of camp) beside the ledger's under both "
+             "rulebooks, individuals, and the coverage (ledger ÷ reported). A source's camps are "
+             "grouped by governorate as each rulebook groups its own (authority or location). "
+             "`ledger compare` explains each gap by reason, with an explicit remainder.</p>"]
+    for found in data.reported:
+        rows = []
+        for row in found.rows:
+            cells: list[Any] = [row.status, "Iraq" if row.place == "IRQ" else name_of(row.place)]
+            for name in names:
+                if name not in row.ledger:
+                    cells += ["-", "-", "-"]
+                    continue
+                coverage = row.coverage(name)
+                cells += [row.reported[name].individuals, row.ledger[name].individuals,
+                          "-" if coverage is None else f"{coverage:.1%}"]
+            rows.append(cells)
+        columns = ["status", "place"]
+        for name in names:
+            columns += [f"reported ({name}'s grouping)", f"{name}", f"coverage ({name})"]
+        parts.append(f"<h3>{_esc(found.source)}: {_esc(found.dataset)} (as of "
+                     f"{found.as_of.isoformat()})</h3>" + _table(columns, rows))
+    return "".join(parts) + "</section>"
+
+
 def render(data: ReportData, title: str = "Movement Ledger report") -> str:
     left_book, right_book = data.books
     left, right, reasons = totals(data.bridge.rows)
@@ -295,6 +328,7 @@ def render(data: ReportData, title: str = "Movement Ledger report") -> str:
         + _table(["round", "from", "to", "departure date", "manifested", "withdrawn", "departed",
                   "of which without letter", "back in camp", "pending"], rounds_rows, 6)
         + "</section>"
+        + reported_section(data)
     )
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"

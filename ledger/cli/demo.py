@@ -10,6 +10,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+from ledger.cli.demo_reported import reported_facts
 from ledger.cli.output import console, print_json, progress_bar, table
 from ledger.cli.read import bridge_document, place_label, print_bridge, view_document
 from ledger.cli.report import write_report
@@ -20,6 +21,7 @@ from ledger.facts import parse_fact
 from ledger.workspace import Workspace
 from projections.audit import household_history
 from projections.bridge import SiteInfo, accumulate
+from projections.compare import Comparison, compare, comparison_document
 from projections.queries import ViewResult, show
 from projections.report import gather, render
 
@@ -82,6 +84,10 @@ def run_demo(*, json_output: bool, html: Path | None, seed: int) -> None:
         _refuse_other_facts(ws)
         total, recorded = _record(ws, facts, json_output)
         ws.catch_up()
+        reported_total, reported_recorded = _record(ws, reported_facts(ws), json_output)
+        total, recorded = total + reported_total, recorded + reported_recorded
+        momd = compare(ws.views, "operational", "MoMD", via="official", level="national")
+        dtm = compare(ws.views, "official", "DTM", via="operational", level="adm1")
         official = show(ws.views, "official", as_of=as_of)
         operational = show(ws.views, "operational", as_of=as_of, known_at=official.known_at)
         sites = ws.views.sites()
@@ -107,10 +113,13 @@ def run_demo(*, json_output: bool, html: Path | None, seed: int) -> None:
                     "reconcile": bridge_document(bridge, sites),
                     "reconcile_adm1": bridge_document(bridge_adm1, sites),
                     "rounds": rounds, "audit": story, "digest": data.digest,
+                    "compare": [comparison_document(c, lambda p: place_label(p, sites))
+                                for c in (momd, dtm)],
                     "report": str(html) if html else None})
         return
     _print_human(store, seed, total, recorded, (official, operational), bridge, bridge_adm1,
                  sites, rounds, story, html)
+    _print_reported((momd, dtm), sites)
 
 
 def _print_human(store: str, seed: int, total: int, recorded: int,
@@ -145,6 +154,22 @@ def _print_human(store: str, seed: int, total: int, recorded: int,
     console.print(f"\nNext: ledger views show --rulebook official --as-of {MEETING} | ledger "
                   f"reconcile --by adm1 | ledger rounds report FVM-2026-01 | ledger audit household "
                   f"{AUDIT_HOUSEHOLD}", highlight=False)
+
+
+def _print_reported(comparisons: tuple[Comparison, ...], sites: dict[str, SiteInfo]) -> None:
+    console.print("\n[bold]Figures from outside[/] (reported − ledger = explained by the bridge + "
+                  "remainder; try `ledger compare --rulebook operational --reported MoMD --via "
+                  "official --by adm1`)", highlight=False)
+    for result in comparisons:
+        for row in result.rows:
+            explained = sum(v.individuals for _, v in row.explained)
+            coverage = row.coverage()[1]
+            console.print(
+                f"  {result.source} {row.status} {place_label(row.place, sites)}: reported "
+                f"{row.reported.individuals:,}, {result.rulebook} {row.ledger.individuals:,} "
+                f"({'-' if coverage is None else f'{coverage:.0%}'}); explained via {result.via} "
+                f"{explained:+,}, {row.remainder_label or 'no remainder'} "
+                f"{row.remainder.individuals:+,}", highlight=False)
 
 
 def _print_views(views: tuple[ViewResult, ViewResult], sites: dict[str, SiteInfo]) -> None:

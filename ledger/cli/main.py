@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -16,6 +17,7 @@ import typer
 
 from ledger.cli import export, read, record, report
 from ledger.cli.logs import configure_logging
+from ledger.cli.options import parse_as_of
 from ledger.cli.output import fail, print_json, progress_bar, reports_errors, table
 from ledger.cli.settings import check_settings
 from ledger.cli.state import workspace
@@ -24,6 +26,10 @@ from ledger.facts import FACT_TYPES
 from ledger.importing import import_file
 from ledger.kobo import FORMS as KOBO_FORMS
 from ledger.kobo import KoboMapping, builtin_mapping_path, load_mapping
+from ledger.readers import RawRecord
+from ledger.reported import ReportedReader, site_name_key
+from ledger.reported import load_mapping as load_reported_mapping
+from ledger.workspace import Workspace
 
 app = typer.Typer(
     name="ledger",
@@ -51,6 +57,10 @@ app.command("publish")(audit_cli.publish_command)
 app.command("verify")(audit_cli.verify_command)
 app.command("report")(report.report_command)
 app.command("reconcile")(read.reconcile_command)
+from ledger.cli import compare as compare_cli  # noqa: E402 - kept beside its registration
+
+app.command("compare")(compare_cli.compare_command)
+export.app.command("compare")(compare_cli.export_compare_command)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 
@@ -104,6 +114,22 @@ def import_(
         "--strict", help="Refuse a file with columns that are not fact fields (by default they "
         "are ignored with one warning naming them).",
     )] = False,
+    reported: Annotated[str | None, typer.Option(
+        "--reported", metavar="SOURCE",
+        help="The file holds figures SOURCE published (DTM, MoMD, CCCM...), not household facts: "
+        "an HXL-tagged table read as figure_reported facts (needs --dataset).",
+    )] = None,
+    dataset: Annotated[str | None, typer.Option(
+        "--dataset", help="With --reported: the publication, e.g. 'DTM Master List Round 13'.",
+    )] = None,
+    reported_as_of: Annotated[str | None, typer.Option(
+        "--as-of", metavar="YYYY-MM-DD",
+        help="With --reported: the date the figures describe, for a file with no #date column.",
+    )] = None,
+    reported_mapping: Annotated[Path | None, typer.Option(
+        "--reported-mapping", exists=True, dir_okay=False,
+        help="With --reported: your own hashtag mapping (TOML, see docs/formats.md).",
+    )] = None,
     json_output: JsonOption = False,
 ) -> None:
     """Record every fact in a file, in order; bad records go to a rejects file with reasons.
@@ -124,9 +150,18 @@ def import_(
         raise typer.BadParameter(f"unknown fact type; expected one of {', '.join(FACT_TYPES)}",
                                  param_hint="--type")
     kobo = kobo_mapping_option(file, kobo_form, kobo_mapping)
+    if reported is None and (dataset or reported_as_of or reported_mapping):
+        raise typer.BadParameter("--dataset, --as-of and --reported-mapping go with --reported",
+                                 param_hint="--reported")
+    if reported is not None and (fact_type or kobo):
+        raise typer.BadParameter("a file of reported figures takes no --type or --kobo-*",
+                                 param_hint="--reported")
     with workspace() as ws, progress_bar(f"importing {file.name}", None, quiet=json_output) as tick:
+        records = None
+        if reported is not None:
+            records = reported_records(ws, file, reported, dataset, reported_as_of, reported_mapping)
         report = import_file(ws.record_many, file, rejects_path=rejects, fact_type=fact_type,
-                             kobo=kobo, progress=tick, strict=strict)
+                             kobo=kobo, progress=tick, strict=strict, records=records)
     structlog.get_logger().info("facts_imported", total=report.total, recorded=report.recorded,
                                 already_recorded=report.already_recorded, rejected=report.rejected)
     for warning in report.warnings:
@@ -143,6 +178,23 @@ def import_(
         typer.echo(f"All {report.rejected} rejected records with reasons: {report.rejects_file}",
                    err=True)
         raise typer.Exit(1)  # the good records are recorded; the exit code says some were not
+
+
+def reported_records(ws: Workspace, file: Path, source: str, dataset: str | None,
+                     as_of: str | None, mapping: Path | None) -> Iterator[RawRecord]:
+    """The figure_reported records of an HXL table; its header is checked before any is read."""
+    if not dataset:
+        raise typer.BadParameter("name the publication, e.g. --dataset 'DTM Master List Round 13'",
+                                 param_hint="--dataset")
+    if file.suffix.lower() not in (".csv", ".xlsx"):
+        raise typer.BadParameter("a table of reported figures is a .csv or .xlsx file", param_hint="FILE")
+    ws.catch_up()
+    sites = ws.views.sites()
+    known = {site_id: site_id for site_id in sites}
+    known.update({site_name_key(info.name): site_id for site_id, info in sites.items()})
+    reader = ReportedReader(file, source=source, dataset=dataset, as_of=parse_as_of(as_of),
+                            sites=known, mapping=load_reported_mapping(mapping) if mapping else None)
+    return reader.records()
 
 
 def kobo_mapping_option(file: Path, form: str | None, mapping: Path | None) -> KoboMapping | None:

@@ -21,7 +21,18 @@ FIELD_HELP = {
     "location_pcode": "OCHA p-code (district IQGnnQmm or sub-district IQGnnQmmNkk).",
     "authority_adm1": "Governorate whose authority runs the site (default: the location's).",
     "departure_letter_ref": "Official departure letter number; omit when none was issued.",
+    # figure_reported: a figure someone else published
+    "source": "Who published the figure: DTM, MoMD, CCCM, ... (letters, digits, . _ -).",
+    "dataset": "The publication, e.g. 'DTM Master List Round 13'.",
+    "as_of": "The date the figure describes, YYYY-MM-DD (effective_on defaults to it).",
+    "place": "A registered site id, an OCHA p-code (IQGnn, IQGnnQmm, IQGnnQmmNkk) or IRQ.",
+    "status": "idp (in and out of camp, the default), idp_in_camp, idp_out_of_camp, returnee "
+              "or locally_integrated.",
+    "location": "The source's own location, when the figure is for only a part of --place.",
+    "households": "Households (families) counted, if the source gives them.",
+    "individuals": "Individuals counted.",
 }
+DEFAULTED = {("figure_reported", "effective_on")}  # filled in by the model (from as_of)
 
 app = typer.Typer(
     help="Record one fact. Each fact type is a sub-command: `ledger record TYPE --help` lists "
@@ -37,7 +48,7 @@ def _make_command(fact_type: str) -> Any:
         if name == "type":
             continue
         option = typer.Option(
-            ... if info.is_required() else None,
+            ... if info.is_required() and (fact_type, name) not in DEFAULTED else None,
             "--" + name.replace("_", "-"),
             help=FIELD_HELP.get(name, info.description or name.replace("_", " ")),
             show_default=False,
