@@ -61,7 +61,9 @@ def gather(views: Views, db: Database, *, as_of: dt.date | None = None,
     pair = tuple(show(views, b.name, as_of=as_of, known_at=known_at) for b in books)
     pair_adm1 = tuple(show(views, b.name, as_of=as_of, known_at=known_at, level="adm1")
                       for b in books)
-    dates = [as_of - dt.timedelta(weeks=w) for w in range(weeks, -1, -1)]
+    # (the series starts no earlier than 0001-01-01: an as-of in year 1 has a shorter one)
+    dates = [as_of - dt.timedelta(weeks=w) for w in range(weeks, -1, -1)
+             if as_of.toordinal() > 7 * w]
     series: dict[str, dict[str, list[int]]] = {}
     for book in books:
         by_status: dict[str, list[int]] = {s: [] for s in COUNTED_STATUSES}

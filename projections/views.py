@@ -5,7 +5,9 @@ Tables (in the same store as the facts):
 ``view_states``   one row per (rulebook, household, valid-time interval, recorded-time interval)
                   from :func:`projections.fold.bitemporal_rows`; a query at (D, K) picks rows with
                   ``valid_from <= D < valid_to`` and ``recorded_from <= K < recorded_to``. Open
-                  ends are stored as 9999-12-31 so every comparison is a plain range. The state
+                  ends are stored as 9999-12-31 so every comparison is a plain range; a query
+                  at or after that end reads the moment just before it (:func:`within_time`).
+                  The state
                   itself is a number, ``sig``, into ``view_signatures``: national figures are
                   then one GROUP BY on an integer, and the few thousand distinct states are
                   decoded in Python.
@@ -49,6 +51,8 @@ VIEWS_VERSION = 2  # bump when the layout of a derived table changes
 DERIVED_TABLES = ("view_states", "view_pairs", "view_signatures", "view_sites", "view_position")
 END_OF_TIME_DATE = dt.date(9999, 12, 31)
 END_OF_TIME = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
+LAST_DAY = END_OF_TIME_DATE - dt.timedelta(days=1)
+LAST_MOMENT = END_OF_TIME - dt.timedelta(microseconds=1)
 BATCH = 2000
 REBUILD_CHUNK = 5000  # households per rebuild transaction
 REBUILD_THRESHOLD = 20_000  # facts behind from position 0 above which catch-up rebuilds in one pass
@@ -86,6 +90,14 @@ def unpack_state(status: str | None, place: str | None, individuals: int | None,
         members=members,
         **{name: bool(bits >> i & 1) for i, name in enumerate(FLAG_FIELDS)},
     )
+
+
+def within_time(as_of: dt.date, known_at: dt.datetime) -> tuple[dt.date, dt.datetime]:
+    """(D, K) as the tables can compare them: open intervals end at the end-of-time sentinel, so
+    a D or K at or after it would find no row. It reads the last day (moment) before instead,
+    which is exact: no state begins after the latest effective date (never after today) or
+    recorded time (never after now), so every D or K from then on has the same figures."""
+    return min(as_of, LAST_DAY), min(known_at, LAST_MOMENT)
 
 
 class Views:
@@ -427,6 +439,7 @@ class Views:
                 f"AND {alias}.recorded_from <= %s AND {alias}.recorded_to > %s")
 
     def _at_params(self, book: str, as_of: dt.date, known_at: dt.datetime) -> list[Any]:
+        as_of, known_at = within_time(as_of, known_at)
         d, k = self.day(as_of), self.moment(known_at)
         return [book, d, d, k, k]
 
@@ -470,6 +483,7 @@ class Views:
 
         Households in the default state on both sides are left out (they differ nowhere).
         """
+        as_of, known_at = within_time(as_of, known_at)
         d, k = self.day(as_of), self.moment(known_at)
         first, second = sorted((left, right))
         if first != second:
