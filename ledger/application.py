@@ -28,6 +28,7 @@ from ledger.domain.base import DomainRuleError, FactAggregate, aggregate_id
 from ledger.domain.departure_round import DepartureRound
 from ledger.domain.household import Household
 from ledger.domain.published_figure import PublishedFigure
+from ledger.domain.rulebook import RulebookDefinition
 from ledger.domain.site import Site
 from ledger.errors import (
     ConcurrencyError,
@@ -368,8 +369,10 @@ def _aggregates_named(fact: FactInput, known: dict[str, KnownSource]) -> set[tup
 def _kind_of(fact_type: str) -> str:
     if fact_type in HOUSEHOLD_FACT_TYPES:
         return "household"
-    if fact_type == "figure_published":
+    if fact_type.startswith("figure_"):
         return "figure"
+    if fact_type == "rulebook_defined":
+        return "rulebook"
     return "site" if fact_type.startswith("site_") else "round"
 
 
@@ -510,6 +513,27 @@ def _figure_published(b: _Batch, f: dict[str, Any], _: dict[str, KnownSource]) -
     return figure
 
 
+def _figure_retracted(b: _Batch, f: dict[str, Any], _: dict[str, KnownSource]) -> FactAggregate:
+    figure = b.get("figure", f["figure_id"])
+    if figure is None:
+        raise NotFoundError(f"unknown figure '{f['figure_id']}': no published figure has that id",
+                            field="figure_id")
+    assert isinstance(figure, PublishedFigure)
+    figure.retract(**f)
+    return figure
+
+
+def _rulebook_defined(b: _Batch, f: dict[str, Any], _: dict[str, KnownSource]) -> FactAggregate:
+    book = b.get("rulebook", f["rulebook"])
+    if book is None:
+        book = RulebookDefinition(**f)
+        b.aggregates[("rulebook", f["rulebook"])] = book
+        return book
+    assert isinstance(book, RulebookDefinition)
+    book.define(**f)
+    return book
+
+
 HANDLERS: dict[str, Handler] = {
     "site_registered": _site_registered,
     "site_closed": _site_closed,
@@ -526,4 +550,6 @@ HANDLERS: dict[str, Handler] = {
     "round_closed": _on_round("close", about_household=False),
     "fact_voided": _fact_voided,
     "figure_published": _figure_published,
+    "figure_retracted": _figure_retracted,
+    "rulebook_defined": _rulebook_defined,
 }

@@ -505,6 +505,7 @@ class PublishedRecord:
     rulebook_digest: str | None
     values: tuple[ViewRow, ...]
     recorded_by: str | None
+    rulebook_version: int = 1  # figures published before rulebooks had versions: version 1
 
     @classmethod
     def of(cls, fact: FactRecord) -> PublishedRecord:
@@ -516,8 +517,35 @@ class PublishedRecord:
             int(d["head_position"]), d.get("rulebook_digest"),
             tuple(ViewRow(v["status"], v["place"], int(v["households"]), int(v["individuals"]))
                   for v in d["values"]),
-            fact.recorded_by,
+            fact.recorded_by, int(d.get("rulebook_version") or 1),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Retraction:
+    """A ``figure_retracted`` fact: the figure stays published and audited, no longer stood by."""
+
+    figure_id: str
+    source_id: str
+    reason: str
+    recorded_at: dt.datetime
+    recorded_by: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"source_id": self.source_id, "reason": self.reason,
+                "recorded_at": self.recorded_at, "recorded_by": self.recorded_by}
+
+
+def retractions(cur: Cursor, db: Database) -> dict[str, Retraction]:
+    """Every retracted figure's retraction, by figure id (a figure is retracted at most once)."""
+    query = select_facts(db) + " WHERE f.fact_type = 'figure_retracted' ORDER BY f.notification_id"
+    found = {}
+    for row in cur.execute(query).fetchall():
+        fact = decode(row)
+        found[fact.data["figure_id"]] = Retraction(fact.data["figure_id"], fact.source_id,
+                                                   fact.data["reason"], fact.recorded_at,
+                                                   fact.recorded_by)
+    return found
 
 
 def published_figures(cur: Cursor, db: Database, figure_id: str | None = None) -> list[PublishedRecord]:
@@ -547,6 +575,7 @@ class FigureAudit:
     stored_head_digest: str | None
     rulebook_changed: bool
     cells: tuple[CellCheck, ...]
+    retraction: Retraction | None = None
 
     @property
     def still_matches(self) -> bool:
@@ -581,6 +610,7 @@ def audit_figure(views: Views, rulebooks: Mapping[str, Rulebook], figure_id: str
         all_site_facts = site_facts(cur, db)
         row = cur.execute("SELECT chain_hash FROM ledger_facts WHERE notification_id = %s",
                           (fig.head_position,)).fetchone()
+        retraction = retractions(cur, db).get(figure_id)
     then = figure_values(views, book, fig.level, fig.as_of, fig.known_at,
                          sites_known_at(all_site_facts, fig.known_at))
     current = figure_values(views, book, fig.level, fig.as_of, now,
@@ -601,7 +631,7 @@ def audit_figure(views: Views, rulebooks: Mapping[str, Rulebook], figure_id: str
         for c in sorted(set(published) | set(then_by) | set(now_by))
     )
     return FigureAudit(fig, now, str(row[0]) if row else None,
-                       fig.rulebook_digest not in (None, rulebook_digest(book)), cells)
+                       fig.rulebook_digest not in (None, rulebook_digest(book)), cells, retraction)
 
 
 def figure_audit_rows(audit: FigureAudit) -> list[dict[str, Any]]:

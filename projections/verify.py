@@ -32,6 +32,8 @@ from ledger.store.chain import GENESIS, FactMeta, format_time, link_digest
 from ledger.store.db import Database
 from projections.audit import (
     PublishedRecord,
+    Retraction,
+    retractions,
     rulebook_digest,
     site_facts,
     sites_known_at,
@@ -68,10 +70,17 @@ class FigureCheck:
     depends_on_break: bool
     rulebook_changed: bool
     differences: tuple[tuple[str, str, Figure, Figure], ...] = ()  # status, place, published, now
+    retraction: Retraction | None = None
 
     @property
     def ok(self) -> bool:
         return self.digest_matches and self.rederives is not False and not self.depends_on_break
+
+    @property
+    def retracted(self) -> bool:
+        """Withdrawn by ``ledger figures retract``: still re-derived and reported, but a
+        retracted figure that no longer re-derives does not fail the run."""
+        return self.retraction is not None
 
 
 @dataclass(slots=True)
@@ -91,7 +100,7 @@ class Verification:
 
     @property
     def ok(self) -> bool:
-        return (self.broken_links == 0 and all(f.ok for f in self.figures)
+        return (self.broken_links == 0 and all(f.ok or f.retracted for f in self.figures)
                 and all(p is not None for p in self.anchors.values()))
 
     def as_dict(self) -> dict[str, Any]:
@@ -105,7 +114,9 @@ class Verification:
             "broken_links": self.broken_links,
             "breaks": [_break_dict(b) for b in self.breaks],
             "figures": [_figure_dict(f) for f in self.figures],
-            "figures_affected": [f.figure_id for f in self.figures if not f.ok],
+            "figures_affected": [f.figure_id for f in self.figures
+                                 if not f.ok and not f.retracted],
+            "figures_retracted": [f.figure_id for f in self.figures if f.retracted],
             "anchors": [{"digest": d, "position": p, "found": p is not None}
                         for d, p in self.anchors.items()],
         }
@@ -121,6 +132,8 @@ def _figure_dict(f: FigureCheck) -> dict[str, Any]:
         "figure_id": f.figure_id, "position": f.position, "head_position": f.head_position,
         "ok": f.ok, "digest_matches": f.digest_matches, "rederives": f.rederives,
         "depends_on_break": f.depends_on_break, "rulebook_changed": f.rulebook_changed,
+        "retracted": f.retracted,
+        "retraction": f.retraction.as_dict() if f.retraction is not None else None,
         "differences": [{"status": s, "place": p,
                          "published": {"households": a.households, "individuals": a.individuals},
                          "rederived": {"households": b.households, "individuals": b.individuals}}
@@ -281,6 +294,7 @@ def check_figures(db: Database, rulebooks: Mapping[str, Rulebook], result: Verif
     first = result.first_break
     derived = rederive(db, rulebooks, figures) if rederive_values else {}
     with db.cursor() as cur:
+        retracted = retractions(cur, db)
         for fig in figures:
             row = cur.execute("SELECT chain_hash FROM ledger_facts WHERE notification_id = %s",
                               (fig.head_position,)).fetchone()
@@ -301,7 +315,7 @@ def check_figures(db: Database, rulebooks: Mapping[str, Rulebook], result: Verif
                 depends_on_break=first is not None and first.position <= fig.head_position,
                 rulebook_changed=book is None or (fig.rulebook_digest is not None
                                                   and fig.rulebook_digest != rulebook_digest(book)),
-                differences=differences,
+                differences=differences, retraction=retracted.get(fig.figure_id),
             ))
 
 

@@ -41,7 +41,7 @@ from projections.audit import household_history as read_history
 from projections.bridge import Figure, Level
 from projections.fold import COUNTED_STATUSES
 from projections.queries import now
-from projections.verify import Verification
+from projections.verify import FigureCheck, Verification
 from projections.verify import verify as verify_ledger
 
 audit_app = typer.Typer(
@@ -286,14 +286,26 @@ def publish_command(
         "--recorded-by", help="Who publishes it (organisation or user).")] = None,
     source_document: Annotated[str | None, typer.Option(
         "--source-document", help="Where it is published (report, dashboard, letter).")] = None,
+    planning: Annotated[bool, typer.Option(
+        "--planning", help="Allow an --as-of after today: figures for a planning date (the facts "
+        "recorded so far, as they stand on that date).")] = False,
     json_output: Json = False,
 ) -> None:
     """Record a published figure (rulebook, grouping, D, K = now, its values) with the ledger's
-    digest at this moment, so anyone can later re-derive it and check it matches."""
+    digest at this moment, so anyone can later re-derive it and check it matches.
+
+    An --as-of after today is refused unless --planning is given (a typo such as 9999-12-31
+    would otherwise be published for ever); a figure published by mistake can be withdrawn with
+    `ledger figures retract`."""
     level = parse_level(by)
+    day = parse_as_of(as_of, announce=planning) or now().date()
+    if day > now().date() and not planning:
+        raise typer.BadParameter(
+            f"{day} is after today ({now().date()}); give --planning to publish figures for a "
+            "planning date", param_hint="--as-of")
     with workspace() as ws:
         figure_id, digest, outcome = publish_figure(
-            ws, rulebook, level, parse_as_of(as_of) or now().date(), recorded_by, source_document)
+            ws, rulebook, level, day, recorded_by, source_document)
         published = read_published(ws, figure_id)
     if json_output:
         print_json({"figure_id": figure_id, "digest": digest, "status": outcome.status,
@@ -340,6 +352,8 @@ def figure_document(a: FigureAudit) -> dict[str, Any]:
         "known_at": f.known_at, "published_at": f.recorded_at, "digest": f.ledger_digest,
         "head_position": f.head_position, "digest_matches": a.digest_matches,
         "still_matches": a.still_matches, "rulebook_changed": a.rulebook_changed, "now": a.now,
+        "retracted": a.retraction is not None,
+        "retraction": a.retraction.as_dict() if a.retraction is not None else None,
         "cells": [
             {"status": c.status, "place": c.place, "published": fig(c.published),
              "known_then": fig(c.known_then), "known_now": fig(c.known_now),
@@ -361,6 +375,9 @@ def print_figure(a: FigureAudit) -> None:
                   f"{f.head_position}: {'matches' if a.digest_matches else 'DIFFERS'}"
                   + ("; its rulebook was changed since" if a.rulebook_changed else ""),
                   highlight=False)
+    if a.retraction is not None:
+        console.print(f"  [bold]RETRACTED[/] {stamp(a.retraction.recorded_at)}: "
+                      f"{a.retraction.reason}", highlight=False)
     table("Published, re-derived then, and now", ["status", "place", "published", "then", "now",
                                                    "change since"],
           [[c.status, c.place, _hi(c.published), _hi(c.known_then), _hi(c.known_now),
@@ -406,10 +423,13 @@ def verify_command(
 
 def print_verification(r: Verification) -> None:
     first = r.first_break
+    retracted = [f for f in r.figures if f.retracted]
     if r.ok:
         console.print(f"[bold green]OK[/]: {r.facts:,} facts chained, head {r.head_position} "
-                      f"digest {r.head_digest}; {len(r.figures)} published figures re-derive",
+                      f"digest {r.head_digest}; {len(r.figures) - len(retracted)} published "
+                      f"figures re-derive" + (f", {len(retracted)} retracted" if retracted else ""),
                       highlight=False)
+        print_retracted(retracted)
         return
     if first is not None:
         console.print(f"[bold red]TAMPERED[/]: fact at position {first.position} "
@@ -421,10 +441,20 @@ def print_verification(r: Verification) -> None:
     for d, position in r.anchors.items():
         if position is None:
             console.print(f"  digest {d} does not appear in the chain", highlight=False)
-    bad = [f for f in r.figures if not f.ok]
+    print_retracted(retracted)
+    bad = [f for f in r.figures if not f.ok and not f.retracted]
     if bad:
         table("Published figures affected", ["figure", "head position", "depends on the break",
                                              "digest", "re-derives"],
               [[f.figure_id, f.head_position, "yes" if f.depends_on_break else "no",
                 "matches" if f.digest_matches else "differs",
                 {True: "yes", False: "no", None: "not checked"}[f.rederives]] for f in bad])
+
+
+def print_retracted(figures: Sequence[FigureCheck]) -> None:
+    if figures:
+        table("Retracted figures (re-derived, not failing the run)",
+              ["figure", "retracted (UTC)", "reason", "re-derives"],
+              [[f.figure_id, stamp(f.retraction.recorded_at) if f.retraction else "",
+                f.retraction.reason if f.retraction else "",
+                {True: "yes", False: "no", None: "not checked"}[f.rederives]] for f in figures])

@@ -30,7 +30,8 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def parse_as_of(value: str | None, hint: str = "--as-of") -> dt.date | None:
+def parse_as_of(value: str | None, hint: str = "--as-of", *, announce: bool = True) -> dt.date | None:
+    """The date; ``announce`` false: no planning-date note (the caller refuses such a date)."""
     if value is None:
         return None
     try:
@@ -39,7 +40,7 @@ def parse_as_of(value: str | None, hint: str = "--as-of") -> dt.date | None:
         raise typer.BadParameter(f"{value!r} is not a date; expected YYYY-MM-DD",
                                  param_hint=hint) from None
     today = utc_now().date()
-    if day > today:
+    if day > today and announce:
         note(f"{hint} {day} is after today ({today}): figures for a planning date, from the "
              "facts recorded so far")
     return day
