@@ -49,8 +49,10 @@ from projections.fold import (
     states_after_each,
     timeline,
 )
+from projections.folded import folded_cells
 from projections.queries import ViewRow, group_cells
 from projections.records import FactRecord
+from projections.rulebook_versions import RulebookVersions, load_versions
 from projections.rulebooks import Rulebook
 from projections.stored import decode, facts_of_households, select_facts
 from projections.views import Views
@@ -114,8 +116,13 @@ def _figure_of(state: HouseholdState, book: Rulebook, level: Level,
 
 def figure_values(views: Views, book: Rulebook, level: Level, as_of: dt.date,
                   known_at: dt.datetime, sites: Mapping[str, SiteInfo]) -> tuple[ViewRow, ...]:
-    """Every counted cell of a rulebook at (D, K), grouped at the level (``views show``)."""
-    return group_cells(views.cells(book.name, as_of, known_at), book, level, sites)
+    """Every counted cell of a rulebook at (D, K), grouped at the level (``views show``); a
+    version the views do not hold (an older one) is counted by the pure fold."""
+    if views.rulebooks().get(book.name) == book:
+        cells = views.cells(book.name, as_of, known_at)
+    else:
+        cells = folded_cells(views.db, book, as_of, known_at)
+    return group_cells(cells, book, level, sites)
 
 
 def figure_at(views: Views, book: Rulebook, cell: Cell, level: Level, as_of: dt.date,
@@ -602,10 +609,10 @@ def audit_figure(views: Views, rulebooks: Mapping[str, Rulebook], figure_id: str
     explain every change since with the facts behind it (as ``audit diff`` does)."""
     db = views.db
     fig = load_figure(db, figure_id)
-    if fig.rulebook not in rulebooks:
-        raise NotFoundError(f"figure {figure_id!r} was counted with rulebook {fig.rulebook!r}, "
-                            "which this store no longer has")
-    book = rulebooks[fig.rulebook]
+    book = book_of(fig, load_versions(db), rulebooks)
+    if book is None:
+        raise NotFoundError(f"figure {figure_id!r} was counted with rulebook {fig.rulebook!r} "
+                            f"version {fig.rulebook_version}, which this store does not have")
     with db.cursor() as cur:
         all_site_facts = site_facts(cur, db)
         row = cur.execute("SELECT chain_hash FROM ledger_facts WHERE notification_id = %s",
@@ -632,6 +639,14 @@ def audit_figure(views: Views, rulebooks: Mapping[str, Rulebook], figure_id: str
     )
     return FigureAudit(fig, now, str(row[0]) if row else None,
                        fig.rulebook_digest not in (None, rulebook_digest(book)), cells, retraction)
+
+
+def book_of(fig: PublishedRecord, versions: RulebookVersions,
+            rulebooks: Mapping[str, Rulebook]) -> Rulebook | None:
+    """The rulebook version a figure was published under (version 1 for figures published
+    before rulebooks had versions)."""
+    found = versions.find(fig.rulebook, fig.rulebook_version)
+    return found.book if found is not None else rulebooks.get(fig.rulebook)
 
 
 def figure_audit_rows(audit: FigureAudit) -> list[dict[str, Any]]:

@@ -33,6 +33,7 @@ from ledger.store.db import Database
 from projections.audit import (
     PublishedRecord,
     Retraction,
+    book_of,
     retractions,
     rulebook_digest,
     site_facts,
@@ -41,6 +42,7 @@ from projections.audit import (
 )
 from projections.bridge import ZERO, Figure
 from projections.fold import HouseholdState, state_at
+from projections.rulebook_versions import load_versions
 from projections.rulebooks import Rulebook
 from projections.stored import decode, facts_of_households
 
@@ -257,7 +259,9 @@ def verify_chain(db: Database, anchors: Sequence[str] = ()) -> tuple[Verificatio
 def rederive(db: Database, rulebooks: Mapping[str, Rulebook],
              figures: Sequence[PublishedRecord]) -> dict[str, dict[Cell, Figure]]:
     """Every figure's values from the stored facts (not the views), household page by page."""
-    books = {f.figure_id: rulebooks[f.rulebook] for f in figures if f.rulebook in rulebooks}
+    versions = load_versions(db)
+    found = {f.figure_id: book_of(f, versions, rulebooks) for f in figures}
+    books = {figure_id: book for figure_id, book in found.items() if book is not None}
     todo = [f for f in figures if f.figure_id in books]
     values: dict[str, dict[Cell, Figure]] = {f.figure_id: {} for f in todo}
     if not todo:
@@ -277,10 +281,10 @@ def rederive(db: Database, rulebooks: Mapping[str, Rulebook],
             facts = facts_of_households(cur, db, households, up_to)
         after = households[-1]
         for household_facts in facts.values():
-            states: dict[tuple[str, dt.date, dt.datetime], HouseholdState] = {}
+            states: dict[tuple[str, int, dt.date, dt.datetime], HouseholdState] = {}
             for fig in todo:
                 book = books[fig.figure_id]
-                key = (book.name, fig.as_of, fig.known_at)
+                key = (book.name, fig.rulebook_version, fig.as_of, fig.known_at)
                 if key not in states:
                     states[key] = state_at(household_facts, book, fig.as_of, fig.known_at)
                 cell = where(states[key], book, fig.level, sites[fig.figure_id])
@@ -293,12 +297,13 @@ def check_figures(db: Database, rulebooks: Mapping[str, Rulebook], result: Verif
                   figures: Sequence[PublishedRecord], *, rederive_values: bool = True) -> None:
     first = result.first_break
     derived = rederive(db, rulebooks, figures) if rederive_values else {}
+    versions = load_versions(db)
     with db.cursor() as cur:
         retracted = retractions(cur, db)
         for fig in figures:
             row = cur.execute("SELECT chain_hash FROM ledger_facts WHERE notification_id = %s",
                               (fig.head_position,)).fetchone()
-            book = rulebooks.get(fig.rulebook)
+            book = book_of(fig, versions, rulebooks)
             published = {(v.status, v.place): Figure(v.households, v.individuals)
                          for v in fig.values}
             now = derived.get(fig.figure_id)

@@ -41,6 +41,7 @@ from projections.audit import household_history as read_history
 from projections.bridge import Figure, Level
 from projections.fold import COUNTED_STATUSES
 from projections.queries import now
+from projections.rulebook_versions import load_versions
 from projections.verify import FigureCheck, Verification
 from projections.verify import verify as verify_ledger
 
@@ -258,7 +259,8 @@ def publish_figure(ws: Workspace, rulebook: str, level: Level, as_of: dt.date,
     if head is None:
         raise StoreError("nothing to publish: the ledger holds no fact yet")
     ws.catch_up()
-    book = ws.views.rulebook(rulebook)
+    used = load_versions(ws.db).at(rulebook, head.recorded_at)
+    book = used.book
     with ws.db.cursor() as cur:
         sites = sites_known_at(site_facts(cur, ws.db), head.recorded_at)
     rows = figure_values(ws.views, book, level, as_of, head.recorded_at, sites)
@@ -271,6 +273,7 @@ def publish_figure(ws: Workspace, rulebook: str, level: Level, as_of: dt.date,
         "figure_id": figure_id, "rulebook": book.name, "level": level, "as_of": as_of.isoformat(),
         "known_at": head.recorded_at.isoformat(), "ledger_digest": head.digest,
         "head_position": head.position, "rulebook_digest": rulebook_digest(book),
+        "rulebook_version": used.version,
         "values": [{"status": r.status, "place": r.place, "households": r.households,
                     "individuals": r.individuals} for r in rows],
     }, internal=True)
@@ -321,7 +324,8 @@ def publish_command(
 
 def read_published(ws: Workspace, figure_id: str) -> dict[str, Any]:
     record = load_figure(ws.db, figure_id)
-    return {"rulebook": record.rulebook, "by": record.level, "as_of": record.as_of,
+    return {"rulebook": record.rulebook, "rulebook_version": record.rulebook_version,
+            "by": record.level, "as_of": record.as_of,
             "known_at": record.known_at, "head_position": record.head_position,
             "values": [{"status": v.status, "place": v.place, "households": v.households,
                         "individuals": v.individuals} for v in record.values]}
@@ -348,7 +352,8 @@ def figure(
 def figure_document(a: FigureAudit) -> dict[str, Any]:
     f = a.figure
     return {
-        "figure_id": f.figure_id, "rulebook": f.rulebook, "by": f.level, "as_of": f.as_of,
+        "figure_id": f.figure_id, "rulebook": f.rulebook, "rulebook_version": f.rulebook_version,
+        "by": f.level, "as_of": f.as_of,
         "known_at": f.known_at, "published_at": f.recorded_at, "digest": f.ledger_digest,
         "head_position": f.head_position, "digest_matches": a.digest_matches,
         "still_matches": a.still_matches, "rulebook_changed": a.rulebook_changed, "now": a.now,
@@ -368,7 +373,8 @@ def figure_document(a: FigureAudit) -> dict[str, Any]:
 
 def print_figure(a: FigureAudit) -> None:
     f = a.figure
-    console.print(f"[bold]{f.figure_id}[/]: {f.rulebook} by {f.level} as of {f.as_of}, known at "
+    console.print(f"[bold]{f.figure_id}[/]: {f.rulebook} v{f.rulebook_version} by {f.level} "
+                  f"as of {f.as_of}, known at "
                   f"{stamp(f.known_at)} (published {stamp(f.recorded_at)})", highlight=False)
     verdict = "still matches" if a.still_matches else "NO LONGER MATCHES (run `ledger verify`)"
     console.print(f"  re-derived as known then: {verdict}; digest at position "

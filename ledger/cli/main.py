@@ -13,7 +13,7 @@ from typing import Annotated
 import structlog
 import typer
 
-from ledger.cli import export, figures, read, record, report
+from ledger.cli import export, figures, read, record, report, rulebooks
 from ledger.cli.logs import configure_logging
 from ledger.cli.output import print_json, progress_bar, reports_errors, table
 from ledger.cli.state import workspace
@@ -38,7 +38,7 @@ app = typer.Typer(
 )
 app.add_typer(record.app, name="record")
 app.add_typer(read.views_app, name="views")
-app.add_typer(read.rulebooks_app, name="rulebooks")
+app.add_typer(rulebooks.app, name="rulebooks")
 app.add_typer(read.rounds_app, name="rounds")
 app.add_typer(export.app, name="export")
 app.add_typer(figures.app, name="figures")

@@ -39,12 +39,12 @@ class RulebookDefinition(FactAggregate):
                 f"rulebook '{self.rulebook}' is at version {self.version}; the next version is "
                 f"{self.version + 1}, not {version}", field="version",
             )
-        self._defined_again(version=version, definition=definition, digest=digest,
+        self._defined_again(rulebook=self.rulebook, version=version, definition=definition, digest=digest,
                             source_id=source_id, effective_on=effective_on,
                             recorded_by=recorded_by, source_document=source_document)
 
     @event("DefinedAgain")
-    def _defined_again(self, *, version: int, definition: str, digest: str, source_id: str,
+    def _defined_again(self, *, rulebook: str, version: int, definition: str, digest: str, source_id: str,
                        effective_on: dt.date, recorded_by: str | None,
                        source_document: str | None) -> None:
         self.version = version
