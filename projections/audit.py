@@ -545,7 +545,8 @@ class Retraction:
 
 def retractions(cur: Cursor, db: Database) -> dict[str, Retraction]:
     """Every retracted figure's retraction, by figure id (a figure is retracted at most once)."""
-    query = select_facts(db) + " WHERE f.fact_type = 'figure_retracted' ORDER BY f.notification_id"
+    query = (select_facts(db) + " WHERE f.household_id IS NULL AND f.fact_type = 'figure_retracted' "
+             "ORDER BY f.notification_id")
     found = {}
     for row in cur.execute(query).fetchall():
         fact = decode(row)

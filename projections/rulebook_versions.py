@@ -116,7 +116,8 @@ def load_versions(db: Database) -> RulebookVersions:
                                           "built-in")]
     with db.cursor() as cur:
         defined = [decode(r) for r in cur.execute(
-            select_facts(db) + " WHERE f.fact_type = 'rulebook_defined' ORDER BY f.notification_id"
+            select_facts(db) + " WHERE f.household_id IS NULL AND f.fact_type = 'rulebook_defined' "
+            "ORDER BY f.notification_id"
         ).fetchall()]
         stored = cur.execute("SELECT name, definition, added_at FROM view_rulebooks").fetchall()
     for fact in defined:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from openpyxl import load_workbook
 
 from ledger.demo import worked_example
 from tests.e2e.conftest import Cli, assert_no_traceback, write_jsonl
@@ -122,3 +123,22 @@ def test_a_rulebook_stored_before_versions_is_version_1(sqlite_cli: Cli, tmp_pat
     assert rows(new) >= RETURNED
     assert sqlite_cli.ok("rulebooks", "show", "iris", "--version", "1").stdout == IRIS.read_text(
         encoding="utf-8")
+
+
+def test_exports_and_the_report_state_the_version_known_then(sqlite_cli: Cli, tmp_path: Path) -> None:
+    sqlite_cli.ok("import", write_jsonl(tmp_path / "example.jsonl", worked_example()))
+    sqlite_cli.ok("rulebooks", "add", IRIS)
+    known_then = sqlite_cli.json("rulebooks", "show", "iris")["known_from"]
+    sqlite_cli.ok("rulebooks", "add", iris_v2(tmp_path), "--new-version")
+    then = ["--as-of", AS_OF, "--known-at", known_then]
+
+    sqlite_cli.ok("export", "reconcile", "--left", "operational", "--right", "iris", *then,
+                  "--format", "xlsx", "--output", tmp_path / "bridge.xlsx")
+    sqlite_cli.ok("report", "--html", tmp_path / "r.html", "--left", "operational",
+                  "--right", "iris", *then)
+
+    about = dict(load_workbook(tmp_path / "bridge.xlsx")["about"].iter_rows(min_row=3,
+                                                                             values_only=True))
+    assert about["rulebook iris version"] == 1
+    assert "return_ends_displacement=False" in about["rulebook iris"]
+    assert "iris version 1" in (tmp_path / "r.html").read_text(encoding="utf-8")
