@@ -46,8 +46,6 @@ def test_the_end_of_time_counts_what_today_counts_and_says_it_is_a_planning_date
     count = example.json("audit", "count", *CAMP, "--as-of", END, "--known-at", LAST_INSTANT_WEST)
     assert count["figure"] == {"households": 3, "individuals": 20}
 
-
-def test_a_known_at_in_the_future_is_read_as_now_everywhere(example: Cli) -> None:
     diff = example("audit", "diff", *CAMP, "--as-of", END, "--known-at", "2000-01-01T00:00:00Z",
                    "--vs-known-at", LAST_INSTANT_WEST, "--json")
 

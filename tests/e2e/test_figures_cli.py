@@ -62,7 +62,10 @@ def test_a_retracted_figure_is_still_re_derived_but_verify_passes(
     assert example.json("audit", "figure", wrong)["retracted"] is True
 
 
-def test_retracting_twice_or_an_unknown_figure_is_a_clear_error(example: Cli) -> None:
+def test_retracting_twice_or_an_unknown_figure_is_a_clear_error(sqlite_cli: Cli,
+                                                                 tmp_path: Path) -> None:
+    example = sqlite_cli
+    example.ok("import", write_jsonl(tmp_path / "example.jsonl", worked_example()))
     figure_id = example.json("publish", "--rulebook", "official", "--as-of", "2026-05-01")["figure_id"]
     example.ok("figures", "retract", figure_id, "--reason", "wrong rulebook")
 
