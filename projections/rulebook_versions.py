@@ -22,6 +22,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from importlib import resources
 
 from ledger.errors import RulebookError
@@ -105,15 +106,21 @@ class RulebookVersions:
         return found
 
 
-def load_versions(db: Database) -> RulebookVersions:
-    """Every version of every rulebook this store knows (a handful of rows: read at once)."""
+@cache
+def _builtin_versions() -> tuple[RulebookVersion, ...]:
     builtins = builtin_rulebooks()
     folder = resources.files("projections").joinpath("rulebooks")
-    versions: dict[str, list[RulebookVersion]] = {}
+    found = []
     for name in BUILTIN_NAMES:
         text = folder.joinpath(f"{name}.toml").read_text("utf-8")
-        versions[name] = [RulebookVersion(name, 1, builtins[name], text, text_digest(text), None,
-                                          "built-in")]
+        found.append(RulebookVersion(name, 1, builtins[name], text, text_digest(text), None,
+                                     "built-in"))
+    return tuple(found)
+
+
+def load_versions(db: Database) -> RulebookVersions:
+    """Every version of every rulebook this store knows (a handful of rows: read at once)."""
+    versions: dict[str, list[RulebookVersion]] = {v.name: [v] for v in _builtin_versions()}
     with db.cursor() as cur:
         defined = [decode(r) for r in cur.execute(
             select_facts(db) + " WHERE f.household_id IS NULL AND f.fact_type = 'rulebook_defined' "
