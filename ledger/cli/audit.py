@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from ledger.application import Outcome
-from ledger.cli.options import AsOf, Json, KnownAt, parse_as_of, parse_known_at, parse_level
+from ledger.cli.options import AsOf, Json, KnownAt, note, parse_as_of, parse_known_at, parse_level
 from ledger.cli.output import console, print_json, reports_errors, table
 from ledger.cli.state import workspace
 from ledger.errors import StoreError
@@ -140,6 +140,16 @@ def _what(details: dict[str, Any]) -> str:
                      if v is not None and k != "household_id")
 
 
+def note_current_version(ws: Workspace, rulebook: str, known_at: dt.datetime) -> None:
+    """``audit count`` and ``audit diff`` count with each rulebook's current version (the one
+    the views hold, docs/rulebooks.md); say so when another version was current at K."""
+    versions = load_versions(ws.db)
+    then, current = versions.known_at(known_at).get(rulebook), versions.get(rulebook, None)
+    if then is not None and then.version != current.version:
+        note(f"{rulebook} version {then.version} was current at {known_at:%Y-%m-%d %H:%M:%S} UTC;"
+             f" this audit counts with version {current.version}, the current one")
+
+
 # ---- audit count -----------------------------------------------------------------------------
 @audit_app.command("count")
 @reports_errors
@@ -153,6 +163,7 @@ def count(
     moment = parse_known_at(known_at) or now()
     with workspace() as ws:
         ws.catch_up()
+        note_current_version(ws, rulebook, moment)
         lineage = count_lineage(ws.views, ws.views.rulebook(rulebook), cell, level,
                                 parse_as_of(as_of) or moment.date(), moment)
     write_csv(csv_path, lineage_rows(lineage))
@@ -213,6 +224,7 @@ def diff(
         raise typer.BadParameter("must be after --known-at", param_hint="--vs-known-at")
     with workspace() as ws:
         ws.catch_up()
+        note_current_version(ws, rulebook, first)
         result = figure_diff(ws.views, ws.views.rulebook(rulebook), cell, level, day, first, second)
     write_csv(csv_path, diff_rows(result))
     if json_output:

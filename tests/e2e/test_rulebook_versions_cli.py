@@ -34,8 +34,7 @@ def rows(view: Any) -> set[tuple[str, str, int, int]]:
     return {(r["status"], r["place"], r["households"], r["individuals"]) for r in view["rows"]}
 
 
-@pytest.fixture
-def two_versions(cli: Cli, tmp_path: Path) -> tuple[Cli, dict[str, Any]]:
+def add_two_versions(cli: Cli, tmp_path: Path) -> tuple[Cli, dict[str, Any]]:
     """iris v1 added, a figure published under it, then iris v2 added."""
     cli.ok("import", write_jsonl(tmp_path / "example.jsonl", worked_example()))
     cli.ok("rulebooks", "add", IRIS)
@@ -43,6 +42,17 @@ def two_versions(cli: Cli, tmp_path: Path) -> tuple[Cli, dict[str, Any]]:
     added = cli.json("rulebooks", "add", iris_v2(tmp_path), "--new-version")
     assert (added["added"], added["version"]) == ("iris", 2)
     return cli, published
+
+
+@pytest.fixture
+def two_versions(cli: Cli, tmp_path: Path) -> tuple[Cli, dict[str, Any]]:
+    """On both stores."""
+    return add_two_versions(cli, tmp_path)
+
+
+@pytest.fixture
+def sqlite_two_versions(sqlite_cli: Cli, tmp_path: Path) -> tuple[Cli, dict[str, Any]]:
+    return add_two_versions(sqlite_cli, tmp_path)
 
 
 def test_a_figure_published_under_v1_re_derives_with_v1_after_v2(
@@ -135,3 +145,15 @@ def test_exports_and_the_report_state_the_version_known_then(sqlite_cli: Cli, tm
     assert about["rulebook iris version"] == 1
     assert "return_ends_displacement=False" in about["rulebook iris"]
     assert "iris version 1" in (tmp_path / "r.html").read_text(encoding="utf-8")
+
+
+def test_an_audit_at_a_known_at_before_v2_says_it_counts_with_v2(
+        sqlite_two_versions: tuple[Cli, dict[str, Any]]) -> None:
+    cli, published = sqlite_two_versions
+
+    count = cli("audit", "count", "--rulebook", "iris", "--status", "idp_in_camp",
+                "--place", "CHAMISHKU", "--as-of", AS_OF, "--known-at", published["known_at"])
+
+    assert count.code == 0, count.stderr
+    assert "iris version 1 was current" in count.stderr
+    assert "counts with version 2" in count.stderr
