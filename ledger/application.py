@@ -29,6 +29,7 @@ from ledger.domain.departure_round import DepartureRound
 from ledger.domain.household import Household
 from ledger.domain.published_figure import PublishedFigure
 from ledger.domain.reported_figure import AlreadyReportedError, ReportedFigure
+from ledger.domain.rulebook import RulebookDefinition
 from ledger.domain.site import Site
 from ledger.errors import (
     ConcurrencyError,
@@ -375,10 +376,12 @@ def _aggregates_named(fact: FactInput, known: dict[str, KnownSource]) -> set[tup
 def _kind_of(fact_type: str) -> str:
     if fact_type in HOUSEHOLD_FACT_TYPES:
         return "household"
-    if fact_type == "figure_published":
-        return "figure"
     if fact_type == "figure_reported":
         return "reported"
+    if fact_type.startswith("figure_"):
+        return "figure"
+    if fact_type == "rulebook_defined":
+        return "rulebook"
     return "site" if fact_type.startswith("site_") else "round"
 
 
@@ -533,6 +536,27 @@ def _figure_reported(b: _Batch, f: dict[str, Any], _: dict[str, KnownSource]) ->
     return figure
 
 
+def _figure_retracted(b: _Batch, f: dict[str, Any], _: dict[str, KnownSource]) -> FactAggregate:
+    figure = b.get("figure", f["figure_id"])
+    if figure is None:
+        raise NotFoundError(f"unknown figure '{f['figure_id']}': no published figure has that id",
+                            field="figure_id")
+    assert isinstance(figure, PublishedFigure)
+    figure.retract(**f)
+    return figure
+
+
+def _rulebook_defined(b: _Batch, f: dict[str, Any], _: dict[str, KnownSource]) -> FactAggregate:
+    book = b.get("rulebook", f["rulebook"])
+    if book is None:
+        book = RulebookDefinition(**f)
+        b.aggregates[("rulebook", f["rulebook"])] = book
+        return book
+    assert isinstance(book, RulebookDefinition)
+    book.define(**f)
+    return book
+
+
 HANDLERS: dict[str, Handler] = {
     "site_registered": _site_registered,
     "site_closed": _site_closed,
@@ -550,4 +574,6 @@ HANDLERS: dict[str, Handler] = {
     "fact_voided": _fact_voided,
     "figure_published": _figure_published,
     "figure_reported": _figure_reported,
+    "figure_retracted": _figure_retracted,
+    "rulebook_defined": _rulebook_defined,
 }

@@ -344,6 +344,9 @@ class FigurePublished(FactInput):
     head_position: Annotated[int, Field(ge=1)]
     rulebook_digest: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")] | None = None
     values: Annotated[list[FigureValue], Field(max_length=100_000)]
+    # The version of ``rulebook`` counted with (docs/rulebooks.md); absent on figures published
+    # before rulebooks had versions, which were counted with version 1.
+    rulebook_version: Annotated[int, Field(ge=1)] | None = None
 
     def subject_id(self) -> str:
         return self.figure_id
@@ -417,6 +420,37 @@ def reported_key(source: str, dataset: str, place: str, status: str, location: s
     return f"{source}|{dataset}|{place}|{status}" + (f"|{location}" if location else "")
 
 
+class FigureRetracted(FactInput):
+    """A published figure withdrawn (a typo in its as-of, the wrong rulebook...): it stays in
+    the ledger and is re-derived as ever, but ``verify`` no longer fails on it."""
+
+    type: Literal["figure_retracted"]
+    figure_id: Identifier
+    reason: Text
+
+    def subject_id(self) -> str:
+        return self.figure_id
+
+
+class RulebookDefined(FactInput):
+    """One version of a rulebook: its full TOML text and that text's SHA-256 (docs/rulebooks.md)."""
+
+    type: Literal["rulebook_defined"]
+    rulebook: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,39}$")]
+    version: Annotated[int, Field(ge=1)]
+    definition: Annotated[str, StringConstraints(min_length=1, max_length=100_000)]
+    digest: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+
+    @model_validator(mode="after")
+    def _digest_is_of_the_definition(self) -> Self:
+        if hashlib.sha256(self.definition.encode("utf-8")).hexdigest() != self.digest:
+            raise FieldProblem("digest", "is not the SHA-256 of the definition")
+        return self
+
+    def subject_id(self) -> str:
+        return self.rulebook
+
+
 Fact = Annotated[
     SiteRegistered
     | SiteClosed
@@ -433,7 +467,9 @@ Fact = Annotated[
     | RoundClosed
     | FactVoided
     | FigurePublished
-    | FigureReported,
+    | FigureReported
+    | FigureRetracted
+    | RulebookDefined,
     Field(discriminator="type"),
 ]
 
@@ -456,10 +492,15 @@ FACT_MODELS: dict[str, type[FactInput]] = {
         FactVoided,
         FigurePublished,
         FigureReported,
+        FigureRetracted,
+        RulebookDefined,
     )
 }
-# Facts only the ledger itself records (``ledger publish``): not accepted from files or `record`.
-INTERNAL_FACT_TYPES = frozenset({"figure_published"})
+# Facts only the ledger itself records: not accepted from files or `record`; the command that does.
+INTERNAL_COMMANDS = {"figure_published": "ledger publish",
+                     "figure_retracted": "ledger figures retract",
+                     "rulebook_defined": "ledger rulebooks add"}
+INTERNAL_FACT_TYPES = frozenset(INTERNAL_COMMANDS)
 FACT_TYPES = tuple(t for t in FACT_MODELS if t not in INTERNAL_FACT_TYPES)
 HOUSEHOLD_FACT_TYPES = frozenset(
     {
@@ -516,7 +557,8 @@ def parse_fact(data: dict[str, Any], *, internal: bool = False) -> FactInput:
                                field="type")
     if fact_type in INTERNAL_FACT_TYPES and not internal:
         raise InvalidFactError(
-            f"field 'type': {fact_type} facts are recorded only by `ledger publish`", field="type"
+            f"field 'type': {fact_type} facts are recorded only by `{INTERNAL_COMMANDS[fact_type]}`",
+            field="type",
         )
     if fact_type not in FACT_MODELS:
         raise InvalidFactError(

@@ -49,8 +49,10 @@ from projections.fold import (
     states_after_each,
     timeline,
 )
+from projections.folded import folded_cells
 from projections.queries import ViewRow, group_cells
 from projections.records import FactRecord
+from projections.rulebook_versions import RulebookVersions, load_versions
 from projections.rulebooks import Rulebook
 from projections.stored import decode, facts_of_households, select_facts
 from projections.views import Views
@@ -114,8 +116,13 @@ def _figure_of(state: HouseholdState, book: Rulebook, level: Level,
 
 def figure_values(views: Views, book: Rulebook, level: Level, as_of: dt.date,
                   known_at: dt.datetime, sites: Mapping[str, SiteInfo]) -> tuple[ViewRow, ...]:
-    """Every counted cell of a rulebook at (D, K), grouped at the level (``views show``)."""
-    return group_cells(views.cells(book.name, as_of, known_at), book, level, sites)
+    """Every counted cell of a rulebook at (D, K), grouped at the level (``views show``); a
+    version the views do not hold (an older one) is counted by the pure fold."""
+    if views.rulebooks().get(book.name) == book:
+        cells = views.cells(book.name, as_of, known_at)
+    else:
+        cells = folded_cells(views.db, book, as_of, known_at)
+    return group_cells(cells, book, level, sites)
 
 
 def figure_at(views: Views, book: Rulebook, cell: Cell, level: Level, as_of: dt.date,
@@ -505,6 +512,7 @@ class PublishedRecord:
     rulebook_digest: str | None
     values: tuple[ViewRow, ...]
     recorded_by: str | None
+    rulebook_version: int = 1  # figures published before rulebooks had versions: version 1
 
     @classmethod
     def of(cls, fact: FactRecord) -> PublishedRecord:
@@ -516,8 +524,36 @@ class PublishedRecord:
             int(d["head_position"]), d.get("rulebook_digest"),
             tuple(ViewRow(v["status"], v["place"], int(v["households"]), int(v["individuals"]))
                   for v in d["values"]),
-            fact.recorded_by,
+            fact.recorded_by, int(d.get("rulebook_version") or 1),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Retraction:
+    """A ``figure_retracted`` fact: the figure stays published and audited, no longer stood by."""
+
+    figure_id: str
+    source_id: str
+    reason: str
+    recorded_at: dt.datetime
+    recorded_by: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"source_id": self.source_id, "reason": self.reason,
+                "recorded_at": self.recorded_at, "recorded_by": self.recorded_by}
+
+
+def retractions(cur: Cursor, db: Database) -> dict[str, Retraction]:
+    """Every retracted figure's retraction, by figure id (a figure is retracted at most once)."""
+    query = (select_facts(db) + " WHERE f.household_id IS NULL AND f.fact_type = 'figure_retracted' "
+             "ORDER BY f.notification_id")
+    found = {}
+    for row in cur.execute(query).fetchall():
+        fact = decode(row)
+        found[fact.data["figure_id"]] = Retraction(fact.data["figure_id"], fact.source_id,
+                                                   fact.data["reason"], fact.recorded_at,
+                                                   fact.recorded_by)
+    return found
 
 
 def published_figures(cur: Cursor, db: Database, figure_id: str | None = None) -> list[PublishedRecord]:
@@ -547,6 +583,7 @@ class FigureAudit:
     stored_head_digest: str | None
     rulebook_changed: bool
     cells: tuple[CellCheck, ...]
+    retraction: Retraction | None = None
 
     @property
     def still_matches(self) -> bool:
@@ -573,14 +610,15 @@ def audit_figure(views: Views, rulebooks: Mapping[str, Rulebook], figure_id: str
     explain every change since with the facts behind it (as ``audit diff`` does)."""
     db = views.db
     fig = load_figure(db, figure_id)
-    if fig.rulebook not in rulebooks:
-        raise NotFoundError(f"figure {figure_id!r} was counted with rulebook {fig.rulebook!r}, "
-                            "which this store no longer has")
-    book = rulebooks[fig.rulebook]
+    book = book_of(fig, load_versions(db), rulebooks)
+    if book is None:
+        raise NotFoundError(f"figure {figure_id!r} was counted with rulebook {fig.rulebook!r} "
+                            f"version {fig.rulebook_version}, which this store does not have")
     with db.cursor() as cur:
         all_site_facts = site_facts(cur, db)
         row = cur.execute("SELECT chain_hash FROM ledger_facts WHERE notification_id = %s",
                           (fig.head_position,)).fetchone()
+        retraction = retractions(cur, db).get(figure_id)
     then = figure_values(views, book, fig.level, fig.as_of, fig.known_at,
                          sites_known_at(all_site_facts, fig.known_at))
     current = figure_values(views, book, fig.level, fig.as_of, now,
@@ -601,7 +639,15 @@ def audit_figure(views: Views, rulebooks: Mapping[str, Rulebook], figure_id: str
         for c in sorted(set(published) | set(then_by) | set(now_by))
     )
     return FigureAudit(fig, now, str(row[0]) if row else None,
-                       fig.rulebook_digest not in (None, rulebook_digest(book)), cells)
+                       fig.rulebook_digest not in (None, rulebook_digest(book)), cells, retraction)
+
+
+def book_of(fig: PublishedRecord, versions: RulebookVersions,
+            rulebooks: Mapping[str, Rulebook]) -> Rulebook | None:
+    """The rulebook version a figure was published under (version 1 for figures published
+    before rulebooks had versions)."""
+    found = versions.find(fig.rulebook, fig.rulebook_version)
+    return found.book if found is not None else rulebooks.get(fig.rulebook)
 
 
 def figure_audit_rows(audit: FigureAudit) -> list[dict[str, Any]]:

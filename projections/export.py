@@ -70,7 +70,9 @@ def _moment(value: dt.datetime | None) -> str:
 
 
 def about_rows(books: Sequence[Rulebook], as_of: dt.date, known_at: dt.datetime | None,
-               digest: str | None, level: str | None = None) -> list[tuple[str, Any]]:
+               digest: str | None, level: str | None = None,
+               versions: Mapping[str, int] | None = None) -> list[tuple[str, Any]]:
+    """What an export is about; ``versions`` adds each rulebook's version counted with."""
     rows: list[tuple[str, Any]] = [
         ("as_of", as_of.isoformat()),
         ("known_at", _moment(known_at)),
@@ -83,6 +85,8 @@ def about_rows(books: Sequence[Rulebook], as_of: dt.date, known_at: dt.datetime 
         parameters = ", ".join(f"{k}={v}" for k, v in book.as_dict().items()
                                if k not in ("name", "description"))
         rows.append((f"rulebook {book.name}", f"{book.description} ({parameters})"))
+        if versions is not None and book.name in versions:
+            rows.append((f"rulebook {book.name} version", versions[book.name]))
     return rows
 
 
@@ -97,11 +101,12 @@ def view_export(result: ViewResult, sites: Mapping[str, SiteInfo], book: Ruleboo
          for r in result.rows],
     )
     return Export(f"{result.rulebook} view by {result.level}", [table],
-                  about_rows([book], result.as_of, result.known_at, digest, result.level))
+                  about_rows([book], result.as_of, result.known_at, digest, result.level,
+                             {book.name: result.version}))
 
 
 def bridge_export(bridge: Bridge, sites: Mapping[str, SiteInfo], books: Sequence[Rulebook],
-                  digest: str | None) -> Export:
+                  digest: str | None, versions: Mapping[str, int] | None = None) -> Export:
     used = [r for r in REASON_NAMES if any(r in row.reasons for row in bridge.rows)]
     head = (bridge.left, bridge.right, bridge.as_of.isoformat(), _moment(bridge.known_at))
     figures = ("left", "right", "delta")
@@ -134,7 +139,8 @@ def bridge_export(bridge: Bridge, sites: Mapping[str, SiteInfo], books: Sequence
                     ("#meta+reason", "#affected+hh", "#affected+ind"))
     return Export(f"{bridge.left} vs {bridge.right} by {bridge.level}",
                   [Table("bridge", columns, rows, tags), reasons, summary],
-                  about_rows(books, bridge.as_of, bridge.known_at, digest, bridge.level))
+                  about_rows(books, bridge.as_of, bridge.known_at, digest, bridge.level,
+                             versions))
 
 
 def _details(fact: FactRecord) -> str:

@@ -22,6 +22,8 @@ from projections.bridge import (
     place_at,
 )
 from projections.fold import COUNTED_STATUSES, HouseholdState
+from projections.folded import folded_cells, folded_pairs
+from projections.rulebook_versions import load_versions
 from projections.rulebooks import Rulebook
 from projections.views import Views
 
@@ -41,6 +43,7 @@ class ViewResult:
     known_at: dt.datetime
     level: Level
     rows: tuple[ViewRow, ...]
+    version: int = 1  # the rulebook version counted with (docs/rulebooks.md)
 
     @property
     def total(self) -> Figure:
@@ -70,24 +73,36 @@ def group_cells(cells: Iterable[tuple[str, str, int, int]], book: Rulebook, leve
 def show(views: Views, rulebook: str, *, as_of: dt.date | None = None,
          known_at: dt.datetime | None = None, level: Level = "cell",
          places: Sequence[str] | None = None) -> ViewResult:
-    """One rulebook's figures; ``places`` keeps only those places (at the chosen level)."""
-    book = views.rulebook(rulebook)
+    """One rulebook's figures, under its version known at K (docs/rulebooks.md); ``places``
+    keeps only those places (at the chosen level)."""
     as_of = as_of or now().date()
     known_at = known_at or now()
-    cells = views.cells(book.name, as_of, known_at, places if level == "cell" else None)
+    versions = load_versions(views.db)
+    used = versions.at(rulebook, known_at)
+    book = used.book
+    if versions.is_current(used):
+        cells = views.cells(book.name, as_of, known_at, places if level == "cell" else None)
+    else:
+        cells = folded_cells(views.db, book, as_of, known_at)
     rows = group_cells(cells, book, level, views.sites())
     if places is not None:
         rows = tuple(r for r in rows if r.place in set(places))
-    return ViewResult(book.name, as_of, known_at, level, rows)
+    return ViewResult(book.name, as_of, known_at, level, rows, used.version)
 
 
 def reconcile(views: Views, left: str = "official", right: str = "operational", *,
               as_of: dt.date | None = None, known_at: dt.datetime | None = None,
               level: Level = "cell") -> Bridge:
-    left_book, right_book = views.rulebook(left), views.rulebook(right)
+    """The bridge between two rulebooks, each under its version known at K."""
     as_of = as_of or now().date()
     known_at = known_at or now()
-    pairs = views.state_pairs(left_book.name, right_book.name, as_of, known_at)
+    versions = load_versions(views.db)
+    used = versions.at(left, known_at), versions.at(right, known_at)
+    left_book, right_book = used[0].book, used[1].book
+    if all(versions.is_current(v) for v in used):
+        pairs = views.state_pairs(left_book.name, right_book.name, as_of, known_at)
+    else:
+        pairs = folded_pairs(views.db, left_book, right_book, as_of, known_at)
     return accumulate(pairs, left_book, right_book, as_of, known_at, level, views.sites())
 
 

@@ -25,6 +25,7 @@ from projections.export import ledger_digest, place_name
 from projections.fold import COUNTED_STATUSES
 from projections.queries import ViewResult, now, reconcile, show, totals
 from projections.rounds import RoundReport, round_report
+from projections.rulebook_versions import load_versions
 from projections.rulebooks import Rulebook
 from projections.views import Views
 
@@ -59,11 +60,14 @@ def gather(views: Views, db: Database, *, as_of: dt.date | None = None,
     known_at = known_at or now()
     if bridge is None:
         bridge = reconcile(views, left, right, as_of=as_of, known_at=known_at)
-    books = (views.rulebook(left), views.rulebook(right))
+    versions = load_versions(views.db)  # each rulebook as it stood at K (docs/rulebooks.md)
+    books = (versions.at(left, known_at).book, versions.at(right, known_at).book)
     pair = tuple(show(views, b.name, as_of=as_of, known_at=known_at) for b in books)
     pair_adm1 = tuple(show(views, b.name, as_of=as_of, known_at=known_at, level="adm1")
                       for b in books)
-    dates = [as_of - dt.timedelta(weeks=w) for w in range(weeks, -1, -1)]
+    # (the series starts no earlier than 0001-01-01: an as-of in year 1 has a shorter one)
+    dates = [as_of - dt.timedelta(weeks=w) for w in range(weeks, -1, -1)
+             if as_of.toordinal() > 7 * w]
     series: dict[str, dict[str, list[int]]] = {}
     for book in books:
         by_status: dict[str, list[int]] = {s: [] for s in COUNTED_STATUSES}
@@ -311,7 +315,8 @@ def render(data: ReportData, title: str = "Movement Ledger report") -> str:
         "<dl>"
         f"<dt>As of</dt><dd>{_esc(data.as_of.isoformat())} (facts that had happened by then)</dd>"
         f"<dt>Known at</dt><dd>{_esc(known)} (facts the ledger had recorded by then)</dd>"
-        f"<dt>Rulebooks</dt><dd>{_esc(left_book.name)} vs {_esc(right_book.name)}</dd>"
+        f"<dt>Rulebooks</dt><dd>{_esc(left_book.name)} version {data.views[0].version} vs "
+        f"{_esc(right_book.name)} version {data.views[1].version}</dd>"
         f"<dt>Ledger digest</dt><dd><code id='ledger-digest'>{_esc(data.digest or '(empty ledger)')}"
         f"</code> over {data.facts:,} facts</dd></dl>"
     )

@@ -32,6 +32,9 @@ from ledger.store.chain import GENESIS, FactMeta, format_time, link_digest
 from ledger.store.db import Database
 from projections.audit import (
     PublishedRecord,
+    Retraction,
+    book_of,
+    retractions,
     rulebook_digest,
     site_facts,
     sites_known_at,
@@ -39,6 +42,7 @@ from projections.audit import (
 )
 from projections.bridge import ZERO, Figure
 from projections.fold import HouseholdState, state_at
+from projections.rulebook_versions import load_versions
 from projections.rulebooks import Rulebook
 from projections.stored import decode, facts_of_households
 
@@ -68,10 +72,17 @@ class FigureCheck:
     depends_on_break: bool
     rulebook_changed: bool
     differences: tuple[tuple[str, str, Figure, Figure], ...] = ()  # status, place, published, now
+    retraction: Retraction | None = None
 
     @property
     def ok(self) -> bool:
         return self.digest_matches and self.rederives is not False and not self.depends_on_break
+
+    @property
+    def retracted(self) -> bool:
+        """Withdrawn by ``ledger figures retract``: still re-derived and reported, but a
+        retracted figure that no longer re-derives does not fail the run."""
+        return self.retraction is not None
 
 
 @dataclass(slots=True)
@@ -91,7 +102,7 @@ class Verification:
 
     @property
     def ok(self) -> bool:
-        return (self.broken_links == 0 and all(f.ok for f in self.figures)
+        return (self.broken_links == 0 and all(f.ok or f.retracted for f in self.figures)
                 and all(p is not None for p in self.anchors.values()))
 
     def as_dict(self) -> dict[str, Any]:
@@ -105,7 +116,9 @@ class Verification:
             "broken_links": self.broken_links,
             "breaks": [_break_dict(b) for b in self.breaks],
             "figures": [_figure_dict(f) for f in self.figures],
-            "figures_affected": [f.figure_id for f in self.figures if not f.ok],
+            "figures_affected": [f.figure_id for f in self.figures
+                                 if not f.ok and not f.retracted],
+            "figures_retracted": [f.figure_id for f in self.figures if f.retracted],
             "anchors": [{"digest": d, "position": p, "found": p is not None}
                         for d, p in self.anchors.items()],
         }
@@ -121,6 +134,8 @@ def _figure_dict(f: FigureCheck) -> dict[str, Any]:
         "figure_id": f.figure_id, "position": f.position, "head_position": f.head_position,
         "ok": f.ok, "digest_matches": f.digest_matches, "rederives": f.rederives,
         "depends_on_break": f.depends_on_break, "rulebook_changed": f.rulebook_changed,
+        "retracted": f.retracted,
+        "retraction": f.retraction.as_dict() if f.retraction is not None else None,
         "differences": [{"status": s, "place": p,
                          "published": {"households": a.households, "individuals": a.individuals},
                          "rederived": {"households": b.households, "individuals": b.individuals}}
@@ -244,7 +259,9 @@ def verify_chain(db: Database, anchors: Sequence[str] = ()) -> tuple[Verificatio
 def rederive(db: Database, rulebooks: Mapping[str, Rulebook],
              figures: Sequence[PublishedRecord]) -> dict[str, dict[Cell, Figure]]:
     """Every figure's values from the stored facts (not the views), household page by page."""
-    books = {f.figure_id: rulebooks[f.rulebook] for f in figures if f.rulebook in rulebooks}
+    versions = load_versions(db)
+    found = {f.figure_id: book_of(f, versions, rulebooks) for f in figures}
+    books = {figure_id: book for figure_id, book in found.items() if book is not None}
     todo = [f for f in figures if f.figure_id in books]
     values: dict[str, dict[Cell, Figure]] = {f.figure_id: {} for f in todo}
     if not todo:
@@ -264,10 +281,10 @@ def rederive(db: Database, rulebooks: Mapping[str, Rulebook],
             facts = facts_of_households(cur, db, households, up_to)
         after = households[-1]
         for household_facts in facts.values():
-            states: dict[tuple[str, dt.date, dt.datetime], HouseholdState] = {}
+            states: dict[tuple[str, int, dt.date, dt.datetime], HouseholdState] = {}
             for fig in todo:
                 book = books[fig.figure_id]
-                key = (book.name, fig.as_of, fig.known_at)
+                key = (book.name, fig.rulebook_version, fig.as_of, fig.known_at)
                 if key not in states:
                     states[key] = state_at(household_facts, book, fig.as_of, fig.known_at)
                 cell = where(states[key], book, fig.level, sites[fig.figure_id])
@@ -280,11 +297,13 @@ def check_figures(db: Database, rulebooks: Mapping[str, Rulebook], result: Verif
                   figures: Sequence[PublishedRecord], *, rederive_values: bool = True) -> None:
     first = result.first_break
     derived = rederive(db, rulebooks, figures) if rederive_values else {}
+    versions = load_versions(db)
     with db.cursor() as cur:
+        retracted = retractions(cur, db)
         for fig in figures:
             row = cur.execute("SELECT chain_hash FROM ledger_facts WHERE notification_id = %s",
                               (fig.head_position,)).fetchone()
-            book = rulebooks.get(fig.rulebook)
+            book = book_of(fig, versions, rulebooks)
             published = {(v.status, v.place): Figure(v.households, v.individuals)
                          for v in fig.values}
             now = derived.get(fig.figure_id)
@@ -301,7 +320,7 @@ def check_figures(db: Database, rulebooks: Mapping[str, Rulebook], result: Verif
                 depends_on_break=first is not None and first.position <= fig.head_position,
                 rulebook_changed=book is None or (fig.rulebook_digest is not None
                                                   and fig.rulebook_digest != rulebook_digest(book)),
-                differences=differences,
+                differences=differences, retraction=retracted.get(fig.figure_id),
             ))
 
 

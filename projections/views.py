@@ -5,7 +5,9 @@ Tables (in the same store as the facts):
 ``view_states``   one row per (rulebook, household, valid-time interval, recorded-time interval)
                   from :func:`projections.fold.bitemporal_rows`; a query at (D, K) picks rows with
                   ``valid_from <= D < valid_to`` and ``recorded_from <= K < recorded_to``. Open
-                  ends are stored as 9999-12-31 so every comparison is a plain range. The state
+                  ends are stored as 9999-12-31 so every comparison is a plain range; a query
+                  at or after that end reads the moment just before it (:func:`within_time`).
+                  The state
                   itself is a number, ``sig``, into ``view_signatures``: national figures are
                   then one GROUP BY on an integer, and the few thousand distinct states are
                   decoded in Python.
@@ -15,7 +17,8 @@ Tables (in the same store as the facts):
 ``view_signatures`` every distinct household state (status, place, individuals, flags...).
 ``view_sites``    the live registration of every site (name, kind, location, authority).
 ``view_position`` the last ledger position applied (the projector's tracking record).
-``view_rulebooks`` user rulebooks (TOML text); the built-in ones ship with the package.
+``view_rulebooks`` user rulebooks added before rulebooks had versions (read as their version 1;
+                  no longer written: versions are ``rulebook_defined`` facts, docs/rulebooks.md).
 
 Every batch of view writes carries its new position in the same transaction, so a crash
 at any point leaves the views at a consistent position and the next catch-up resumes there:
@@ -27,9 +30,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+import orjson
 import structlog
 
 from ledger.errors import RulebookError
@@ -39,7 +44,8 @@ from projections.bridge import SiteInfo
 from projections.fold import BitemporalRow, HouseholdState, bitemporal_rows
 from projections.pairs import PairRow, pair_rows
 from projections.records import FactRecord
-from projections.rulebooks import Rulebook, builtin_rulebooks, parse_rulebook
+from projections.rulebook_versions import load_versions
+from projections.rulebooks import Rulebook
 from projections.stored import decode, facts_of_households, select_facts
 
 log = structlog.get_logger()
@@ -49,6 +55,8 @@ VIEWS_VERSION = 2  # bump when the layout of a derived table changes
 DERIVED_TABLES = ("view_states", "view_pairs", "view_signatures", "view_sites", "view_position")
 END_OF_TIME_DATE = dt.date(9999, 12, 31)
 END_OF_TIME = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
+LAST_DAY = END_OF_TIME_DATE - dt.timedelta(days=1)
+LAST_MOMENT = END_OF_TIME - dt.timedelta(microseconds=1)
 BATCH = 2000
 REBUILD_CHUNK = 5000  # households per rebuild transaction
 REBUILD_THRESHOLD = 20_000  # facts behind from position 0 above which catch-up rebuilds in one pass
@@ -86,6 +94,21 @@ def unpack_state(status: str | None, place: str | None, individuals: int | None,
         members=members,
         **{name: bool(bits >> i & 1) for i, name in enumerate(FLAG_FIELDS)},
     )
+
+
+def within_time(as_of: dt.date, known_at: dt.datetime) -> tuple[dt.date, dt.datetime]:
+    """(D, K) as the tables can compare them: open intervals end at the end-of-time sentinel, so
+    a D or K at or after it would find no row. It reads the last day (moment) before instead,
+    which is exact: no state begins after the latest effective date (never after today) or
+    recorded time (never after now), so every D or K from then on has the same figures."""
+    return min(as_of, LAST_DAY), min(known_at, LAST_MOMENT)
+
+
+def rulebooks_key(books: Sequence[Rulebook]) -> str:
+    """A digest of the rulebooks (each in one version) the views are built for."""
+    return hashlib.sha256(orjson.dumps(sorted((b.as_dict() for b in books),
+                                              key=lambda d: str(d["name"])),
+                                       option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 class Views:
@@ -185,13 +208,8 @@ class Views:
 
     # ---- rulebooks ------------------------------------------------------------------------------
     def rulebooks(self) -> dict[str, Rulebook]:
-        books = dict(builtin_rulebooks())
-        with self.db.cursor() as cur:
-            for name, definition in cur.execute(
-                "SELECT name, definition FROM view_rulebooks ORDER BY name"
-            ).fetchall():
-                books[name] = parse_rulebook(definition, f"stored rulebook {name}")
-        return books
+        """Every rulebook in its current version: the versions the views hold."""
+        return {name: v.book for name, v in load_versions(self.db).current().items()}
 
     def rulebook(self, name: str) -> Rulebook:
         books = self.rulebooks()
@@ -200,20 +218,22 @@ class Views:
                                 "(add one with `ledger rulebooks add FILE`)")
         return books[name]
 
-    def add_rulebook(self, text: str, source: str, progress: ProgressFn | None = None) -> Rulebook:
-        """Register a user rulebook and project every household through it."""
-        book = parse_rulebook(text, source)
-        if book.name in builtin_rulebooks():
-            raise RulebookError(f"{source}: {book.name!r} is a built-in rulebook; choose another name")
+    def _rulebooks_changed(self, books: Sequence[Rulebook]) -> bool:
+        """Whether a rulebook version was recorded since the views were built (a crash between
+        recording it and projecting it is caught here). Views built before versions existed
+        are taken as built for the rulebooks of now."""
+        with self.db.cursor() as cur:
+            row = cur.execute("SELECT value FROM view_meta WHERE key = 'rulebooks'").fetchone()
+        if row is not None:
+            return bool(row[0] != rulebooks_key(books))
         with self.db.transaction() as cur:
             self._position(cur)
-            cur.execute("DELETE FROM view_rulebooks WHERE name = %s", (book.name,))
-            cur.execute("INSERT INTO view_rulebooks VALUES (%s, %s, %s)",
-                        (book.name, text, format_time(dt.datetime.now(dt.UTC))))
-        # Its states and its pairs with every other rulebook: a rebuild is one pass anyway.
-        self.rebuild(progress)
-        log.info("rulebook_added", rulebook=book.name)
-        return book
+            self._remember_rulebooks(cur, books)
+        return False
+
+    def _remember_rulebooks(self, cur: Cursor, books: Sequence[Rulebook]) -> None:
+        cur.execute("DELETE FROM view_meta WHERE key = 'rulebooks'")
+        cur.execute("INSERT INTO view_meta VALUES ('rulebooks', %s)", (rulebooks_key(books),))
 
     # ---- the projector ---------------------------------------------------------------------------
     def _position(self, cur: Cursor) -> int:
@@ -240,9 +260,11 @@ class Views:
         """Apply every fact recorded after the views' position; returns how many were applied."""
         if max_batches is None and self.position() == 0 and self.ledger_head() > REBUILD_THRESHOLD:
             return self.rebuild(progress)  # a first projection of a big ledger: one pass is faster
+        books = list(self.rulebooks().values())
+        if self._rulebooks_changed(books):
+            return self.rebuild(progress)  # a rulebook version recorded since: every household
         applied = 0
         batches = 0
-        books = list(self.rulebooks().values())
         while max_batches is None or batches < max_batches:
             count = self._apply_batch(books, batch)
             if count == 0:
@@ -360,6 +382,7 @@ class Views:
             ).fetchall()]
             self._refresh_sites(cur, sites, head)
             cur.execute("UPDATE view_position SET position = %s WHERE projection = %s", (head, PROJECTION))
+            self._remember_rulebooks(cur, books)
         with self.db.cursor() as cur:
             # Fresh statistics, or the planner would guess one row and sort instead of hashing.
             cur.execute("ANALYZE view_states")
@@ -427,6 +450,7 @@ class Views:
                 f"AND {alias}.recorded_from <= %s AND {alias}.recorded_to > %s")
 
     def _at_params(self, book: str, as_of: dt.date, known_at: dt.datetime) -> list[Any]:
+        as_of, known_at = within_time(as_of, known_at)
         d, k = self.day(as_of), self.moment(known_at)
         return [book, d, d, k, k]
 
@@ -470,6 +494,7 @@ class Views:
 
         Households in the default state on both sides are left out (they differ nowhere).
         """
+        as_of, known_at = within_time(as_of, known_at)
         d, k = self.day(as_of), self.moment(known_at)
         first, second = sorted((left, right))
         if first != second:

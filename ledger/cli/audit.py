@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from ledger.application import Outcome
-from ledger.cli.options import AsOf, Json, KnownAt, parse_as_of, parse_known_at, parse_level
+from ledger.cli.options import AsOf, Json, KnownAt, note, parse_as_of, parse_known_at, parse_level
 from ledger.cli.output import console, print_json, reports_errors, table
 from ledger.cli.state import workspace
 from ledger.errors import StoreError
@@ -41,7 +41,8 @@ from projections.audit import household_history as read_history
 from projections.bridge import Figure, Level
 from projections.fold import COUNTED_STATUSES
 from projections.queries import now
-from projections.verify import Verification
+from projections.rulebook_versions import load_versions
+from projections.verify import FigureCheck, Verification
 from projections.verify import verify as verify_ledger
 
 audit_app = typer.Typer(
@@ -139,6 +140,16 @@ def _what(details: dict[str, Any]) -> str:
                      if v is not None and k != "household_id")
 
 
+def note_current_version(ws: Workspace, rulebook: str, known_at: dt.datetime) -> None:
+    """``audit count`` and ``audit diff`` count with each rulebook's current version (the one
+    the views hold, docs/rulebooks.md); say so when another version was current at K."""
+    versions = load_versions(ws.db)
+    then, current = versions.known_at(known_at).get(rulebook), versions.get(rulebook, None)
+    if then is not None and then.version != current.version:
+        note(f"{rulebook} version {then.version} was current at {known_at:%Y-%m-%d %H:%M:%S} UTC;"
+             f" this audit counts with version {current.version}, the current one")
+
+
 # ---- audit count -----------------------------------------------------------------------------
 @audit_app.command("count")
 @reports_errors
@@ -152,6 +163,7 @@ def count(
     moment = parse_known_at(known_at) or now()
     with workspace() as ws:
         ws.catch_up()
+        note_current_version(ws, rulebook, moment)
         lineage = count_lineage(ws.views, ws.views.rulebook(rulebook), cell, level,
                                 parse_as_of(as_of) or moment.date(), moment)
     write_csv(csv_path, lineage_rows(lineage))
@@ -212,6 +224,7 @@ def diff(
         raise typer.BadParameter("must be after --known-at", param_hint="--vs-known-at")
     with workspace() as ws:
         ws.catch_up()
+        note_current_version(ws, rulebook, first)
         result = figure_diff(ws.views, ws.views.rulebook(rulebook), cell, level, day, first, second)
     write_csv(csv_path, diff_rows(result))
     if json_output:
@@ -258,7 +271,8 @@ def publish_figure(ws: Workspace, rulebook: str, level: Level, as_of: dt.date,
     if head is None:
         raise StoreError("nothing to publish: the ledger holds no fact yet")
     ws.catch_up()
-    book = ws.views.rulebook(rulebook)
+    used = load_versions(ws.db).at(rulebook, head.recorded_at)
+    book = used.book
     with ws.db.cursor() as cur:
         sites = sites_known_at(site_facts(cur, ws.db), head.recorded_at)
     rows = figure_values(ws.views, book, level, as_of, head.recorded_at, sites)
@@ -271,6 +285,7 @@ def publish_figure(ws: Workspace, rulebook: str, level: Level, as_of: dt.date,
         "figure_id": figure_id, "rulebook": book.name, "level": level, "as_of": as_of.isoformat(),
         "known_at": head.recorded_at.isoformat(), "ledger_digest": head.digest,
         "head_position": head.position, "rulebook_digest": rulebook_digest(book),
+        "rulebook_version": used.version,
         "values": [{"status": r.status, "place": r.place, "households": r.households,
                     "individuals": r.individuals} for r in rows],
     }, internal=True)
@@ -286,14 +301,26 @@ def publish_command(
         "--recorded-by", help="Who publishes it (organisation or user).")] = None,
     source_document: Annotated[str | None, typer.Option(
         "--source-document", help="Where it is published (report, dashboard, letter).")] = None,
+    planning: Annotated[bool, typer.Option(
+        "--planning", help="Allow an --as-of after today: figures for a planning date (the facts "
+        "recorded so far, as they stand on that date).")] = False,
     json_output: Json = False,
 ) -> None:
     """Record a published figure (rulebook, grouping, D, K = now, its values) with the ledger's
-    digest at this moment, so anyone can later re-derive it and check it matches."""
+    digest at this moment, so anyone can later re-derive it and check it matches.
+
+    An --as-of after today is refused unless --planning is given (a typo such as 9999-12-31
+    would otherwise be published for ever); a figure published by mistake can be withdrawn with
+    `ledger figures retract`."""
     level = parse_level(by)
+    day = parse_as_of(as_of, announce=planning) or now().date()
+    if day > now().date() and not planning:
+        raise typer.BadParameter(
+            f"{day} is after today ({now().date()}); give --planning to publish figures for a "
+            "planning date", param_hint="--as-of")
     with workspace() as ws:
         figure_id, digest, outcome = publish_figure(
-            ws, rulebook, level, parse_as_of(as_of) or now().date(), recorded_by, source_document)
+            ws, rulebook, level, day, recorded_by, source_document)
         published = read_published(ws, figure_id)
     if json_output:
         print_json({"figure_id": figure_id, "digest": digest, "status": outcome.status,
@@ -309,7 +336,8 @@ def publish_command(
 
 def read_published(ws: Workspace, figure_id: str) -> dict[str, Any]:
     record = load_figure(ws.db, figure_id)
-    return {"rulebook": record.rulebook, "by": record.level, "as_of": record.as_of,
+    return {"rulebook": record.rulebook, "rulebook_version": record.rulebook_version,
+            "by": record.level, "as_of": record.as_of,
             "known_at": record.known_at, "head_position": record.head_position,
             "values": [{"status": v.status, "place": v.place, "households": v.households,
                         "individuals": v.individuals} for v in record.values]}
@@ -336,10 +364,13 @@ def figure(
 def figure_document(a: FigureAudit) -> dict[str, Any]:
     f = a.figure
     return {
-        "figure_id": f.figure_id, "rulebook": f.rulebook, "by": f.level, "as_of": f.as_of,
+        "figure_id": f.figure_id, "rulebook": f.rulebook, "rulebook_version": f.rulebook_version,
+        "by": f.level, "as_of": f.as_of,
         "known_at": f.known_at, "published_at": f.recorded_at, "digest": f.ledger_digest,
         "head_position": f.head_position, "digest_matches": a.digest_matches,
         "still_matches": a.still_matches, "rulebook_changed": a.rulebook_changed, "now": a.now,
+        "retracted": a.retraction is not None,
+        "retraction": a.retraction.as_dict() if a.retraction is not None else None,
         "cells": [
             {"status": c.status, "place": c.place, "published": fig(c.published),
              "known_then": fig(c.known_then), "known_now": fig(c.known_now),
@@ -354,13 +385,17 @@ def figure_document(a: FigureAudit) -> dict[str, Any]:
 
 def print_figure(a: FigureAudit) -> None:
     f = a.figure
-    console.print(f"[bold]{f.figure_id}[/]: {f.rulebook} by {f.level} as of {f.as_of}, known at "
+    console.print(f"[bold]{f.figure_id}[/]: {f.rulebook} v{f.rulebook_version} by {f.level} "
+                  f"as of {f.as_of}, known at "
                   f"{stamp(f.known_at)} (published {stamp(f.recorded_at)})", highlight=False)
     verdict = "still matches" if a.still_matches else "NO LONGER MATCHES (run `ledger verify`)"
     console.print(f"  re-derived as known then: {verdict}; digest at position "
                   f"{f.head_position}: {'matches' if a.digest_matches else 'DIFFERS'}"
                   + ("; its rulebook was changed since" if a.rulebook_changed else ""),
                   highlight=False)
+    if a.retraction is not None:
+        console.print(f"  [bold]RETRACTED[/] {stamp(a.retraction.recorded_at)}: "
+                      f"{a.retraction.reason}", highlight=False)
     table("Published, re-derived then, and now", ["status", "place", "published", "then", "now",
                                                    "change since"],
           [[c.status, c.place, _hi(c.published), _hi(c.known_then), _hi(c.known_now),
@@ -406,10 +441,13 @@ def verify_command(
 
 def print_verification(r: Verification) -> None:
     first = r.first_break
+    retracted = [f for f in r.figures if f.retracted]
     if r.ok:
         console.print(f"[bold green]OK[/]: {r.facts:,} facts chained, head {r.head_position} "
-                      f"digest {r.head_digest}; {len(r.figures)} published figures re-derive",
+                      f"digest {r.head_digest}; {len(r.figures) - len(retracted)} published "
+                      f"figures re-derive" + (f", {len(retracted)} retracted" if retracted else ""),
                       highlight=False)
+        print_retracted(retracted)
         return
     if first is not None:
         console.print(f"[bold red]TAMPERED[/]: fact at position {first.position} "
@@ -421,10 +459,20 @@ def print_verification(r: Verification) -> None:
     for d, position in r.anchors.items():
         if position is None:
             console.print(f"  digest {d} does not appear in the chain", highlight=False)
-    bad = [f for f in r.figures if not f.ok]
+    print_retracted(retracted)
+    bad = [f for f in r.figures if not f.ok and not f.retracted]
     if bad:
         table("Published figures affected", ["figure", "head position", "depends on the break",
                                              "digest", "re-derives"],
               [[f.figure_id, f.head_position, "yes" if f.depends_on_break else "no",
                 "matches" if f.digest_matches else "differs",
                 {True: "yes", False: "no", None: "not checked"}[f.rederives]] for f in bad])
+
+
+def print_retracted(figures: Sequence[FigureCheck]) -> None:
+    if figures:
+        table("Retracted figures (re-derived, not failing the run)",
+              ["figure", "retracted (UTC)", "reason", "re-derives"],
+              [[f.figure_id, stamp(f.retraction.recorded_at) if f.retraction else "",
+                f.retraction.reason if f.retraction else "",
+                {True: "yes", False: "no", None: "not checked"}[f.rederives]] for f in figures])

@@ -21,6 +21,7 @@ from projections.export import (
     write_export,
 )
 from projections.queries import now, reconcile, show
+from projections.rulebook_versions import load_versions
 
 app = typer.Typer(help="Write views, bridges and audit trails to CSV (with HXL hashtags) or XLSX.",
                   no_args_is_help=True)
@@ -67,8 +68,8 @@ def export_view(
         ws.catch_up()
         result = show(ws.views, rulebook, as_of=parse_as_of(as_of),
                       known_at=parse_known_at(known_at), level=level)
-        export = view_export(result, ws.views.sites(), ws.views.rulebook(rulebook),
-                             ledger_digest(ws.db))
+        book = load_versions(ws.db).get(result.rulebook, result.version).book
+        export = view_export(result, ws.views.sites(), book, ledger_digest(ws.db))
     _write(export, output, chosen, json_output)
 
 
@@ -86,8 +87,10 @@ def export_reconcile(
         ws.catch_up()
         bridge = reconcile(ws.views, left, right, as_of=parse_as_of(as_of),
                            known_at=parse_known_at(known_at), level=level)
-        books = [ws.views.rulebook(left), ws.views.rulebook(right)]
-        export = bridge_export(bridge, ws.views.sites(), books, ledger_digest(ws.db))
+        versions = load_versions(ws.db)
+        used = [versions.at(name, bridge.known_at) for name in (left, right)]
+        export = bridge_export(bridge, ws.views.sites(), [v.book for v in used],
+                               ledger_digest(ws.db), {v.name: v.version for v in used})
     _write(export, output, chosen, json_output)
 
 

@@ -15,7 +15,7 @@ from typing import Annotated
 import structlog
 import typer
 
-from ledger.cli import export, read, record, report
+from ledger.cli import export, figures, read, record, report, rulebooks
 from ledger.cli.logs import configure_logging
 from ledger.cli.options import parse_as_of
 from ledger.cli.output import fail, print_json, progress_bar, reports_errors, table
@@ -47,9 +47,10 @@ app = typer.Typer(
 )
 app.add_typer(record.app, name="record")
 app.add_typer(read.views_app, name="views")
-app.add_typer(read.rulebooks_app, name="rulebooks")
+app.add_typer(rulebooks.app, name="rulebooks")
 app.add_typer(read.rounds_app, name="rounds")
 app.add_typer(export.app, name="export")
+app.add_typer(figures.app, name="figures")
 from ledger.cli import audit as audit_cli  # noqa: E402 - kept beside its registration
 
 app.add_typer(audit_cli.audit_app, name="audit")

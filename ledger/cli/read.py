@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 import typer
@@ -11,15 +11,13 @@ import typer
 from ledger.cli.options import AsOf, By, Json, KnownAt, parse_as_of, parse_known_at, parse_level
 from ledger.cli.output import console, print_json, progress_bar, reports_errors, table
 from ledger.cli.state import workspace
-from ledger.errors import RulebookError
 from ledger.pcodes import NATIONAL, name_of
 from projections.bridge import Bridge, Figure, SiteInfo
 from projections.queries import ViewResult, reconcile, show, totals
+from projections.rulebook_versions import load_versions
 
 views_app = typer.Typer(help="The population figures of one rulebook, and the views behind them.",
                         no_args_is_help=True)
-rulebooks_app = typer.Typer(help="Rulebooks: how an organisation turns facts into figures.",
-                            no_args_is_help=True)
 
 
 def place_label(place: str, sites: dict[str, SiteInfo]) -> str:
@@ -40,7 +38,8 @@ def signed(figure: Figure) -> str:
 
 def view_document(result: ViewResult, sites: dict[str, SiteInfo]) -> dict[str, Any]:
     return {
-        "rulebook": result.rulebook, "as_of": result.as_of, "known_at": result.known_at,
+        "rulebook": result.rulebook, "rulebook_version": result.version,
+        "as_of": result.as_of, "known_at": result.known_at,
         "by": result.level,
         "rows": [{"status": r.status, "place": r.place, "place_name": place_label(r.place, sites),
                   "households": r.households, "individuals": r.individuals} for r in result.rows],
@@ -48,10 +47,15 @@ def view_document(result: ViewResult, sites: dict[str, SiteInfo]) -> dict[str, A
     }
 
 
-def bridge_document(bridge: Bridge, sites: dict[str, SiteInfo]) -> dict[str, Any]:
+def bridge_document(bridge: Bridge, sites: dict[str, SiteInfo],
+                    versions: Mapping[str, int] | None = None) -> dict[str, Any]:
+    """The bridge as JSON; ``versions`` (rulebook name -> version counted with) adds
+    ``left_version`` and ``right_version``."""
     left, right, reasons = totals(bridge.rows)
+    used = {} if versions is None else {"left_version": versions[bridge.left],
+                                        "right_version": versions[bridge.right]}
     return {
-        "left": bridge.left, "right": bridge.right, "as_of": bridge.as_of,
+        "left": bridge.left, "right": bridge.right, **used, "as_of": bridge.as_of,
         "known_at": bridge.known_at, "by": bridge.level,
         "rows": [
             {"status": r.status, "place": r.place, "place_name": place_label(r.place, sites),
@@ -84,8 +88,8 @@ def views_show(
     if json_output:
         print_json(view_document(result, sites))
         return
-    table(f"{result.rulebook} view as of {result.as_of}, known at {result.known_at:%Y-%m-%d %H:%M:%S}"
-          f" UTC, by {result.level}",
+    table(f"{result.rulebook} v{result.version} view as of {result.as_of}, known at "
+          f"{result.known_at:%Y-%m-%d %H:%M:%S} UTC, by {result.level}",
           ["status", "place", "name", "households", "individuals"],
           [[r.status, r.place, place_label(r.place, sites), f"{r.households:,}", f"{r.individuals:,}"]
            for r in result.rows]
@@ -166,15 +170,19 @@ def reconcile_command(
         bridge = reconcile(ws.views, left, right, as_of=parse_as_of(as_of),
                            known_at=parse_known_at(known_at), level=level)
         sites = ws.views.sites()
+        versions = load_versions(ws.db).numbers_at(bridge.known_at)
     if json_output:
-        print_json(bridge_document(bridge, sites))
+        print_json(bridge_document(bridge, sites, versions))
         return
-    print_bridge(bridge, sites)
+    print_bridge(bridge, sites, versions)
 
 
-def print_bridge(bridge: Bridge, sites: dict[str, SiteInfo]) -> None:
+def print_bridge(bridge: Bridge, sites: dict[str, SiteInfo],
+                 versions: Mapping[str, int] | None = None) -> None:
     """The bridge for people: each row's two figures, then the reasons that make up the gap."""
-    console.print(f"[bold]{bridge.left} vs {bridge.right}[/] as of {bridge.as_of}, by {bridge.level} "
+    names = (bridge.left, bridge.right) if versions is None else (
+        f"{bridge.left} v{versions[bridge.left]}", f"{bridge.right} v{versions[bridge.right]}")
+    console.print(f"[bold]{names[0]} vs {names[1]}[/] as of {bridge.as_of}, by {bridge.level} "
                   "(households / individuals)", highlight=False)
     for row in bridge.rows:
         name = place_label(row.place, sites)
@@ -192,49 +200,6 @@ def print_bridge(bridge: Bridge, sites: dict[str, SiteInfo]) -> None:
         if figure.households or figure.individuals:
             console.print(f"    {signed(figure):>18}  {reason}", highlight=False)
     console.print(f"  = {bridge.right} {right.households:,} / {right.individuals:,}", highlight=False)
-
-
-@rulebooks_app.command("list")
-@reports_errors
-def rulebooks_list(json_output: Json = False) -> None:
-    """The rulebooks this store knows: the two built-in ones and any you added."""
-    with workspace() as ws:
-        books = ws.views.rulebooks()
-    if json_output:
-        print_json([{"name": b.name, "description": b.description, "registry": b.registry,
-                     "caseload_start": b.caseload_start, "departures_move": b.departures_move,
-                     "reentry_counts": b.reentry_counts,
-                     "returnee_registration_counts": b.returnee_registration_counts,
-                     "site_attribution": b.site_attribution,
-                     "return_ends_displacement": b.return_ends_displacement}
-                    for b in books.values()])
-        return
-    table("Rulebooks", ["name", "registry", "caseload since", "departures", "re-entry counts",
-                        "returnee reg. counts", "camps reported under", "return ends displ."],
-          [[b.name, b.registry, b.caseload_start, b.departures_move, b.reentry_counts,
-            b.returnee_registration_counts, b.site_attribution, b.return_ends_displacement]
-           for b in books.values()])
-
-
-@rulebooks_app.command("add")
-@reports_errors
-def rulebooks_add(
-    file: Annotated[Path, typer.Argument(help="A TOML rulebook (see examples/iris.toml).",
-                                         exists=True, dir_okay=False)],
-    json_output: Json = False,
-) -> None:
-    """Add (or replace) a rulebook from a TOML file; no code change needed to compare it."""
-    try:
-        text = file.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise RulebookError(f"{file}: not a UTF-8 text file") from None
-    with workspace() as ws, progress_bar("projecting households", None, quiet=json_output) as tick:
-        book = ws.views.add_rulebook(text, str(file), progress=tick)
-    if json_output:
-        print_json({"added": book.name})
-    else:
-        typer.echo(f"Rulebook {book.name!r} added; try `ledger reconcile --left official "
-                   f"--right {book.name}`")
 
 
 rounds_app = typer.Typer(help="FVM departure rounds.", no_args_is_help=True)

@@ -41,7 +41,8 @@ def by_cell(bridge: Any) -> dict[tuple[str, str], Any]:
 
 def add_iris(cli: Cli) -> Cli:
     cli.ok("import", write_jsonl(cli.cwd / "example.jsonl", worked_example()))
-    assert cli.json("rulebooks", "add", IRIS) == {"added": "iris"}
+    added = cli.json("rulebooks", "add", IRIS)
+    assert (added["added"], added["version"]) == ("iris", 1)
     return cli
 
 

@@ -1,0 +1,119 @@
+"""``ledger rulebooks ...``: rulebooks as recorded, versioned facts of the ledger (docs/rulebooks.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ledger.cli.options import Json
+from ledger.cli.output import print_json, progress_bar, reports_errors, table
+from ledger.cli.state import workspace
+from ledger.errors import RulebookError
+from ledger.facts import parse_fact
+from ledger.workspace import Workspace
+from projections.queries import now
+from projections.rulebook_versions import RulebookVersion, load_versions, text_digest
+from projections.rulebooks import BUILTIN_NAMES, parse_rulebook
+
+app = typer.Typer(help="Rulebooks: how an organisation turns facts into figures, version by "
+                  "version.", no_args_is_help=True)
+
+
+def define_rulebook(ws: Workspace, text: str, source: str, *, new_version: bool,
+                    recorded_by: str | None) -> RulebookVersion:
+    """Record a ``rulebook_defined`` fact: version 1 of a new name, or (``new_version``) the
+    next version of an existing one. Views are reprojected by the caller's catch-up."""
+    book = parse_rulebook(text, source)
+    if book.name in BUILTIN_NAMES:
+        raise RulebookError(f"{source}: {book.name!r} is a built-in rulebook (version 1 ships "
+                            "with the product); choose another name")
+    versions = load_versions(ws.db).by_name.get(book.name, ())
+    if versions and not new_version:
+        raise RulebookError(
+            f"{source}: rulebook {book.name!r} exists (version {versions[-1].version}); give "
+            f"--new-version to record version {versions[-1].version + 1}, or choose another name")
+    if versions and versions[-1].digest == text_digest(text):
+        raise RulebookError(f"{source}: identical to version {versions[-1].version} of "
+                            f"{book.name!r}; nothing to record")
+    version = versions[-1].version + 1 if versions else 1
+    ws.ledger.record(parse_fact({
+        "type": "rulebook_defined", "source_id": f"rulebook/{book.name}/v{version}",
+        "effective_on": now().date().isoformat(), "recorded_by": recorded_by,
+        "source_document": source[-500:], "rulebook": book.name, "version": version,
+        "definition": text, "digest": text_digest(text),
+    }, internal=True))
+    return load_versions(ws.db).get(book.name, version)
+
+
+@app.command("add")
+@reports_errors
+def add(
+    file: Annotated[Path, typer.Argument(help="A TOML rulebook (see examples/iris.toml).",
+                                         exists=True, dir_okay=False)],
+    new_version: Annotated[bool, typer.Option(
+        "--new-version", help="The name exists: record this file as its next version (figures "
+        "published under earlier versions keep re-deriving with theirs).")] = False,
+    recorded_by: Annotated[str | None, typer.Option(
+        "--recorded-by", help="Who defines it (organisation or user).")] = None,
+    json_output: Json = False,
+) -> None:
+    """Add a rulebook from a TOML file, recorded in the ledger with its full text and digest;
+    no code change needed to compare it. A name that exists is refused unless --new-version."""
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise RulebookError(f"{file}: not a UTF-8 text file") from None
+    with workspace() as ws:
+        defined = define_rulebook(ws, text, str(file), new_version=new_version,
+                                  recorded_by=recorded_by)
+        with progress_bar("projecting households", None, quiet=json_output) as tick:
+            ws.views.catch_up(progress=tick)
+    if json_output:
+        print_json({"added": defined.name, "version": defined.version, "digest": defined.digest})
+    else:
+        typer.echo(f"Rulebook {defined.name!r} version {defined.version} added; try `ledger "
+                   f"reconcile --left official --right {defined.name}`")
+
+
+def book_document(v: RulebookVersion) -> dict[str, Any]:
+    return {**v.book.as_dict(), "version": v.version, "digest": v.digest,
+            "known_from": v.known_from, "origin": v.origin}
+
+
+@app.command("list")
+@reports_errors
+def list_rulebooks(json_output: Json = False) -> None:
+    """The rulebooks this store knows, each in its current version, and their earlier versions."""
+    with workspace() as ws:
+        versions = load_versions(ws.db)
+    if json_output:
+        print_json([{**book_document(current), "versions": [
+            v.as_dict() for v in versions.by_name[name]]}
+            for name, current in versions.current().items()])
+        return
+    table("Rulebooks", ["name", "version", "registry", "caseload since", "departures",
+                        "re-entry counts", "returnee reg. counts", "camps reported under",
+                        "return ends displ."],
+          [[name, f"{v.version} of {len(versions.by_name[name])}", b.registry, b.caseload_start,
+            b.departures_move, b.reentry_counts, b.returnee_registration_counts,
+            b.site_attribution, b.return_ends_displacement]
+           for name, v in versions.current().items() for b in (v.book,)])
+
+
+@app.command("show")
+@reports_errors
+def show(
+    name: Annotated[str, typer.Argument(help="The rulebook's name.")],
+    version: Annotated[int | None, typer.Option(
+        "--version", min=1, help="Which version (default: the current one).")] = None,
+    json_output: Json = False,
+) -> None:
+    """Print one version of a rulebook: its TOML text as recorded (or JSON with --json)."""
+    with workspace() as ws:
+        found = load_versions(ws.db).get(name, version)
+    if json_output:
+        print_json({**book_document(found), "definition": found.definition})
+        return
+    typer.echo(found.definition, nl=not found.definition.endswith("\n"))
