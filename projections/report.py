@@ -96,25 +96,33 @@ def _layout(fig: go.Figure, title: str, height: int = 420) -> go.Figure:
 
 
 def waterfall(bridge: Bridge, unit: str) -> go.Figure:
-    """Left total -> each reason (as it moves the left figure towards the right) -> right total."""
+    """From the left total to the right one by subtracting each reason's contribution.
+
+    Contributions are left − right, as on every surface (terminal, JSON, CSV, XLSX): the text
+    on each step is the contribution, the step itself goes down by it (``customdata`` holds the
+    contributions), so left − Σ contributions = right.
+    """
     left, right, reasons = totals(bridge.rows)
 
     def value(fig: Any) -> int:
         return int(fig.households if unit == "households" else fig.individuals)
 
-    names = [bridge.left, *reasons, bridge.right]
-    values = [value(left), *(-value(f) for f in reasons.values()), value(right)]
+    contributions = [value(f) for f in reasons.values()]
+    names = [bridge.left, *(f"− {r.replace('_', ' ')}" for r in reasons), bridge.right]
+    values = [value(left), *(-c for c in contributions), value(right)]
     fig = go.Figure(go.Waterfall(
-        x=[n.replace("_", " ") for n in names], y=values,
+        x=names, y=values, customdata=[None, *contributions, None],
         measure=["absolute", *["relative"] * len(reasons), "total"],
-        text=[f"{v:+,}" if 0 < i < len(values) - 1 else f"{v:,}" for i, v in enumerate(values)],
+        text=[f"{value(left):,}", *(f"{c:+,}" for c in contributions), f"{value(right):,}"],
         textposition="outside",
+        hovertemplate="%{x}: %{text}<extra></extra>",
         connector={"line": {"color": "#999"}},
         increasing={"marker": {"color": "#e07b1a"}}, decreasing={"marker": {"color": "#6a8caf"}},
         totals={"marker": {"color": "#1f5fa8"}},
     ))
     fig.update_yaxes(title=unit)
-    return _layout(fig, f"From the {bridge.left} to the {bridge.right} figure, in {unit}")
+    return _layout(fig, f"{bridge.left} − each reason's contribution ({bridge.left} − "
+                        f"{bridge.right}) = {bridge.right}, in {unit}")
 
 
 def by_governorate(views_adm1: Sequence[ViewResult]) -> go.Figure:
@@ -257,7 +265,7 @@ def render(data: ReportData, title: str = "Movement Ledger report") -> str:
                      + (f"<p class='note'>{_esc(note)}</p>" if note else "")
                      + f"<div class='{grid}'>{''.join(inner)}</div></section>")
     bridge_rows = [[left_book.name, left.households, left.individuals]]
-    bridge_rows += [[reason.replace("_", " "), -fig.households, -fig.individuals]
+    bridge_rows += [["− " + reason.replace("_", " "), fig.households, fig.individuals]
                     for reason, fig in reasons.items()]
     bridge_rows.append([right_book.name, right.households, right.individuals])
     books_rows = [[b.name, b.description, b.registry, b.caseload_start.isoformat(),
