@@ -13,7 +13,9 @@ Tables (in the same store as the facts):
                   (left sig, right sig) over both times (:func:`projections.pairs.pair_rows`):
                   reconciliation is one GROUP BY, with no join at query time.
 ``view_signatures`` every distinct household state (status, place, individuals, flags...).
-``view_sites``    the live registration of every site (name, kind, location, authority).
+``view_sites``    the latest live registration of every site (its name, for display); figures
+                  group camps by the registration valid at D as known at K instead
+                  (:meth:`Views.sites_at`, read from the few site facts at query time).
 ``view_position`` the last ledger position applied (the projector's tracking record).
 ``view_rulebooks`` user rulebooks (TOML text); the built-in ones ship with the package.
 
@@ -40,6 +42,7 @@ from projections.fold import BitemporalRow, HouseholdState, bitemporal_rows
 from projections.pairs import PairRow, pair_rows
 from projections.records import FactRecord
 from projections.rulebooks import Rulebook, builtin_rulebooks, parse_rulebook
+from projections.sites import site_facts, sites_at
 from projections.stored import decode, facts_of_households, select_facts
 
 log = structlog.get_logger()
@@ -427,6 +430,12 @@ class Views:
                 for r in cur.execute("SELECT site_id, name, kind, location_pcode, authority_adm1 "
                                      "FROM view_sites").fetchall()
             }
+
+    def sites_at(self, as_of: dt.date, known_at: dt.datetime) -> dict[str, SiteInfo]:
+        """The sites valid at D as known at K (:mod:`projections.sites`): what groups camps
+        into districts and governorates in every figure and bridge."""
+        with self.db.cursor() as cur:
+            return sites_at(site_facts(cur, self.db), as_of, known_at)
 
     def _at(self, alias: str) -> str:
         return (f"{alias}.rulebook = %s AND {alias}.valid_from <= %s AND {alias}.valid_to > %s "

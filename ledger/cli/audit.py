@@ -40,6 +40,7 @@ from projections.audit import (
 from projections.audit import household_history as read_history
 from projections.bridge import Figure, Level
 from projections.fold import COUNTED_STATUSES
+from projections.places import check_places
 from projections.queries import now
 from projections.verify import Verification
 from projections.verify import verify as verify_ledger
@@ -152,6 +153,7 @@ def count(
     moment = parse_known_at(known_at) or now()
     with workspace() as ws:
         ws.catch_up()
+        check_places([place], ws.views.sites())
         lineage = count_lineage(ws.views, ws.views.rulebook(rulebook), cell, level,
                                 parse_as_of(as_of) or moment.date(), moment)
     write_csv(csv_path, lineage_rows(lineage))
@@ -212,6 +214,7 @@ def diff(
         raise typer.BadParameter("must be after --known-at", param_hint="--vs-known-at")
     with workspace() as ws:
         ws.catch_up()
+        check_places([place], ws.views.sites())
         result = figure_diff(ws.views, ws.views.rulebook(rulebook), cell, level, day, first, second)
     write_csv(csv_path, diff_rows(result))
     if json_output:
@@ -260,7 +263,7 @@ def publish_figure(ws: Workspace, rulebook: str, level: Level, as_of: dt.date,
     ws.catch_up()
     book = ws.views.rulebook(rulebook)
     with ws.db.cursor() as cur:
-        sites = sites_known_at(site_facts(cur, ws.db), head.recorded_at)
+        sites = sites_known_at(site_facts(cur, ws.db), head.recorded_at, as_of)
     rows = figure_values(ws.views, book, level, as_of, head.recorded_at, sites)
     today = now().date()
     key = f"{head.digest}|{book.name}|{level}|{as_of.isoformat()}".encode()

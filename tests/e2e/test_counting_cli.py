@@ -9,7 +9,7 @@ from typing import Any
 from openpyxl import load_workbook
 
 from ledger.demo import worked_example
-from tests.e2e.conftest import Cli, write_jsonl
+from tests.e2e.conftest import Cli, assert_no_traceback, write_jsonl
 from tests.factdicts import departure, reentry, registration, site
 
 AS_OF = ["--as-of", "2026-05-01"]
@@ -74,3 +74,63 @@ def test_every_surface_gives_the_reasons_as_left_minus_right(cli: Cli, tmp_path:
     assert contributions == {f"− {k.replace('_', ' ')}": v[1] for k, v in expected.items()}
     assert trace["y"][1:-1] == [-v for v in trace["customdata"][1:-1]]
     assert trace["text"][1:-1] == [f"{v:+,}" for v in trace["customdata"][1:-1]]
+
+
+# ---- unknown places are errors, empty places say so (item 8) -------------------------------
+def with_khanke(cli: Cli, tmp_path: Path) -> None:
+    cli.ok("import", write_jsonl(tmp_path / "example.jsonl", [
+        *worked_example(),
+        site("KHANKE", name="Khanke camp", location_pcode="IQG09Q03N01"),  # nobody lives there
+    ]))
+
+
+def test_an_unknown_place_is_an_error_naming_the_closest_known_ones(
+        cli: Cli, tmp_path: Path) -> None:
+    with_khanke(cli, tmp_path)
+    official_camp = ["--rulebook", "official", "--status", "idp_in_camp", "--place", "KHANKEE"]
+    for args in (
+        ["views", "show", "--rulebook", "official", "--place", "KHANKEE"],
+        ["audit", "count", *official_camp, *AS_OF],
+        ["audit", "diff", *official_camp, *AS_OF, "--known-at", "2026-01-01T00:00:00+00:00"],
+        ["reconcile", "--place", "KHANKEE"],
+    ):
+        result = cli(*args)
+        assert result.code == 1, (args, result.stderr)
+        assert "unknown place 'KHANKEE'" in result.stderr and "KHANKE" in result.stderr
+        assert_no_traceback(result)
+    assert "IQG09Q04" in cli("views", "show", "--rulebook", "official", "--place",
+                             "IQG09Q4").stderr
+
+
+def test_a_known_place_where_nobody_is_counted_is_a_zero_that_says_so(
+        cli: Cli, tmp_path: Path) -> None:
+    with_khanke(cli, tmp_path)
+    shown = cli.json("views", "show", "--rulebook", "official", "--place", "KHANKE", *AS_OF)
+    assert shown["total"] == {"households": 0, "individuals": 0}
+    assert shown["nobody_counted_at"] == ["KHANKE"]
+    text = cli.ok("views", "show", "--rulebook", "official", "--place", "KHANKE", *AS_OF).stdout
+    assert "Nobody is counted at KHANKE" in text
+    counted = cli.json("views", "show", "--rulebook", "official", "--place", "CHAMISHKU", *AS_OF)
+    assert counted["nobody_counted_at"] == []
+    assert counted["total"] == {"households": 3, "individuals": 20}
+
+
+# ---- reconcile one place (item 9) --------------------------------------------------------------
+def test_reconcile_one_camp_gives_its_rows_and_its_totals(cli: Cli, tmp_path: Path) -> None:
+    cli.ok("import", write_jsonl(tmp_path / "example.jsonl", worked_example()))
+    camp = cli.json("reconcile", "--place", "CHAMISHKU", *AS_OF)
+    assert {row["place"] for row in camp["rows"]} == {"CHAMISHKU"}
+    assert camp["totals"]["left"] == {"households": 3, "individuals": 20}
+    assert camp["totals"]["delta"] == {"households": 0, "individuals": 2}
+    assert {r["reason"]: (r["households"], r["individuals"])
+            for r in camp["totals"]["reasons"]} == {
+        "only_operational_registry": (-1, -4), "pre_cutoff_displacement": (1, 5),
+        "reentry_not_registered": (-1, -6), "departure_without_letter": (1, 9),
+        "composition_differs": (0, -2)}
+
+    ninewa = cli.json("reconcile", "--by", "adm1", "--place", "IQG15", *AS_OF)
+    assert {row["place"] for row in ninewa["rows"]} == {"IQG15"}
+    zakho = cli.json("reconcile", "--place", "IQG09Q04", *AS_OF)
+    assert {row["place"] for row in zakho["rows"]} == {"CHAMISHKU"}
+    wrong = cli("reconcile", "--by", "adm1", "--place", "CHAMISHKU")
+    assert wrong.code == 2 and "by cell" in wrong.stderr
