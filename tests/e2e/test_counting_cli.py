@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 
 from ledger.demo import worked_example
 from tests.e2e.conftest import Cli, assert_no_traceback, write_jsonl
-from tests.factdicts import departure, reentry, registration, site
+from tests.factdicts import departure, reentry, registration, site, voided
 
 AS_OF = ["--as-of", "2026-05-01"]
 
@@ -136,3 +136,55 @@ def test_reconcile_one_camp_gives_its_rows_and_its_totals(cli: Cli, tmp_path: Pa
     wrong = cli("reconcile", "--by", "adm1", "--place", "CHAMISHKU")
     assert wrong.code == 2
     assert "by cell" in wrong.stderr
+
+
+# ---- sites bitemporal everywhere (item 3) ------------------------------------------------------
+def official_adm1(cli: Cli, *known_at: str) -> dict[str, tuple[int, int]]:
+    shown = cli.json("views", "show", "--rulebook", "official", "--by", "adm1", *AS_OF, *known_at)
+    return {r["place"]: (r["households"], r["individuals"]) for r in shown["rows"]
+            if r["status"] == "idp_in_camp"}
+
+
+def reconciled_left(cli: Cli, *known_at: str) -> dict[str, tuple[int, int]]:
+    bridge = cli.json("reconcile", "--by", "adm1", *AS_OF, *known_at)
+    return {r["place"]: (r["left"]["households"], r["left"]["individuals"])
+            for r in bridge["rows"] if r["status"] == "idp_in_camp" and r["left"]["households"]}
+
+
+def published(values: list[dict[str, Any]]) -> dict[str, tuple[int, int]]:
+    return {v["place"]: (v["households"], v["individuals"]) for v in values
+            if v["status"] == "idp_in_camp"}
+
+
+def test_a_camp_re_registered_under_another_authority_moves_at_the_same_k_everywhere(
+        cli: Cli, tmp_path: Path) -> None:
+    cli.ok("import", write_jsonl(tmp_path / "example.jsonl", [
+        *worked_example(),
+        registration("H8", registry="official", site_id="ESYAN"),
+        registration("H8", registry="operational", site_id="ESYAN"),
+    ]))
+    before = {"IQG09": (4, 26)}  # CHAMISHKU's 3 / 20 and ESYAN's H8, run by Duhok
+    figure = cli.json("publish", "--rulebook", "official", "--by", "adm1", *AS_OF)
+    then = ["--known-at", cli.json("views", "show", "--rulebook", "official")["known_at"]]
+    # ESYAN was registered wrongly: it is run by Erbil's authority (IQG11).
+    cli.ok("import", write_jsonl(tmp_path / "fix.jsonl", [
+        voided("demo-site-esyan", source_id="void-esyan"),
+        site("ESYAN", source_id="esyan-again", effective_on="2014-09-01",
+             authority_adm1="IQG11"),
+    ]))
+    after = {"IQG09": (3, 20), "IQG11": (1, 6)}
+
+    assert official_adm1(cli, *then) == before
+    assert reconciled_left(cli, *then) == before
+    assert published(figure["values"]) == before
+    audit = cli.json("audit", "figure", figure["figure_id"])
+    assert audit["still_matches"] is True
+    assert {c["place"]: (c["known_now"]["households"], c["known_now"]["individuals"])
+            for c in audit["cells"] if c["status"] == "idp_in_camp" and c["known_now"]["households"]
+            } == after
+
+    assert official_adm1(cli) == after
+    assert reconciled_left(cli) == after
+    again = cli.json("publish", "--rulebook", "official", "--by", "adm1", *AS_OF)
+    assert published(again["values"]) == after
+    assert cli("verify").code == 0
