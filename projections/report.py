@@ -312,3 +312,27 @@ def render(data: ReportData, title: str = "Movement Ledger report") -> str:
         "<p class='note'>Made by the Movement Ledger (`ledger report --html`). Charts by plotly, "
         "embedded in this file: no network is needed to view it.</p></main></body></html>"
     )
+
+
+def place_bridge_section(bridge: Bridge, place: str, name: str) -> str:
+    """The bridge of one place (``ledger report --place``): each row with its reasons.
+
+    The national bridge hides the largest per-camp reasons (they offset across camps), so the
+    page can show one camp's, district's or governorate's rows and totals. Contributions are
+    left − right, as everywhere.
+    """
+    rows = []
+    for row in bridge.rows:
+        rows.append([row.status, row.place, row.left.households, row.left.individuals,
+                     row.right.households, row.right.individuals, row.delta.households,
+                     row.delta.individuals])
+        rows += [["", "− " + reason.replace("_", " "), "", "", "", "", fig.households,
+                  fig.individuals] for reason, fig in row.reasons.items()]
+    return (f"<section id='place-bridge'><h2>Bridge for {_esc(name)} ({_esc(place)})</h2>"
+            f"<p class='note'>{_esc(bridge.left)} vs {_esc(bridge.right)} by {bridge.level}; "
+            f"each reason's contribution is {_esc(bridge.left)} − {_esc(bridge.right)}.</p>"
+            + _table(["status", "place / reason", f"{bridge.left} households",
+                      f"{bridge.left} individuals", f"{bridge.right} households",
+                      f"{bridge.right} individuals", "delta households", "delta individuals"],
+                     rows, 6)
+            + "</section>")

@@ -188,3 +188,16 @@ def test_a_camp_re_registered_under_another_authority_moves_at_the_same_k_everyw
     again = cli.json("publish", "--rulebook", "official", "--by", "adm1", *AS_OF)
     assert published(again["values"]) == after
     assert cli("verify").code == 0
+
+
+def test_the_report_carries_the_bridge_of_one_camp(cli: Cli, tmp_path: Path) -> None:
+    cli.ok("import", write_jsonl(tmp_path / "example.jsonl", worked_example()))
+    done = cli.json("report", "--html", tmp_path / "r.html", "--place", "CHAMISHKU", *AS_OF)
+    camp = done["place_bridge"]
+    assert {row["place"] for row in camp["rows"]} == {"CHAMISHKU"}
+    assert camp["totals"]["delta"] == {"households": 0, "individuals": 2}
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    section = page[page.index("id='place-bridge'"):]
+    assert "Bridge for Chamishku camp (CHAMISHKU)" in section
+    assert "− departure without letter" in section
+    assert cli("report", "--html", tmp_path / "x.html", "--place", "CHAMISHKUU").code == 1
