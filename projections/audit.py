@@ -48,9 +48,10 @@ from projections.fold import (
     states_after_each,
     timeline,
 )
+from projections.lineage import Explanation, explain
 from projections.queries import ViewRow, group_cells
 from projections.records import FactRecord
-from projections.rulebooks import Rulebook
+from projections.rulebooks import Rulebook, builtin_rulebooks
 from projections.sites import SITE_FACT_TYPES, site_facts, sites_at
 from projections.stored import decode, facts_of_households, select_facts
 from projections.views import Views
@@ -238,6 +239,7 @@ class CountedHousehold:
     place: str
     individuals: int
     facts: tuple[FactLine, ...]
+    explanation: Explanation | None = None  # its cause and what this rulebook did not apply
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,6 +290,7 @@ def count_lineage(views: Views, book: Rulebook, cell: Cell, level: Level, as_of:
                          if s == status and where(HouseholdState(status=s, place=p),  # type: ignore[arg-type]
                                                   book, level, sites) == cell})
     members = views.households_in(book.name, as_of, known_at, status, places) if places else []
+    others = [b for name, b in builtin_rulebooks().items() if name != book.name]
     counted: list[CountedHousehold] = []
     with db.cursor() as cur:
         for start in range(0, len(members), 1000):
@@ -295,9 +298,10 @@ def count_lineage(views: Views, book: Rulebook, cell: Cell, level: Level, as_of:
             facts = facts_of_households(cur, db, [h for h, _ in chunk])
             for household_id, state in chunk:
                 behind = facts_behind(facts[household_id], book, as_of, known_at)
-                counted.append(CountedHousehold(household_id, state.status, state.place or "",
-                                                state.individuals,
-                                                tuple(FactLine.of(f) for f in behind)))
+                counted.append(CountedHousehold(
+                    household_id, state.status, state.place or "", state.individuals,
+                    tuple(FactLine.of(f) for f in behind),
+                    explain(facts[household_id], book, others, as_of, known_at)))
     return CountLineage(book.name, status, place, level, as_of, known_at, tuple(counted))
 
 

@@ -449,3 +449,23 @@ def state_from_rows(
             ):
                 return row.state
     return NOT_REGISTERED
+
+
+def applies(fact: FactRecord, rulebook: Rulebook) -> bool:
+    """Whether ``rulebook`` acts on ``fact`` at all (the rules of :class:`_Fold.apply`)."""
+    kind = fact.type
+    if kind in _REGISTRY_FACTS:
+        return bool(fact.data["registry"] == rulebook.registry)
+    if kind == "household_departed":
+        return rulebook.applies_departure(fact.data.get("departure_letter_ref"))
+    if kind == "household_reentered":
+        return rulebook.reentry_counts
+    if kind == "returnee_registered":
+        return rulebook.returnee_registration_counts
+    return False
+
+
+def places(fact: FactRecord, rulebook: Rulebook) -> bool:
+    """Whether ``fact`` places the household (sets its status and place) under ``rulebook``."""
+    return fact.type not in ("composition_changed", "registration_closed") and applies(
+        fact, rulebook)

@@ -201,3 +201,35 @@ def test_the_report_carries_the_bridge_of_one_camp(cli: Cli, tmp_path: Path) -> 
     assert "Bridge for Chamishku camp (CHAMISHKU)" in section
     assert "− departure without letter" in section
     assert cli("report", "--html", tmp_path / "x.html", "--place", "CHAMISHKUU").code == 1
+
+
+# ---- lineage with causes (item 6) ----------------------------------------------------------------
+def test_audit_count_names_each_households_cause_and_what_this_rulebook_did_not_apply(
+        cli: Cli, tmp_path: Path) -> None:
+    cli.ok("import", write_jsonl(tmp_path / "example.jsonl", worked_example()))
+    camp = ["--status", "idp_in_camp", "--place", "CHAMISHKU", *AS_OF]
+    official = {r["household_id"]: r for r in
+                cli.json("audit", "count", "--rulebook", "official", *camp)["rows"]}
+
+    h3 = official["H3"]
+    assert h3["facts"]  # the existing keys stay
+    assert h3["cause"]["type"] == "household_registered"
+    assert h3["cause"]["details"]["registry"] == "official"
+    skipped = [f for f in h3["not_applied"] if f["type"] == "household_departed"]
+    assert len(skipped) == 1
+    assert skipped[0]["applied_by"] == ["operational"]
+    assert skipped[0]["why"].startswith("no letter")
+    [other] = h3["other_rulebooks"]
+    assert (other["rulebook"], other["status"], other["place"], other["reason"]) == (
+        "operational", "returnee", "IQG15Q07", "departure_without_letter")
+    [h2_other] = official["H2"]["other_rulebooks"]
+    assert "before the caseload start" in h2_other["why"]
+    assert h2_other["reason"] == "pre_cutoff_displacement"
+
+    operational = {r["household_id"]: r for r in
+                   cli.json("audit", "count", "--rulebook", "operational", *camp)["rows"]}
+    assert operational["H1"]["cause"]["type"] == "household_reentered"
+    assert "re-entered CHAMISHKU" in operational["H1"]["cause"]["why"]
+    assert operational["H1"]["other_rulebooks"][0]["reason"] == "reentry_not_registered"
+    text = cli.ok("audit", "count", "--rulebook", "official", *camp).stdout
+    assert "no letter" in text
