@@ -93,6 +93,7 @@ def test_an_unknown_place_is_an_error_naming_the_closest_known_ones(
         ["audit", "count", *official_camp, *AS_OF],
         ["audit", "diff", *official_camp, *AS_OF, "--known-at", "2026-01-01T00:00:00+00:00"],
         ["reconcile", "--place", "KHANKEE"],
+        ["export", "audit", "count", *official_camp, "--output", str(tmp_path / "c.csv")],
     ):
         result = cli(*args)
         assert result.code == 1, (args, result.stderr)
