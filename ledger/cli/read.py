@@ -197,15 +197,19 @@ def reconcile_command(
         if place is not None:
             bridge = bridge_in(bridge, place, ws.views.sites_at(bridge.as_of, _known(bridge)))
     if json_output:
-        print_json(bridge_document(bridge, sites))
+        print_json({**bridge_document(bridge, sites), **({"place": place} if place else {})})
         return
+    if place is not None:
+        console.print(f"Only the rows in {place} ({place_label(place, sites)}); the totals are "
+                      "its own", highlight=False)
     print_bridge(bridge, sites)
 
 
 def print_bridge(bridge: Bridge, sites: dict[str, SiteInfo]) -> None:
     """The bridge for people: each row's two figures, then the reasons that make up the gap."""
     console.print(f"[bold]{bridge.left} vs {bridge.right}[/] as of {bridge.as_of}, by {bridge.level} "
-                  "(households / individuals)", highlight=False)
+                  f"(households / individuals; each reason's contribution is {bridge.left} − "
+                  f"{bridge.right})", highlight=False)
     for row in bridge.rows:
         name = place_label(row.place, sites)
         where = row.place if name == row.place else f"{row.place} {name}"

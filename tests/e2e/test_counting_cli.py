@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,9 @@ def test_every_surface_gives_the_reasons_as_left_minus_right(cli: Cli, tmp_path:
     assert expected["pre_cutoff_displacement"] == (1, 5)
     assert expected["only_operational_registry"] == (-1, -4)
 
+    terminal = cli.ok("reconcile", "--by", "national", *AS_OF).stdout
+    assert re.search(r"\+1 / \+5\s+pre_cutoff_displacement", terminal)
+    assert re.search(r"-1 / -4\s+only_operational_registry", terminal)
     cli.ok("export", "reconcile", "--by", "national", *AS_OF, "--output", tmp_path / "b.xlsx")
     sheet = load_workbook(tmp_path / "b.xlsx")["totals"]
     rows = [row for row in sheet.iter_rows(values_only=True) if row[0] and row[1] is not None]
@@ -121,6 +125,7 @@ def test_a_known_place_where_nobody_is_counted_is_a_zero_that_says_so(
 def test_reconcile_one_camp_gives_its_rows_and_its_totals(cli: Cli, tmp_path: Path) -> None:
     cli.ok("import", write_jsonl(tmp_path / "example.jsonl", worked_example()))
     camp = cli.json("reconcile", "--place", "CHAMISHKU", *AS_OF)
+    assert camp["place"] == "CHAMISHKU"
     assert {row["place"] for row in camp["rows"]} == {"CHAMISHKU"}
     assert camp["totals"]["left"] == {"households": 3, "individuals": 20}
     assert camp["totals"]["delta"] == {"households": 0, "individuals": 2}
