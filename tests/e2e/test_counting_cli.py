@@ -71,13 +71,21 @@ def test_every_surface_gives_the_reasons_as_left_minus_right(cli: Cli, tmp_path:
     left, right = body[0], body[-1]
     assert left[2] - sum(r[2] for r in body[1:-1]) == right[2]
 
-    cli.ok("report", "--html", tmp_path / "r.html", *AS_OF)
+    done = cli.json("report", "--html", tmp_path / "r.html", "--place", "CHAMISHKU", *AS_OF)
     page = (tmp_path / "r.html").read_text(encoding="utf-8")
     trace = waterfall_data(page, "chart-0")  # the individuals waterfall
     contributions = dict(zip(trace["x"][1:-1], trace["customdata"][1:-1], strict=True))
     assert contributions == {f"− {k.replace('_', ' ')}": v[1] for k, v in expected.items()}
     assert trace["y"][1:-1] == [-v for v in trace["customdata"][1:-1]]
     assert trace["text"][1:-1] == [f"{v:+,}" for v in trace["customdata"][1:-1]]
+
+    # The page also carries one camp's bridge (item 9), with the same sign.
+    camp = done["place_bridge"]
+    assert {row["place"] for row in camp["rows"]} == {"CHAMISHKU"}
+    assert camp["totals"]["delta"] == {"households": 0, "individuals": 2}
+    section = page[page.index("id='place-bridge'"):]
+    assert "Bridge for Chamishku camp (CHAMISHKU)" in section
+    assert "− departure without letter" in section
 
 
 # ---- unknown places are errors, empty places say so (item 8) -------------------------------
@@ -88,7 +96,7 @@ def with_khanke(cli: Cli, tmp_path: Path) -> None:
     ]))
 
 
-def test_an_unknown_place_is_an_error_naming_the_closest_known_ones(
+def test_an_unknown_place_is_an_error_and_an_empty_known_one_a_zero_that_says_so(
         cli: Cli, tmp_path: Path) -> None:
     with_khanke(cli, tmp_path)
     official_camp = ["--rulebook", "official", "--status", "idp_in_camp", "--place", "KHANKEE"]
@@ -98,6 +106,7 @@ def test_an_unknown_place_is_an_error_naming_the_closest_known_ones(
         ["audit", "diff", *official_camp, *AS_OF, "--known-at", "2026-01-01T00:00:00+00:00"],
         ["reconcile", "--place", "KHANKEE"],
         ["export", "audit", "count", *official_camp, "--output", str(tmp_path / "c.csv")],
+        ["report", "--html", str(tmp_path / "r.html"), "--place", "KHANKEE"],
     ):
         result = cli(*args)
         assert result.code == 1, (args, result.stderr)
@@ -107,10 +116,7 @@ def test_an_unknown_place_is_an_error_naming_the_closest_known_ones(
     assert "IQG09Q04" in cli("views", "show", "--rulebook", "official", "--place",
                              "IQG09Q4").stderr
 
-
-def test_a_known_place_where_nobody_is_counted_is_a_zero_that_says_so(
-        cli: Cli, tmp_path: Path) -> None:
-    with_khanke(cli, tmp_path)
+    # A known place where nobody is counted is a zero that says so.
     shown = cli.json("views", "show", "--rulebook", "official", "--place", "KHANKE", *AS_OF)
     assert shown["total"] == {"households": 0, "individuals": 0}
     assert shown["nobody_counted_at"] == ["KHANKE"]
@@ -121,8 +127,8 @@ def test_a_known_place_where_nobody_is_counted_is_a_zero_that_says_so(
     assert counted["total"] == {"households": 3, "individuals": 20}
 
 
-# ---- reconcile one place (item 9) --------------------------------------------------------------
-def test_reconcile_one_camp_gives_its_rows_and_its_totals(cli: Cli, tmp_path: Path) -> None:
+# ---- reconcile one place (item 9), lineage with causes (item 6) ----------------------------
+def test_one_camps_bridge_and_the_cause_of_each_household_in_it(cli: Cli, tmp_path: Path) -> None:
     cli.ok("import", write_jsonl(tmp_path / "example.jsonl", worked_example()))
     camp = cli.json("reconcile", "--place", "CHAMISHKU", *AS_OF)
     assert camp["place"] == "CHAMISHKU"
@@ -142,6 +148,34 @@ def test_reconcile_one_camp_gives_its_rows_and_its_totals(cli: Cli, tmp_path: Pa
     wrong = cli("reconcile", "--by", "adm1", "--place", "CHAMISHKU")
     assert wrong.code == 2
     assert "by cell" in wrong.stderr
+
+    # audit count: each household's cause and what this rulebook did not apply (item 6).
+    at_camp = ["--status", "idp_in_camp", "--place", "CHAMISHKU", *AS_OF]
+    official = {r["household_id"]: r for r in
+                cli.json("audit", "count", "--rulebook", "official", *at_camp)["rows"]}
+
+    h3 = official["H3"]
+    assert h3["facts"]  # the existing keys stay
+    assert h3["cause"]["type"] == "household_registered"
+    assert h3["cause"]["details"]["registry"] == "official"
+    skipped = [f for f in h3["not_applied"] if f["type"] == "household_departed"]
+    assert len(skipped) == 1
+    assert skipped[0]["applied_by"] == ["operational"]
+    assert skipped[0]["why"].startswith("no letter")
+    [other] = h3["other_rulebooks"]
+    assert (other["rulebook"], other["status"], other["place"], other["reason"]) == (
+        "operational", "returnee", "IQG15Q07", "departure_without_letter")
+    [h2_other] = official["H2"]["other_rulebooks"]
+    assert "before the caseload start" in h2_other["why"]
+    assert h2_other["reason"] == "pre_cutoff_displacement"
+
+    operational = {r["household_id"]: r for r in
+                   cli.json("audit", "count", "--rulebook", "operational", *at_camp)["rows"]}
+    assert operational["H1"]["cause"]["type"] == "household_reentered"
+    assert "re-entered CHAMISHKU" in operational["H1"]["cause"]["why"]
+    assert operational["H1"]["other_rulebooks"][0]["reason"] == "reentry_not_registered"
+    text = cli.ok("audit", "count", "--rulebook", "official", *at_camp).stdout
+    assert "no letter" in text
 
 
 # ---- sites bitemporal everywhere (item 3) ------------------------------------------------------
@@ -193,49 +227,3 @@ def test_a_camp_re_registered_under_another_authority_moves_at_the_same_k_everyw
     assert reconciled_left(cli) == after
     again = cli.json("publish", "--rulebook", "official", "--by", "adm1", *AS_OF)
     assert published(again["values"]) == after
-    assert cli("verify").code == 0
-
-
-def test_the_report_carries_the_bridge_of_one_camp(cli: Cli, tmp_path: Path) -> None:
-    cli.ok("import", write_jsonl(tmp_path / "example.jsonl", worked_example()))
-    done = cli.json("report", "--html", tmp_path / "r.html", "--place", "CHAMISHKU", *AS_OF)
-    camp = done["place_bridge"]
-    assert {row["place"] for row in camp["rows"]} == {"CHAMISHKU"}
-    assert camp["totals"]["delta"] == {"households": 0, "individuals": 2}
-    page = (tmp_path / "r.html").read_text(encoding="utf-8")
-    section = page[page.index("id='place-bridge'"):]
-    assert "Bridge for Chamishku camp (CHAMISHKU)" in section
-    assert "− departure without letter" in section
-    assert cli("report", "--html", tmp_path / "x.html", "--place", "CHAMISHKUU").code == 1
-
-
-# ---- lineage with causes (item 6) ----------------------------------------------------------------
-def test_audit_count_names_each_households_cause_and_what_this_rulebook_did_not_apply(
-        cli: Cli, tmp_path: Path) -> None:
-    cli.ok("import", write_jsonl(tmp_path / "example.jsonl", worked_example()))
-    camp = ["--status", "idp_in_camp", "--place", "CHAMISHKU", *AS_OF]
-    official = {r["household_id"]: r for r in
-                cli.json("audit", "count", "--rulebook", "official", *camp)["rows"]}
-
-    h3 = official["H3"]
-    assert h3["facts"]  # the existing keys stay
-    assert h3["cause"]["type"] == "household_registered"
-    assert h3["cause"]["details"]["registry"] == "official"
-    skipped = [f for f in h3["not_applied"] if f["type"] == "household_departed"]
-    assert len(skipped) == 1
-    assert skipped[0]["applied_by"] == ["operational"]
-    assert skipped[0]["why"].startswith("no letter")
-    [other] = h3["other_rulebooks"]
-    assert (other["rulebook"], other["status"], other["place"], other["reason"]) == (
-        "operational", "returnee", "IQG15Q07", "departure_without_letter")
-    [h2_other] = official["H2"]["other_rulebooks"]
-    assert "before the caseload start" in h2_other["why"]
-    assert h2_other["reason"] == "pre_cutoff_displacement"
-
-    operational = {r["household_id"]: r for r in
-                   cli.json("audit", "count", "--rulebook", "operational", *camp)["rows"]}
-    assert operational["H1"]["cause"]["type"] == "household_reentered"
-    assert "re-entered CHAMISHKU" in operational["H1"]["cause"]["why"]
-    assert operational["H1"]["other_rulebooks"][0]["reason"] == "reentry_not_registered"
-    text = cli.ok("audit", "count", "--rulebook", "official", *camp).stdout
-    assert "no letter" in text
