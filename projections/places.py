@@ -91,3 +91,19 @@ def check_grouping(place: str, grouping: str, sites: Mapping[str, SiteInfo]) -> 
     finest = {"adm1": 1, "adm2": 2}.get(grouping, 3)
     if level(place) > finest:
         raise UsageError(f"{place} is finer than the --by {grouping} rows; use --by cell")
+
+
+def check_view_place(place: str, grouping: str, sites: Mapping[str, SiteInfo]) -> None:
+    """Raise :class:`UsageError` unless ``place`` can be a row of ``views show --by grouping``:
+    a site id or a district/sub-district p-code by cell, a district p-code by adm2, a
+    governorate p-code by adm1, ``IRQ`` nationally (else its figure would be a false zero)."""
+    if grouping == "cell":
+        fits = place in sites or level(place) >= 2
+    elif grouping == "national":
+        fits = place == NATIONAL
+    else:
+        fits = place not in sites and level(place) == (1 if grouping == "adm1" else 2)
+    if not fits:
+        raise UsageError(f"{place} is not a place of the --by {grouping} rows (a site id or a "
+                         "district p-code by cell, a district by adm2, a governorate by adm1, "
+                         "IRQ by national)")

@@ -15,7 +15,13 @@ from ledger.cli.state import workspace
 from ledger.errors import RulebookError
 from ledger.pcodes import NATIONAL, name_of
 from projections.bridge import Bridge, Figure, SiteInfo
-from projections.places import UsageError, bridge_in, check_grouping, check_places
+from projections.places import (
+    UsageError,
+    bridge_in,
+    check_grouping,
+    check_places,
+    check_view_place,
+)
 from projections.queries import ViewResult, reconcile, show, totals
 
 views_app = typer.Typer(help="The population figures of one rulebook, and the views behind them.",
@@ -89,6 +95,11 @@ def views_show(
         ws.catch_up()
         sites = ws.views.sites()
         check_places(place or [], sites)
+        for where in place or []:
+            try:
+                check_view_place(where, level, sites)
+            except UsageError as exc:
+                raise typer.BadParameter(str(exc), param_hint="--place") from None
         result = show(ws.views, rulebook, as_of=parse_as_of(as_of),
                       known_at=parse_known_at(known_at), level=level, places=place)
     empty = [p for p in dict.fromkeys(place or []) if all(r.place != p for r in result.rows)]

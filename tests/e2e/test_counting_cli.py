@@ -122,6 +122,8 @@ def test_an_unknown_place_is_an_error_and_an_empty_known_one_a_zero_that_says_so
     assert shown["nobody_counted_at"] == ["KHANKE"]
     text = cli.ok("views", "show", "--rulebook", "official", "--place", "KHANKE", *AS_OF).stdout
     assert "Nobody is counted at KHANKE" in text
+    coarse = cli("views", "show", "--rulebook", "official", "--by", "adm1", "--place", "KHANKE")
+    assert coarse.code == 2  # a camp is no row of a governorate view: not a false zero
     counted = cli.json("views", "show", "--rulebook", "official", "--place", "CHAMISHKU", *AS_OF)
     assert counted["nobody_counted_at"] == []
     assert counted["total"] == {"households": 3, "individuals": 20}
