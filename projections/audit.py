@@ -5,10 +5,10 @@ Every figure here is counted the way ``ledger views show`` counts it (the views 
 grouped with :func:`projections.bridge.place_at`), and every explanation comes from the one fold,
 :func:`projections.fold.state_at`, on the household's stored facts.
 
-*Sites as known at K.* Grouping a camp's population into a district or governorate needs the
-site's location and authority. Here they are the site registrations *known at K* (recorded and
-not voided by K; the latest live one by effective date), so a figure re-derived at its K uses
-the sites as they were known when it was published.
+*Sites valid at D as known at K.* Grouping a camp's population into a district or governorate
+needs the site's location and authority: here, as in the views and reconcile, they are the site
+registration valid at D as known at K (:mod:`projections.sites`), so a figure re-derived at its
+(D, K) uses the sites as they were known when it was published.
 
 *Figure diff, exactly.* Between K1 and K2 the figure changes only when a fact is recorded. Walking
 the facts recorded in (K1, K2] in recorded order, each fact's contribution is the figure just
@@ -44,22 +44,23 @@ from projections.fold import (
     HouseholdState,
     Interval,
     bitemporal_rows,
-    live_facts,
     state_at,
     states_after_each,
     timeline,
 )
 from projections.folded import folded_cells
+from projections.lineage import Explanation, explain
 from projections.queries import ViewRow, group_cells
 from projections.records import FactRecord
 from projections.rulebook_versions import RulebookVersions, load_versions
-from projections.rulebooks import Rulebook
+from projections.rulebooks import Rulebook, builtin_rulebooks
+from projections.sites import site_facts as site_facts  # noqa: PLC0414 (explicit re-export: verify and the CLI import it from here)
+from projections.sites import sites_at
 from projections.stored import decode, facts_of_households, select_facts
 from projections.views import Views
 
 PAGE = 5000
 JUST_BEFORE = dt.timedelta(microseconds=1)
-SITE_FACT_TYPES = frozenset({"site_registered", "site_closed"})
 Cell = tuple[str, str]
 
 
@@ -75,27 +76,11 @@ def rulebook_digest(book: Rulebook) -> str:
     return hashlib.sha256(orjson.dumps(params, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-def site_facts(cur: Cursor, db: Database) -> list[FactRecord]:
-    """Every fact that can change a site's registration: few, so read at once."""
-    query = (select_facts(db) + " WHERE f.household_id IS NULL AND f.fact_type IN "
-             "('site_registered', 'site_closed', 'fact_voided') ORDER BY f.notification_id")
-    facts = [decode(row) for row in cur.execute(query).fetchall()]
-    site_sources = {f.source_id for f in facts if f.type in SITE_FACT_TYPES}
-    return [f for f in facts if f.type in SITE_FACT_TYPES
-            or f.data.get("voided_source_id") in site_sources]
-
-
-def sites_known_at(facts: Sequence[FactRecord], known_at: dt.datetime | None) -> dict[str, SiteInfo]:
-    """Each site's latest live registration among the facts known at ``known_at``."""
-    latest: dict[str, FactRecord] = {}
-    for fact in live_facts(facts, known_at):
-        if fact.type == "site_registered":
-            latest[fact.subject_id] = fact  # live_facts orders by (effective_on, position)
-    return {
-        site_id: SiteInfo(site_id, f.data["name"], f.data["kind"], f.data["location_pcode"],
-                          f.data.get("authority_adm1"))
-        for site_id, f in latest.items()
-    }
+def sites_known_at(facts: Sequence[FactRecord], known_at: dt.datetime | None,
+                   as_of: dt.date | None = None) -> dict[str, SiteInfo]:
+    """The sites valid at ``as_of`` as known at ``known_at`` (:func:`projections.sites.sites_at`;
+    ``as_of`` None: each site's latest live registration)."""
+    return sites_at(facts, as_of, known_at)
 
 
 def where(state: HouseholdState, book: Rulebook, level: Level,
@@ -261,6 +246,7 @@ class CountedHousehold:
     place: str
     individuals: int
     facts: tuple[FactLine, ...]
+    explanation: Explanation | None = None  # its cause and what this rulebook did not apply
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,7 +289,7 @@ def count_lineage(views: Views, book: Rulebook, cell: Cell, level: Level, as_of:
     db = views.db
     status, place = cell
     with db.cursor() as cur:
-        sites = sites_known_at(site_facts(cur, db), known_at)
+        sites = sites_known_at(site_facts(cur, db), known_at, as_of)
     if level == "cell":
         places = [place]
     else:
@@ -311,6 +297,7 @@ def count_lineage(views: Views, book: Rulebook, cell: Cell, level: Level, as_of:
                          if s == status and where(HouseholdState(status=s, place=p),  # type: ignore[arg-type]
                                                   book, level, sites) == cell})
     members = views.households_in(book.name, as_of, known_at, status, places) if places else []
+    others = [b for name, b in builtin_rulebooks().items() if name != book.name]
     counted: list[CountedHousehold] = []
     with db.cursor() as cur:
         for start in range(0, len(members), 1000):
@@ -318,9 +305,10 @@ def count_lineage(views: Views, book: Rulebook, cell: Cell, level: Level, as_of:
             facts = facts_of_households(cur, db, [h for h, _ in chunk])
             for household_id, state in chunk:
                 behind = facts_behind(facts[household_id], book, as_of, known_at)
-                counted.append(CountedHousehold(household_id, state.status, state.place or "",
-                                                state.individuals,
-                                                tuple(FactLine.of(f) for f in behind)))
+                counted.append(CountedHousehold(
+                    household_id, state.status, state.place or "", state.individuals,
+                    tuple(FactLine.of(f) for f in behind),
+                    explain(facts[household_id], book, others, as_of, known_at)))
     return CountLineage(book.name, status, place, level, as_of, known_at, tuple(counted))
 
 
@@ -380,7 +368,7 @@ def fact_changes(views: Views, book: Rulebook, level: Level, as_of: dt.date,
     with db.cursor() as cur:
         all_site_facts = site_facts(cur, db)
     site_positions = {f.position for f in all_site_facts}
-    sites = sites_known_at(all_site_facts, known_at)
+    sites = sites_known_at(all_site_facts, known_at, as_of)
     query = (select_facts(db) + " WHERE f.notification_id > %s AND f.recorded_at > %s AND "
              "f.recorded_at <= %s ORDER BY f.notification_id LIMIT %s")
     low, high = moment_param(db, known_at), moment_param(db, vs_known_at)
@@ -400,7 +388,7 @@ def fact_changes(views: Views, book: Rulebook, level: Level, as_of: dt.date,
             if household_id is not None:
                 cells = _household_change(facts[household_id], book, level, as_of, fact, sites)
             elif fact.position in site_positions:
-                new_sites = sites_known_at(all_site_facts, fact.recorded_at)
+                new_sites = sites_known_at(all_site_facts, fact.recorded_at, as_of)
                 cells = _site_change(views, book, level, as_of, fact, sites, new_sites)
                 sites = new_sites
             else:
@@ -451,9 +439,9 @@ def figure_diff(views: Views, book: Rulebook, cell: Cell, level: Level, as_of: d
     with db.cursor() as cur:
         all_site_facts = site_facts(cur, db)
     before = figure_at(views, book, cell, level, as_of, known_at,
-                       sites_known_at(all_site_facts, known_at))
+                       sites_known_at(all_site_facts, known_at, as_of))
     after = figure_at(views, book, cell, level, as_of, vs_known_at,
-                      sites_known_at(all_site_facts, vs_known_at))
+                      sites_known_at(all_site_facts, vs_known_at, as_of))
     counter = [0]
     changes = tuple(
         (change, change.cells[cell])
@@ -620,9 +608,9 @@ def audit_figure(views: Views, rulebooks: Mapping[str, Rulebook], figure_id: str
                           (fig.head_position,)).fetchone()
         retraction = retractions(cur, db).get(figure_id)
     then = figure_values(views, book, fig.level, fig.as_of, fig.known_at,
-                         sites_known_at(all_site_facts, fig.known_at))
+                         sites_known_at(all_site_facts, fig.known_at, fig.as_of))
     current = figure_values(views, book, fig.level, fig.as_of, now,
-                            sites_known_at(all_site_facts, now))
+                            sites_known_at(all_site_facts, now, fig.as_of))
     published = {(v.status, v.place): Figure(v.households, v.individuals) for v in fig.values}
     then_by = {(v.status, v.place): Figure(v.households, v.individuals) for v in then}
     now_by = {(v.status, v.place): Figure(v.households, v.individuals) for v in current}

@@ -2,7 +2,8 @@
 
 For every household, both rulebooks' states come from :func:`projections.fold.state_at`. A
 household whose (status, place at the chosen level, individuals) differ between the two gets
-exactly one reason — the first of :data:`REASONS` that applies, judged on the state flags — and
+exactly one reason — the first of :data:`REASONS` that applies (their definitions, with a worked
+example each, are in docs/counting.md; 4–6 are judged by cause, 7–9 at the row's level) — and
 contributes ``+(1, its left individuals)`` to its left cell and ``−(1, its right individuals)``
 to its right cell under that reason. Households that do not differ contribute to no reason (their
 left and right contributions fall in the same cell and cancel). So for every row, by
@@ -11,10 +12,12 @@ construction, ``left − right = Σ reasons``; :func:`check_identity` verifies i
 Reasons 1–9 are SPEC §4's. Three reasons follow them for status differences that 1–9 do not
 name: ``return_not_ending_displacement`` (a rulebook with ``return_ends_displacement = false``),
 ``departure_rule_differs`` (e.g. ``departures_move`` 'none' vs 'with_letter') and
-``registration_differs`` (the two registries placed the household differently). For the
+``registration_differs`` (the two registries placed the household differently), and
+``combined_causes`` (two of reasons 4–6 together, none of them the cause alone). For the
 built-in pair official/operational every difference is one of these: each side's placement then
 comes from a registration, a departure with a letter (which both apply), or a fact only one
-side applies (flagged and caught by reasons 4–6), so ``unexplained`` means a bug.
+side applies (flagged, and caught by reasons 4–6 or ``combined_causes``), so ``unexplained``
+means a bug.
 """
 
 from __future__ import annotations
@@ -46,19 +49,26 @@ REASONS: tuple[tuple[str, str], ...] = (
     ),
     (
         "returnee_registered_in_place",
-        "a returnee by returnee registration under one rulebook, placed otherwise by the other",
+        "the returnee registration made it a returnee under one rulebook; without it both "
+        "would count it in the same place",
     ),
     (
         "reentry_not_registered",
-        "came back to a camp after a departure; the re-entry counts under one rulebook only",
+        "the re-entry put it back in the camp under one rulebook; without it both would count "
+        "it in the same place",
     ),
-    ("departure_without_letter", "departed without a letter; moved by one rulebook only"),
+    (
+        "departure_without_letter",
+        "a departure without a letter moved it under one rulebook; without it both would count "
+        "it in the same place",
+    ),
     (
         "site_attribution",
-        "same status and site, reported under different governorates (authority vs location)",
+        "same status, site and members, reported under different governorates (authority vs "
+        "location)",
     ),
-    ("location_differs", "same status, different place, none of the above"),
-    ("composition_differs", "same status and place, different member counts"),
+    ("location_differs", "same status and members, different place, none of the above"),
+    ("composition_differs", "same status, different member counts"),
     (
         "return_not_ending_displacement",
         "a return made the household a returnee under one rulebook; it stays displaced "
@@ -73,6 +83,11 @@ REASONS: tuple[tuple[str, str], ...] = (
         "registration_differs",
         "the two registries' own registrations place the household differently (in or out of "
         "camp, or re-registered after a movement in one registry only)",
+    ),
+    (
+        "combined_causes",
+        "several of reasons 4–6 together (e.g. a departure without a letter, then a returnee "
+        "registration): removing any one of those facts would not make the two agree",
     ),
     ("unexplained", "no reason applies: a bug, never expected"),
 )
@@ -209,7 +224,7 @@ def _reason(left_side: _Side, right_side: _Side) -> str | None:
         return None
     if left.registered != right.registered:
         return f"only_{left_registry if left.registered else right_registry}_registry"
-    flagged = _flag_reason(left, right)
+    flagged = _flag_reason(left, right) or _cause_reason(left, right)
     if flagged is not None:
         return flagged
     if left.status == right.status:
@@ -220,7 +235,13 @@ def _reason(left_side: _Side, right_side: _Side) -> str | None:
 def _same_status_reason(
     left: HouseholdState, right: HouseholdState, left_place: str | None, right_place: str | None
 ) -> str:
-    if left_place == right_place:
+    """Reasons 7–9, on the places at the row's level (docs/counting.md).
+
+    A different member count is ``composition_differs`` wherever the two places are: so every
+    reason but ``site_attribution`` adds up the same at every grouping (a household's member
+    difference is the same in a camp's row as in the country's).
+    """
+    if left.individuals != right.individuals:
         return "composition_differs"
     if left.status == IDP_IN_CAMP and left.place == right.place:
         return "site_attribution"
@@ -230,6 +251,9 @@ def _same_status_reason(
 _FLAG_REASONS = (
     ("pre_caseload", "pre_cutoff_displacement"),
     ("closed", "registration_closed_in_one"),
+)
+# Reasons 4–6: the flag that says which kind of fact placed the household (SPEC §4 order).
+_CAUSE_REASONS = (
     ("returnee_by_registration", "returnee_registered_in_place"),
     ("in_camp_by_reentry", "reentry_not_registered"),
     ("moved_by_unlettered_departure", "departure_without_letter"),
@@ -243,6 +267,23 @@ def _flag_reason(left: HouseholdState, right: HouseholdState) -> str | None:
     return None
 
 
+def _cause_reason(left: HouseholdState, right: HouseholdState) -> str | None:
+    """Reasons 4–6 by cause: on one side a fact of that kind placed the household, the other
+    side does not count it in that same cell, and without that fact the first side would count
+    it where the other does (its placement just before the fact)."""
+    for flag, reason in _CAUSE_REASONS:
+        for side, other in ((left, right), (right, left)):
+            if getattr(side, flag) and _caused_by_last_placement(side, other):
+                return reason
+    return None
+
+
+def _caused_by_last_placement(side: HouseholdState, other: HouseholdState) -> bool:
+    here = (side.status, side.place)
+    there = (other.status, other.place)
+    return here != there and (side.prior_status, side.prior_place) == there
+
+
 def _status_reason(left: HouseholdState, right: HouseholdState) -> str:
     """Reasons after SPEC's nine: different statuses that none of reasons 1–6 explains."""
     if left.return_kept_displaced != right.return_kept_displaced:
@@ -253,6 +294,8 @@ def _status_reason(left: HouseholdState, right: HouseholdState) -> str:
         return "departure_rule_differs"
     if "registration" in (left.cause, right.cause):
         return "registration_differs"
+    if any(getattr(state, flag) for state in (left, right) for flag, _ in _CAUSE_REASONS):
+        return "combined_causes"
     return UNEXPLAINED
 
 

@@ -243,7 +243,7 @@ def compare(views: Views, rulebook: str, source: str, *, dataset: str | None = N
                             f"{known_at:%Y-%m-%d %H:%M:%S} UTC); import them with `ledger import "
                             "FILE --reported SOURCE --dataset NAME`", field="reported")
     as_of = as_of or max(f.as_of for f in figures)
-    sites = views.sites()
+    sites = views.sites_at(as_of, known_at)
     ledger = _Ledger(views, book.name, via, as_of, known_at)
     rows = []
     grouping = views.rulebook(via) if via is not None else book

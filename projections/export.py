@@ -133,7 +133,9 @@ def bridge_export(bridge: Bridge, sites: Mapping[str, SiteInfo], books: Sequence
     left, right, total_reasons = totals(bridge.rows)
     summary = Table("totals", ("reason", "households", "individuals"),
                     [(bridge.left, left.households, left.individuals),
-                     *((reason, -fig.households, -fig.individuals)
+                     # Each reason's contribution, left − right, as on every other surface:
+                     # the left figure minus them all is the right one.
+                     *((reason, fig.households, fig.individuals)
                        for reason, fig in total_reasons.items()),
                      (bridge.right, right.households, right.individuals)],
                     ("#meta+reason", "#affected+hh", "#affected+ind"))

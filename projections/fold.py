@@ -41,6 +41,13 @@ individuals and ``cause`` None, and the flags ``registered`` / ``closed`` / ``pr
 say why. ``individuals`` = the latest ``members`` of R's registry as of D; ``members`` keeps that
 number even when not counted (for audit).
 
+*The placement before the cause* (``prior_status``, ``prior_place``): when the current placement
+comes from a fact only some rulebooks apply (a returnee registration, a re-entry, a departure
+without a letter), the state also keeps where the household was placed just before that fact.
+That is where this rulebook would count it had the fact never been recorded (no later fact
+placed it, or the fact would not be the current placement), so reconciliation can judge reasons
+4–6 by cause (docs/counting.md). Otherwise both are None.
+
 The flags that describe the placement (``returnee_by_registration``, ``in_camp_by_reentry``,
 ``moved_by_unlettered_departure``, ``return_kept_displaced``, ``skipped_departure``) describe
 the *current* placement (the fact that last placed the household), and are all false when the
@@ -94,6 +101,8 @@ class HouseholdState:
     moved_by_unlettered_departure: bool = False
     return_kept_displaced: bool = False
     skipped_departure: bool = False
+    prior_status: Status | None = None
+    prior_place: str | None = None
 
     @property
     def counted(self) -> bool:
@@ -105,7 +114,7 @@ NOT_REGISTERED = HouseholdState()
 # A state as the tuple of its fields, in declaration order: what the fold compares and hashes.
 _Fields = tuple[Any, ...]
 _DEFAULT_FIELDS: _Fields = tuple(getattr(NOT_REGISTERED, f.name) for f in fields(HouseholdState))
-_NO_FLAGS: _Fields = (False, False, False, False, False)
+_NO_FLAGS: _Fields = (False, False, False, False, False, None, None)
 
 # Facts that carry a ``registry`` and count only under the rulebook reading that registry.
 _REGISTRY_FACTS = frozenset({"household_registered", "composition_changed", "registration_closed"})
@@ -141,6 +150,7 @@ class _Fold:
         "members",
         "place",
         "placed_by",
+        "prior",
         "registered",
         "rulebook",
         "skipped",
@@ -157,6 +167,7 @@ class _Fold:
         self.status: Status = NOT_COUNTED
         self.place: str | None = None
         self.placed_by: Cause | None = None
+        self.prior: tuple[Status, str | None] = (NOT_COUNTED, None)
         self.unlettered = False
         self.kept_displaced = False
         self.skipped = False
@@ -191,6 +202,7 @@ class _Fold:
             self.closed = True
 
     def _place(self, status: Status, place: str, cause: Cause) -> None:
+        self.prior = (self.status, self.place)
         self.status = status
         self.place = place
         self.placed_by = cause
@@ -233,6 +245,9 @@ class _Fold:
         if not registered or closed or pre or members is None:
             return (NOT_COUNTED, None, 0, None, members, registered, pre, closed, *_NO_FLAGS)
         cause = self.placed_by
+        unlettered = cause == "departure" and self.unlettered
+        by_rule = unlettered or cause in ("returnee_registration", "reentry")
+        prior_status, prior_place = self.prior if by_rule else (None, None)
         return (
             self.status,
             self.place,
@@ -244,9 +259,11 @@ class _Fold:
             False,
             cause == "returnee_registration",
             cause == "reentry",
-            cause == "departure" and self.unlettered,
+            unlettered,
             self.kept_displaced,
             self.skipped,
+            prior_status,
+            prior_place,
         )
 
     def state(self) -> HouseholdState:
@@ -432,3 +449,23 @@ def state_from_rows(
             ):
                 return row.state
     return NOT_REGISTERED
+
+
+def applies(fact: FactRecord, rulebook: Rulebook) -> bool:
+    """Whether ``rulebook`` acts on ``fact`` at all (the rules of :class:`_Fold.apply`)."""
+    kind = fact.type
+    if kind in _REGISTRY_FACTS:
+        return bool(fact.data["registry"] == rulebook.registry)
+    if kind == "household_departed":
+        return rulebook.applies_departure(fact.data.get("departure_letter_ref"))
+    if kind == "household_reentered":
+        return rulebook.reentry_counts
+    if kind == "returnee_registered":
+        return rulebook.returnee_registration_counts
+    return False
+
+
+def places(fact: FactRecord, rulebook: Rulebook) -> bool:
+    """Whether ``fact`` places the household (sets its status and place) under ``rulebook``."""
+    return fact.type not in ("composition_changed", "registration_closed") and applies(
+        fact, rulebook)

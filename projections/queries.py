@@ -84,7 +84,7 @@ def show(views: Views, rulebook: str, *, as_of: dt.date | None = None,
         cells = views.cells(book.name, as_of, known_at, places if level == "cell" else None)
     else:
         cells = folded_cells(views.db, book, as_of, known_at)
-    rows = group_cells(cells, book, level, views.sites())
+    rows = group_cells(cells, book, level, views.sites_at(as_of, known_at))
     if places is not None:
         rows = tuple(r for r in rows if r.place in set(places))
     return ViewResult(book.name, as_of, known_at, level, rows, used.version)
@@ -103,7 +103,8 @@ def reconcile(views: Views, left: str = "official", right: str = "operational", 
         pairs = views.state_pairs(left_book.name, right_book.name, as_of, known_at)
     else:
         pairs = folded_pairs(views.db, left_book, right_book, as_of, known_at)
-    return accumulate(pairs, left_book, right_book, as_of, known_at, level, views.sites())
+    return accumulate(pairs, left_book, right_book, as_of, known_at, level,
+                      views.sites_at(as_of, known_at))
 
 
 def totals(rows: Iterable[BridgeRow]) -> tuple[Figure, Figure, dict[str, Figure]]:

@@ -103,25 +103,33 @@ def _layout(fig: go.Figure, title: str, height: int = 420) -> go.Figure:
 
 
 def waterfall(bridge: Bridge, unit: str) -> go.Figure:
-    """Left total -> each reason (as it moves the left figure towards the right) -> right total."""
+    """From the left total to the right one by subtracting each reason's contribution.
+
+    Contributions are left − right, as on every surface (terminal, JSON, CSV, XLSX): the text
+    on each step is the contribution, the step itself goes down by it (``customdata`` holds the
+    contributions), so left − Σ contributions = right.
+    """
     left, right, reasons = totals(bridge.rows)
 
     def value(fig: Any) -> int:
         return int(fig.households if unit == "households" else fig.individuals)
 
-    names = [bridge.left, *reasons, bridge.right]
-    values = [value(left), *(-value(f) for f in reasons.values()), value(right)]
+    contributions = [value(f) for f in reasons.values()]
+    names = [bridge.left, *(f"− {r.replace('_', ' ')}" for r in reasons), bridge.right]
+    values = [value(left), *(-c for c in contributions), value(right)]
     fig = go.Figure(go.Waterfall(
-        x=[n.replace("_", " ") for n in names], y=values,
+        x=names, y=values, customdata=[None, *contributions, None],
         measure=["absolute", *["relative"] * len(reasons), "total"],
-        text=[f"{v:+,}" if 0 < i < len(values) - 1 else f"{v:,}" for i, v in enumerate(values)],
+        text=[f"{value(left):,}", *(f"{c:+,}" for c in contributions), f"{value(right):,}"],
         textposition="outside",
+        hovertemplate="%{x}: %{text}<extra></extra>",
         connector={"line": {"color": "#999"}},
         increasing={"marker": {"color": "#e07b1a"}}, decreasing={"marker": {"color": "#6a8caf"}},
         totals={"marker": {"color": "#1f5fa8"}},
     ))
     fig.update_yaxes(title=unit)
-    return _layout(fig, f"From the {bridge.left} to the {bridge.right} figure, in {unit}")
+    return _layout(fig, f"{bridge.left} − each reason's contribution ({bridge.left} − "
+                        f"{bridge.right}) = {bridge.right}, in {unit}")
 
 
 def by_governorate(views_adm1: Sequence[ViewResult]) -> go.Figure:
@@ -294,7 +302,7 @@ def render(data: ReportData, title: str = "Movement Ledger report") -> str:
                      + (f"<p class='note'>{_esc(note)}</p>" if note else "")
                      + f"<div class='{grid}'>{''.join(inner)}</div></section>")
     bridge_rows = [[left_book.name, left.households, left.individuals]]
-    bridge_rows += [[reason.replace("_", " "), -fig.households, -fig.individuals]
+    bridge_rows += [["− " + reason.replace("_", " "), fig.households, fig.individuals]
                     for reason, fig in reasons.items()]
     bridge_rows.append([right_book.name, right.households, right.individuals])
     books_rows = [[b.name, b.description, b.registry, b.caseload_start.isoformat(),
@@ -343,3 +351,27 @@ def render(data: ReportData, title: str = "Movement Ledger report") -> str:
         "<p class='note'>Made by the Movement Ledger (`ledger report --html`). Charts by plotly, "
         "embedded in this file: no network is needed to view it.</p></main></body></html>"
     )
+
+
+def place_bridge_section(bridge: Bridge, place: str, name: str) -> str:
+    """The bridge of one place (``ledger report --place``): each row with its reasons.
+
+    The national bridge hides the largest per-camp reasons (they offset across camps), so the
+    page can show one camp's, district's or governorate's rows and totals. Contributions are
+    left − right, as everywhere.
+    """
+    rows = []
+    for row in bridge.rows:
+        rows.append([row.status, row.place, row.left.households, row.left.individuals,
+                     row.right.households, row.right.individuals, row.delta.households,
+                     row.delta.individuals])
+        rows += [["", "− " + reason.replace("_", " "), "", "", "", "", fig.households,
+                  fig.individuals] for reason, fig in row.reasons.items()]
+    return (f"<section id='place-bridge'><h2>Bridge for {_esc(name)} ({_esc(place)})</h2>"
+            f"<p class='note'>{_esc(bridge.left)} vs {_esc(bridge.right)} by {bridge.level}; "
+            f"each reason's contribution is {_esc(bridge.left)} − {_esc(bridge.right)}.</p>"
+            + _table(["status", "place / reason", f"{bridge.left} households",
+                      f"{bridge.left} individuals", f"{bridge.right} households",
+                      f"{bridge.right} individuals", "delta households", "delta individuals"],
+                     rows, 6)
+            + "</section>")

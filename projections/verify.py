@@ -268,7 +268,7 @@ def rederive(db: Database, rulebooks: Mapping[str, Rulebook],
         return values
     with db.cursor() as cur:
         all_site_facts = site_facts(cur, db)
-    sites = {f.figure_id: sites_known_at(all_site_facts, f.known_at) for f in todo}
+    sites = {f.figure_id: sites_known_at(all_site_facts, f.known_at, f.as_of) for f in todo}
     up_to = max(f.head_position for f in todo)
     query = ("SELECT DISTINCT household_id FROM ledger_facts WHERE household_id > %s "
              "AND notification_id <= %s ORDER BY household_id LIMIT %s")

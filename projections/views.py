@@ -15,7 +15,9 @@ Tables (in the same store as the facts):
                   (left sig, right sig) over both times (:func:`projections.pairs.pair_rows`):
                   reconciliation is one GROUP BY, with no join at query time.
 ``view_signatures`` every distinct household state (status, place, individuals, flags...).
-``view_sites``    the live registration of every site (name, kind, location, authority).
+``view_sites``    the latest live registration of every site (its name, for display); figures
+                  group camps by the registration valid at D as known at K instead
+                  (:meth:`Views.sites_at`, read from the few site facts at query time).
 ``view_position`` the last ledger position applied (the projector's tracking record).
 ``view_rulebooks`` user rulebooks added before rulebooks had versions (read as their version 1;
                   no longer written: versions are ``rulebook_defined`` facts, docs/rulebooks.md).
@@ -46,12 +48,13 @@ from projections.pairs import PairRow, pair_rows
 from projections.records import FactRecord
 from projections.rulebook_versions import load_versions
 from projections.rulebooks import Rulebook
+from projections.sites import site_facts, sites_at
 from projections.stored import decode, facts_of_households, select_facts
 
 log = structlog.get_logger()
 
 PROJECTION = "views"
-VIEWS_VERSION = 2  # bump when the layout of a derived table changes
+VIEWS_VERSION = 3  # bump when the layout of a derived table changes
 DERIVED_TABLES = ("view_states", "view_pairs", "view_signatures", "view_sites", "view_position")
 END_OF_TIME_DATE = dt.date(9999, 12, 31)
 END_OF_TIME = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
@@ -63,7 +66,8 @@ REBUILD_THRESHOLD = 20_000  # facts behind from position 0 above which catch-up 
 FLAG_FIELDS = tuple(
     f.name for f in dataclasses.fields(HouseholdState) if f.type in ("bool", bool)
 )
-STATE_COLUMNS = ("status", "place", "individuals", "members", "cause", "flags")
+STATE_COLUMNS = ("status", "place", "individuals", "members", "cause", "flags", "prior_status",
+                 "prior_place")
 TIME_COLUMNS = ("valid_from", "valid_to", "recorded_from", "recorded_to")
 STATE_ROW_COLUMNS = ("rulebook", "household_id", *TIME_COLUMNS, "sig")
 TIME_TYPES = ("date", "date", "timestamptz", "timestamptz")
@@ -81,7 +85,8 @@ def pack_flags(state: HouseholdState) -> int:
 
 
 def unpack_state(status: str | None, place: str | None, individuals: int | None,
-                 members: int | None, cause: str | None, flags: int | None) -> HouseholdState:
+                 members: int | None, cause: str | None, flags: int | None,
+                 prior_status: str | None = None, prior_place: str | None = None) -> HouseholdState:
     """A state from its stored columns (all None: the default, never-registered state)."""
     if status is None:
         return HouseholdState()
@@ -93,6 +98,8 @@ def unpack_state(status: str | None, place: str | None, individuals: int | None,
         cause=cause,  # type: ignore[arg-type]
         members=members,
         **{name: bool(bits >> i & 1) for i, name in enumerate(FLAG_FIELDS)},
+        prior_status=prior_status,  # type: ignore[arg-type]
+        prior_place=prior_place,
     )
 
 
@@ -147,8 +154,9 @@ class Views:
         """Write the states numbered since the last call (inside the locked transaction)."""
         if self._new_sigs:
             cur.executemany(
-                "INSERT INTO view_signatures VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                [(sig, s.status, s.place, s.individuals, s.members, s.cause, pack_flags(s))
+                "INSERT INTO view_signatures VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                [(sig, s.status, s.place, s.individuals, s.members, s.cause, pack_flags(s),
+                  s.prior_status, s.prior_place)
                  for sig in self._new_sigs for s in (self._states[sig],)],
             )
             self._new_sigs.clear()
@@ -194,7 +202,8 @@ class Views:
                         "ON view_pairs (household_id)")
             cur.execute("CREATE TABLE IF NOT EXISTS view_signatures (sig INTEGER PRIMARY KEY, "
                         "status TEXT NOT NULL, place TEXT, individuals INTEGER NOT NULL, "
-                        "members INTEGER, cause TEXT, flags INTEGER NOT NULL)")
+                        "members INTEGER, cause TEXT, flags INTEGER NOT NULL, prior_status TEXT, "
+                        "prior_place TEXT)")
             cur.execute("CREATE TABLE IF NOT EXISTS view_sites (site_id TEXT PRIMARY KEY, "
                         "name TEXT NOT NULL, kind TEXT NOT NULL, location_pcode TEXT NOT NULL, "
                         "authority_adm1 TEXT, closed INTEGER NOT NULL)")
@@ -444,6 +453,12 @@ class Views:
                 for r in cur.execute("SELECT site_id, name, kind, location_pcode, authority_adm1 "
                                      "FROM view_sites").fetchall()
             }
+
+    def sites_at(self, as_of: dt.date, known_at: dt.datetime) -> dict[str, SiteInfo]:
+        """The sites valid at D as known at K (:mod:`projections.sites`): what groups camps
+        into districts and governorates in every figure and bridge."""
+        with self.db.cursor() as cur:
+            return sites_at(site_facts(cur, self.db), as_of, known_at)
 
     def _at(self, alias: str) -> str:
         return (f"{alias}.rulebook = %s AND {alias}.valid_from <= %s AND {alias}.valid_to > %s "

@@ -20,6 +20,7 @@ from ledger.facts import parse_fact
 from ledger.workspace import Workspace
 from projections.audit import (
     CountLineage,
+    FactLine,
     FigureAudit,
     FigureDiff,
     HouseholdHistory,
@@ -40,6 +41,8 @@ from projections.audit import (
 from projections.audit import household_history as read_history
 from projections.bridge import Figure, Level
 from projections.fold import COUNTED_STATUSES
+from projections.lineage import Explained, Explanation
+from projections.places import check_places
 from projections.queries import now
 from projections.rulebook_versions import load_versions
 from projections.verify import FigureCheck, Verification
@@ -164,6 +167,7 @@ def count(
     with workspace() as ws:
         ws.catch_up()
         note_current_version(ws, rulebook, moment)
+        check_places([place], ws.views.sites())
         lineage = count_lineage(ws.views, ws.views.rulebook(rulebook), cell, level,
                                 parse_as_of(as_of) or moment.date(), moment)
     write_csv(csv_path, lineage_rows(lineage))
@@ -181,8 +185,29 @@ def lineage_document(lineage: CountLineage) -> dict[str, Any]:
         "rows": [{"household_id": h.household_id, "status": h.status, "cell_place": h.place,
                   "individuals": h.individuals,
                   "facts": [{k: v for k, v in f.as_dict().items() if k != "details"}
-                            for f in h.facts]}
+                            for f in h.facts],
+                  **explanation_document(h.explanation)}
                  for h in lineage.households],
+    }
+
+
+def _explained(item: Explained) -> dict[str, Any]:
+    line = {k: v for k, v in FactLine.of(item.fact).as_dict().items()
+            if k not in {"voided_by", "voided_at"}}
+    return {**line, "why": item.why, "applied_by": list(item.applied_by)}
+
+
+def explanation_document(explanation: Explanation | None) -> dict[str, Any]:
+    """``cause`` (the fact that placed the household in its cell under this rulebook, with
+    ``why``), ``not_applied`` (facts this rulebook did not act on that another built-in one did,
+    each with ``why`` and ``applied_by``) and ``other_rulebooks`` (how each other built-in
+    rulebook counts it: ``status``, ``place``, ``individuals``, the bridge ``reason``, ``why``)."""
+    if explanation is None:
+        return {}
+    return {
+        "cause": _explained(explanation.cause) if explanation.cause else None,
+        "not_applied": [_explained(item) for item in explanation.not_applied],
+        "other_rulebooks": [other.as_dict() for other in explanation.others],
     }
 
 
@@ -190,12 +215,28 @@ def print_lineage(lineage: CountLineage) -> None:
     total = lineage.figure
     table(f"{lineage.rulebook}: {lineage.status} at {lineage.place} (by {lineage.level}) as of "
           f"{lineage.as_of}, known at {stamp(lineage.known_at)}",
-          ["household", "place", "individuals", "facts that put it there"],
+          ["household", "place", "individuals", "facts that put it there", "cause",
+           "not applied here (why)", "elsewhere"],
           [[h.household_id, h.place, h.individuals,
-            "\n".join(f"{f.effective_on} {f.type} {f.source_id}" for f in h.facts)]
+            "\n".join(f"{f.effective_on} {f.type} {f.source_id}" for f in h.facts),
+            *_explanation_cells(h.explanation)]
            for h in lineage.households]
-          + [["total", f"{total.households:,} households", f"{total.individuals:,}", ""]],
+          + [["total", f"{total.households:,} households", f"{total.individuals:,}", "", "", "",
+              ""]],
           numeric=["individuals"])
+
+
+def _explanation_cells(explanation: Explanation | None) -> list[str]:
+    if explanation is None:
+        return ["", "", ""]
+    cause = explanation.cause
+    return [
+        f"{cause.fact.effective_on} {cause.fact.source_id}: {cause.why}" if cause else "",
+        "\n".join(f"{i.fact.effective_on} {i.fact.type} {i.fact.source_id}: {i.why} "
+                  f"(applied by {', '.join(i.applied_by)})" for i in explanation.not_applied),
+        "\n".join(f"{o.rulebook}: {o.why}" + (f" [{o.reason}]" if o.reason else "")
+                  for o in explanation.others),
+    ]
 
 
 # ---- audit diff -------------------------------------------------------------------------------
@@ -225,6 +266,7 @@ def diff(
     with workspace() as ws:
         ws.catch_up()
         note_current_version(ws, rulebook, first)
+        check_places([place], ws.views.sites())
         result = figure_diff(ws.views, ws.views.rulebook(rulebook), cell, level, day, first, second)
     write_csv(csv_path, diff_rows(result))
     if json_output:
@@ -274,7 +316,7 @@ def publish_figure(ws: Workspace, rulebook: str, level: Level, as_of: dt.date,
     used = load_versions(ws.db).at(rulebook, head.recorded_at)
     book = used.book
     with ws.db.cursor() as cur:
-        sites = sites_known_at(site_facts(cur, ws.db), head.recorded_at)
+        sites = sites_known_at(site_facts(cur, ws.db), head.recorded_at, as_of)
     rows = figure_values(ws.views, book, level, as_of, head.recorded_at, sites)
     today = now().date()
     key = f"{head.digest}|{book.name}|{level}|{as_of.isoformat()}".encode()

@@ -20,6 +20,7 @@ from projections.export import (
     view_export,
     write_export,
 )
+from projections.places import check_places
 from projections.queries import now, reconcile, show
 from projections.rulebook_versions import load_versions
 
@@ -130,6 +131,7 @@ def export_count(
     day, moment = parse_as_of(as_of) or now().date(), parse_known_at(known_at) or now()
     with workspace() as ws:
         ws.catch_up()
+        check_places([place], ws.views.sites())
         book = ws.views.rulebook(rulebook)
         counted = [(h, s.individuals) for h, s in
                    ws.views.households_in(book.name, day, moment, status, [place])]

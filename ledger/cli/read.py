@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Mapping
 from typing import Annotated, Any
@@ -13,6 +14,13 @@ from ledger.cli.output import console, print_json, progress_bar, reports_errors,
 from ledger.cli.state import workspace
 from ledger.pcodes import NATIONAL, name_of
 from projections.bridge import Bridge, Figure, SiteInfo
+from projections.places import (
+    UsageError,
+    bridge_in,
+    check_grouping,
+    check_places,
+    check_view_place,
+)
 from projections.queries import ViewResult, reconcile, show, totals
 from projections.rulebook_versions import load_versions
 
@@ -68,13 +76,20 @@ def bridge_document(bridge: Bridge, sites: dict[str, SiteInfo],
     }
 
 
+def _known(bridge: Bridge) -> dt.datetime:
+    assert bridge.known_at is not None  # the views' bridges always carry their K
+    return bridge.known_at
+
+
 @views_app.command("show")
 @reports_errors
 def views_show(
     rulebook: Annotated[str, typer.Option("--rulebook", help="official, operational or one you added.")],
     as_of: AsOf = None, known_at: KnownAt = None, by: By = "cell",
     place: Annotated[list[str] | None, typer.Option(
-        "--place", help="Only this place (a site id, or a p-code at the --by level); repeatable.",
+        "--place", help="Only this place (a site id, or a p-code at the --by level); repeatable. "
+        "An unknown place is an error naming the closest known ones; a known place where "
+        "nobody is counted shows 0 and says so (JSON: nobody_counted_at).",
     )] = None,
     json_output: Json = False,
 ) -> None:
@@ -82,12 +97,23 @@ def views_show(
     level = parse_level(by)
     with workspace() as ws:
         ws.catch_up()
+        sites = ws.views.sites()
+        check_places(place or [], sites)
+        for where in place or []:
+            try:
+                check_view_place(where, level, sites)
+            except UsageError as exc:
+                raise typer.BadParameter(str(exc), param_hint="--place") from None
         result = show(ws.views, rulebook, as_of=parse_as_of(as_of),
                       known_at=parse_known_at(known_at), level=level, places=place)
-        sites = ws.views.sites()
+    empty = [p for p in dict.fromkeys(place or []) if all(r.place != p for r in result.rows)]
     if json_output:
-        print_json(view_document(result, sites))
+        print_json({**view_document(result, sites), "nobody_counted_at": empty})
         return
+    for where in empty:
+        console.print(f"Nobody is counted at {where} ({place_label(where, sites)}) under "
+                      f"{result.rulebook} as of {result.as_of} by {result.level}: 0 / 0",
+                      highlight=False)
     table(f"{result.rulebook} v{result.version} view as of {result.as_of}, known at "
           f"{result.known_at:%Y-%m-%d %H:%M:%S} UTC, by {result.level}",
           ["status", "place", "name", "households", "individuals"],
@@ -157,23 +183,41 @@ def views_status(json_output: Json = False) -> None:
 def reconcile_command(
     left: Annotated[str, typer.Option("--left", help="Left rulebook.")] = "official",
     right: Annotated[str, typer.Option("--right", help="Right rulebook.")] = "operational",
-    as_of: AsOf = None, known_at: KnownAt = None, by: By = "cell", json_output: Json = False,
+    as_of: AsOf = None, known_at: KnownAt = None, by: By = "cell",
+    place: Annotated[str | None, typer.Option(
+        "--place", help="Only the rows in this place: a site id (a per-camp bridge, by cell), a "
+        "district or a governorate p-code (rows whose place lies in it; a camp lies in its "
+        "location's district and governorate and in its authority's); totals are the place's.",
+    )] = None,
+    json_output: Json = False,
 ) -> None:
     """Put two rulebooks' figures side by side and explain every gap, household by household.
 
     Each row shows left, right, their difference and the reasons that make it up; the reasons
-    always add up exactly to the difference, in households and in individuals.
+    always add up exactly to the difference, in households and in individuals. Contributions
+    are left − right (docs/counting.md defines every reason).
     """
     level = parse_level(by)
     with workspace() as ws:
         ws.catch_up()
+        sites = ws.views.sites()
+        if place is not None:
+            check_places([place], sites)
+            try:
+                check_grouping(place, level, sites)
+            except UsageError as exc:
+                raise typer.BadParameter(str(exc), param_hint="--place") from None
         bridge = reconcile(ws.views, left, right, as_of=parse_as_of(as_of),
                            known_at=parse_known_at(known_at), level=level)
-        sites = ws.views.sites()
         versions = load_versions(ws.db).numbers_at(bridge.known_at)
+        if place is not None:
+            bridge = bridge_in(bridge, place, ws.views.sites_at(bridge.as_of, _known(bridge)))
     if json_output:
-        print_json(bridge_document(bridge, sites, versions))
+        print_json({**bridge_document(bridge, sites, versions), **({"place": place} if place else {})})
         return
+    if place is not None:
+        console.print(f"Only the rows in {place} ({place_label(place, sites)}); the totals are "
+                      "its own", highlight=False)
     print_bridge(bridge, sites, versions)
 
 
@@ -183,7 +227,8 @@ def print_bridge(bridge: Bridge, sites: dict[str, SiteInfo],
     names = (bridge.left, bridge.right) if versions is None else (
         f"{bridge.left} v{versions[bridge.left]}", f"{bridge.right} v{versions[bridge.right]}")
     console.print(f"[bold]{names[0]} vs {names[1]}[/] as of {bridge.as_of}, by {bridge.level} "
-                  "(households / individuals)", highlight=False)
+                  f"(households / individuals; each reason's contribution is {bridge.left} − "
+                  f"{bridge.right})", highlight=False)
     for row in bridge.rows:
         name = place_label(row.place, sites)
         where = row.place if name == row.place else f"{row.place} {name}"

@@ -9,8 +9,11 @@ import typer
 
 from ledger.cli.options import AsOf, Json, KnownAt, parse_as_of, parse_known_at
 from ledger.cli.output import print_json, reports_errors
+from ledger.cli.read import bridge_document, place_label
 from ledger.cli.state import workspace
-from projections.report import gather, render
+from projections.places import bridge_in, check_places
+from projections.queries import reconcile
+from projections.report import gather, place_bridge_section, render
 
 
 @reports_errors
@@ -20,6 +23,9 @@ def report_command(
     as_of: AsOf = None, known_at: KnownAt = None,
     left: Annotated[str, typer.Option("--left", help="Left rulebook.")] = "official",
     right: Annotated[str, typer.Option("--right", help="Right rulebook.")] = "operational",
+    place: Annotated[str | None, typer.Option(
+        "--place", help="Also a bridge for this place: a site id (by camp), a district or a "
+        "governorate p-code (JSON: place_bridge, keys as for `ledger reconcile --json`).")] = None,
     json_output: Json = False,
 ) -> None:
     """Write one HTML page: the reconciliation bridge as a waterfall, both views by governorate
@@ -29,10 +35,22 @@ def report_command(
         ws.catch_up()
         data = gather(ws.views, ws.db, as_of=parse_as_of(as_of), known_at=parse_known_at(known_at),
                       left=left, right=right)
-    write_report(html, render(data))
+        sites = ws.views.sites()
+        local = None
+        if place is not None:
+            check_places([place], sites)
+            local = bridge_in(reconcile(ws.views, left, right, as_of=data.as_of,
+                                        known_at=data.known_at, level="cell"),
+                              place, ws.views.sites_at(data.as_of, data.known_at))
+    page = render(data)
+    if local is not None:
+        section = place_bridge_section(local, place or "", place_label(place or "", sites))
+        page = page.replace("</main>", section + "</main>", 1)
+    write_report(html, page)
     if json_output:
         print_json({"html": str(html), "as_of": data.as_of, "known_at": data.known_at,
-                    "rulebooks": [b.name for b in data.books], "digest": data.digest})
+                    "rulebooks": [b.name for b in data.books], "digest": data.digest,
+                    **({"place_bridge": bridge_document(local, sites)} if local else {})})
     else:
         typer.echo(f"Wrote {html} (as of {data.as_of}, {data.books[0].name} vs "
                    f"{data.books[1].name}); open it in a browser, no network needed")

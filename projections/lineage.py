@@ -1,0 +1,121 @@
+"""Why a household is counted where it is: its cause, and what this rulebook did not apply.
+
+``ledger audit count`` lists the households behind a figure. For each one, beside the facts
+that changed its (status, place, individuals), this module names:
+
+- ``cause``: the fact that placed it in its cell under this rulebook — the last live fact as of
+  D, known at K, that this rulebook places households on (a registration in its registry, a
+  departure it applies, a counted re-entry or returnee registration), with a sentence saying so;
+- ``not_applied``: the live facts this rulebook did not act on that another built-in rulebook
+  did, each with why (no letter, re-entry not counted, returnee registration not counted, the
+  other registry's record);
+- ``other_rulebooks``: how each other built-in rulebook counts the household at the same
+  (D, K) and, when it differs, the bridge's reason and why (never registered there, before its
+  caseload start, registration closed).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from projections.bridge import classify
+from projections.fold import HouseholdState, applies, live_facts, places, state_at
+from projections.records import FactRecord
+from projections.rulebooks import Rulebook
+
+
+@dataclass(frozen=True, slots=True)
+class Explained:
+    """A fact with why it matters here (``applied_by``: the rulebooks that did act on it)."""
+
+    fact: FactRecord
+    why: str
+    applied_by: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class OtherView:
+    rulebook: str
+    state: HouseholdState
+    reason: str | None
+    why: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"rulebook": self.rulebook, "status": self.state.status, "place": self.state.place,
+                "individuals": self.state.individuals, "reason": self.reason, "why": self.why}
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    cause: Explained | None
+    not_applied: tuple[Explained, ...]
+    others: tuple[OtherView, ...]
+
+
+def placed_because(fact: FactRecord) -> str:
+    d = fact.data
+    if fact.type == "household_registered":
+        where = d.get("site_id") or d.get("location_pcode")
+        return f"registered by the {d['registry']} registry at {where}"
+    if fact.type == "household_departed":
+        letter = d.get("departure_letter_ref")
+        to = d.get("to_site_id") or d.get("to_pcode")
+        how = f"with letter {letter}" if letter else "without a letter"
+        return f"departed {d.get('from_site_id')} ({d['pathway']}) to {to} {how}"
+    if fact.type == "household_reentered":
+        return f"re-entered {d['site_id']}"
+    return f"registered as a returnee at {d['pcode']}"
+
+
+def not_applied_because(fact: FactRecord, book: Rulebook) -> str:
+    d = fact.data
+    if fact.type in ("household_registered", "composition_changed", "registration_closed"):
+        return (f"a record of the {d['registry']} registry; {book.name} reads the "
+                f"{book.registry} registry")
+    if fact.type == "household_departed":
+        if book.departures_move == "with_letter":
+            return f"no letter: {book.name} moves a household only on a departure letter"
+        return f"{book.name} moves no household on a departure"
+    if fact.type == "household_reentered":
+        return f"re-entry not counted by {book.name}"
+    return f"returnee registration not counted by {book.name}"
+
+
+def _other_why(state: HouseholdState, other: Rulebook, facts: Sequence[FactRecord]) -> str:
+    if state.counted:
+        return f"counted as {state.status} at {state.place} with {state.individuals}"
+    if not state.registered:
+        return f"never registered in the {other.registry} registry"
+    if state.closed:
+        return f"its registration in the {other.registry} registry is closed"
+    if state.pre_caseload:
+        displaced = [f.data.get("displaced_on") for f in facts
+                     if f.type == "household_registered" and f.data["registry"] == other.registry]
+        on = displaced[-1] if displaced else None
+        return (f"displaced on {on}, before the caseload start of {other.name} "
+                f"({other.caseload_start})")
+    return "not counted"
+
+
+def explain(facts: Sequence[FactRecord], book: Rulebook, others: Sequence[Rulebook],
+            as_of: dt.date, known_at: dt.datetime | None) -> Explanation:
+    live = [f for f in live_facts(facts, known_at) if f.effective_on <= as_of]
+    placing = [f for f in live if places(f, book)]
+    cause = Explained(placing[-1], placed_because(placing[-1]), (book.name,)) if placing else None
+    skipped = []
+    for fact in live:
+        if applies(fact, book):
+            continue
+        by = tuple(o.name for o in others if applies(fact, o))
+        if by:
+            skipped.append(Explained(fact, not_applied_because(fact, book), by))
+    mine = state_at(facts, book, as_of, known_at)
+    views = []
+    for other in others:
+        theirs = state_at(facts, other, as_of, known_at)
+        reason = classify(mine, theirs, book, other, "cell", {})
+        views.append(OtherView(other.name, theirs, reason, _other_why(theirs, other, live)))
+    return Explanation(cause, tuple(skipped), tuple(views))
