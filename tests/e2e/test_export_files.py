@@ -213,3 +213,23 @@ def test_formula_text_stays_text_in_csv_exports_and_rejects(demo_cli: Cli) -> No
     plain = import_with_rejects(demo_cli, evil_site_csv(demo_cli.cwd / "plain.csv", bom=False))
     assert plain["rejected"] == 2
     assert not (demo_cli.cwd / "plain.rejects.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+
+
+def test_formula_text_stays_text_in_xlsx_rejects(demo_cli: Cli) -> None:
+    from openpyxl import Workbook
+
+    source = demo_cli.cwd / "trap.xlsx"
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["type", "source_id", "effective_on", "site_id", "household_id", "registry",
+                  "registration_ref", "members", "displaced_on", "origin_pcode"])
+    sheet.append(["household_registered", "t-x-1", "2015-01-10", SITE, "TRAP-X1", "official",
+                  "=1+2", 4, "2014-08-03", "IQG15Q07"])
+    sheet["G2"].data_type = "s"  # the input holds the text, as a form export would
+    workbook.save(source)
+    assert import_with_rejects(demo_cli, source)["rejected"] == 1
+    rejects = load_workbook(demo_cli.cwd / "trap.rejects.xlsx")["rejects"]
+    header = [c.value for c in rejects[1]]
+    cell = rejects.cell(2, header.index("registration_ref") + 1)
+    assert cell.value == "=1+2"
+    assert cell.data_type == "s"
