@@ -45,8 +45,9 @@ class Workspace:
 
         drop_analyst_views(self.db)  # they pin the view tables create_tables may replace
         view_tables = self.views.create_tables()
-        grant_writer_role(self.db, view_tables)
         create_analyst_views(self.db)
+        # the writer refreshes analyst_rulebooks when it adds a rulebook
+        grant_writer_role(self.db, [*view_tables, "analyst_rulebooks"])
         ledger.close()
 
     def check_initialised(self) -> None:

@@ -11,7 +11,8 @@ tables behind them (``docs/sql.md``):
 ``analyst_bridge_reasons_today`` the reasons of every gap, by cell; per cell they add up to
                                  the delta exactly.
 ``analyst_places``               every p-code (country, governorates, districts) with its name.
-``analyst_rulebooks``            the rulebooks and the parameters the views use.
+``analyst_rulebooks``            the rulebooks and the parameters the views use (refreshed by
+                                 :func:`refresh_analyst_rulebooks` when one is added).
 ``analyst_docs``                 what every view and column means (on PostgreSQL also as
                                  ``COMMENT ON VIEW/COLUMN``, which BI tools show).
 ``analyst_figures(rulebook, as_of, known_at)``  (PostgreSQL) the figures at any (D, K).
@@ -26,9 +27,9 @@ cannot silently shift a bit); the comparison test keeps them equal.
 
 :func:`create_analyst_views` drops and re-creates everything; it is cheap (no scan of the view
 tables) and safe to call again. It must run after anything that drops or replaces the tables
-the views read (``ledger init``, a layout change, a rebuild that swaps tables in) and after a
-rulebook is added; :func:`drop_analyst_views` must run before such a drop on PostgreSQL, where
-a view pins the tables it reads.
+the views read (``ledger init``, a layout change, a rebuild that swaps tables in);
+:func:`drop_analyst_views` must run before such a drop on PostgreSQL, where a view pins the
+tables it reads.
 """
 
 from __future__ import annotations
@@ -303,21 +304,17 @@ def _drop(cur: Cursor, pg: bool) -> None:
 def create_analyst_views(db: Database) -> list[str]:
     """Drop and re-create the analyst views, tables and docs in one transaction; idempotent.
 
-    Cheap (a few hundred rows written, no scan of the view tables): call it after ``ledger init``,
-    after a rulebook is added, and after anything that replaces the tables the views read.
-    Returns the names created.
+    Cheap (a few hundred rows written, no scan of the view tables): call it in ``ledger init``
+    and after anything that replaces the tables the views read. Returns the names created.
     """
     pg = db.is_postgres
-    books = Views(db).rulebooks()
     with db.transaction() as cur:
         if pg:  # two `ledger init` at once: one re-creates, then the other
             cur.execute("SELECT pg_advisory_xact_lock(hashtext('ledger_analyst_views'))")
         _drop(cur, pg)
         for statement in _statements(pg):
             cur.execute(statement)
-        cur.executemany("INSERT INTO analyst_rulebooks VALUES (%s, %s, %s, %s)",
-                        [(b.name, b.description, b.registry, b.site_attribution)
-                         for b in books.values()])
+        _insert_rulebooks(cur, db)
         units = admin_units()
         cur.executemany("INSERT INTO analyst_places VALUES (%s, %s, %s, %s, %s)", [
             (NATIONAL, 0, "Iraq", None, None),
@@ -331,6 +328,29 @@ def create_analyst_views(db: Database) -> list[str]:
         if pg:
             _comment(cur, docs)
     return [*TABLES, *VIEWS, *(FUNCTIONS if pg else ())]
+
+
+def _insert_rulebooks(cur: Cursor, db: Database) -> None:
+    cur.executemany("INSERT INTO analyst_rulebooks VALUES (%s, %s, %s, %s)",
+                    [(b.name, b.description, b.registry, b.site_attribution)
+                     for b in Views(db).rulebooks().values()])
+
+
+def refresh_analyst_rulebooks(db: Database) -> None:
+    """Bring ``analyst_rulebooks`` up to the stored rulebooks (after ``ledger rulebooks add``).
+
+    Only rows change, so the role that adds rulebooks (``ledger_writer`` on PostgreSQL, which
+    may not drop what ``ledger init`` created) can run it; a store initialised before the
+    analyst views existed has no such table until ``ledger init`` runs again.
+    """
+    probe = ("SELECT to_regclass('analyst_rulebooks') IS NOT NULL" if db.is_postgres else
+             "SELECT count(*) > 0 FROM sqlite_master WHERE name = 'analyst_rulebooks'")
+    with db.transaction() as cur:
+        row = cur.execute(probe).fetchone()
+        if not (row and row[0]):
+            return
+        cur.execute("DELETE FROM analyst_rulebooks")
+        _insert_rulebooks(cur, db)
 
 
 def _comment(cur: Cursor, docs: Sequence[tuple[str, str, str]]) -> None:

@@ -15,7 +15,7 @@ from ledger.errors import RulebookError
 from ledger.pcodes import NATIONAL, name_of
 from projections.bridge import Bridge, Figure, SiteInfo
 from projections.queries import ViewResult, reconcile, show, totals
-from projections.sqlviews import create_analyst_views
+from projections.sqlviews import refresh_analyst_rulebooks
 
 views_app = typer.Typer(help="The population figures of one rulebook, and the views behind them.",
                         no_args_is_help=True)
@@ -231,7 +231,7 @@ def rulebooks_add(
         raise RulebookError(f"{file}: not a UTF-8 text file") from None
     with workspace() as ws, progress_bar("projecting households", None, quiet=json_output) as tick:
         book = ws.views.add_rulebook(text, str(file), progress=tick)
-        create_analyst_views(ws.db)  # the SQL views read the rulebooks' parameters
+        refresh_analyst_rulebooks(ws.db)  # the SQL views read the rulebooks' parameters
     if json_output:
         print_json({"added": book.name})
     else:
