@@ -15,7 +15,8 @@ tables behind them (``docs/sql.md``):
                                  :func:`refresh_analyst_rulebooks` when one is added).
 ``analyst_docs``                 what every view and column means (on PostgreSQL also as
                                  ``COMMENT ON VIEW/COLUMN``, which BI tools show).
-``analyst_figures(rulebook, as_of, known_at)``  (PostgreSQL) the figures at any (D, K).
+``analyst_figures(rulebook, as_of, known_at)``  (PostgreSQL) the figures at any (D, K);
+``analyst_bridge(as_of, known_at)``, ``analyst_bridge_reasons(as_of, known_at)`` the bridge.
 
 "Today" is the UTC date and the current time, as the ``ledger`` command reads them. The views
 read the projector's tables (``view_states``, ``view_pairs``, ``view_signatures``,
@@ -44,7 +45,8 @@ from projections.views import FLAG_FIELDS, Views
 VIEWS = ("analyst_bridge_reasons_today", "analyst_bridge_today", "analyst_bridge_parts_today",
          "analyst_figures_today")
 TABLES = ("analyst_docs", "analyst_places", "analyst_rulebooks")
-FUNCTIONS = ("analyst_figures(text, date, timestamptz)",)
+FUNCTIONS = ("analyst_figures(text, date, timestamptz)", "analyst_bridge(date, timestamptz)",
+             "analyst_bridge_reasons(date, timestamptz)")
 
 # (object, column or "", what it means)
 FIGURE_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -244,9 +246,41 @@ BRIDGE_JOINS = ("LEFT JOIN view_sites site ON site.site_id = b.place AND b.statu
                 "LEFT JOIN analyst_places pl ON pl.pcode = b.place")
 
 
+def _total(expression: str) -> str:
+    """A sum as a BIGINT on both engines (PostgreSQL's sum of bigints is numeric)."""
+    return f"CAST(sum({expression}) AS BIGINT)"
+
+
+def bridge_select(parts: str) -> str:
+    """The bridge by cell from ``parts`` (the parts view, or its select in parentheses)."""
+    return f"""
+SELECT b.left_rulebook, b.right_rulebook, b.status, b.place, {_bridge_place_columns()},
+       {_total("b.left_households")} AS left_households,
+       {_total("b.left_individuals")} AS left_individuals,
+       {_total("b.right_households")} AS right_households,
+       {_total("b.right_individuals")} AS right_individuals,
+       {_total("b.left_households - b.right_households")} AS delta_households,
+       {_total("b.left_individuals - b.right_individuals")} AS delta_individuals
+FROM {parts} b
+{BRIDGE_JOINS}
+GROUP BY b.left_rulebook, b.right_rulebook, b.status, b.place, site.name, site.location_pcode,
+         pl.name"""
+
+
+def reasons_select(parts: str) -> str:
+    return f"""
+SELECT b.left_rulebook, b.right_rulebook, b.status, b.place, {_bridge_place_columns()}, b.reason,
+       {_total("b.reason_households")} AS households,
+       {_total("b.reason_individuals")} AS individuals
+FROM {parts} b
+{BRIDGE_JOINS}
+WHERE b.reason IS NOT NULL
+GROUP BY b.left_rulebook, b.right_rulebook, b.status, b.place, site.name, site.location_pcode,
+         pl.name, b.reason"""
+
+
 def _statements(pg: bool) -> list[str]:
     day, moment = _today(pg)
-    place_columns = _bridge_place_columns()
     statements = [
         "CREATE TABLE analyst_rulebooks (name TEXT PRIMARY KEY, description TEXT NOT NULL, "
         "registry TEXT NOT NULL, site_attribution TEXT NOT NULL)",
@@ -256,24 +290,9 @@ def _statements(pg: bool) -> list[str]:
         "comment TEXT NOT NULL, PRIMARY KEY (object, column_name))",
         "CREATE VIEW analyst_figures_today AS" + figures_select(pg, None, day, moment),
         "CREATE VIEW analyst_bridge_parts_today AS" + bridge_parts_select(day, moment),
-        f"""CREATE VIEW analyst_bridge_today AS
-SELECT b.left_rulebook, b.right_rulebook, b.status, b.place, {place_columns},
-       sum(b.left_households) AS left_households, sum(b.left_individuals) AS left_individuals,
-       sum(b.right_households) AS right_households, sum(b.right_individuals) AS right_individuals,
-       sum(b.left_households) - sum(b.right_households) AS delta_households,
-       sum(b.left_individuals) - sum(b.right_individuals) AS delta_individuals
-FROM analyst_bridge_parts_today b
-{BRIDGE_JOINS}
-GROUP BY b.left_rulebook, b.right_rulebook, b.status, b.place, site.name, site.location_pcode,
-         pl.name""",
-        f"""CREATE VIEW analyst_bridge_reasons_today AS
-SELECT b.left_rulebook, b.right_rulebook, b.status, b.place, {place_columns}, b.reason,
-       sum(b.reason_households) AS households, sum(b.reason_individuals) AS individuals
-FROM analyst_bridge_parts_today b
-{BRIDGE_JOINS}
-WHERE b.reason IS NOT NULL
-GROUP BY b.left_rulebook, b.right_rulebook, b.status, b.place, site.name, site.location_pcode,
-         pl.name, b.reason""",
+        "CREATE VIEW analyst_bridge_today AS" + bridge_select("analyst_bridge_parts_today"),
+        "CREATE VIEW analyst_bridge_reasons_today AS"
+        + reasons_select("analyst_bridge_parts_today"),
     ]
     if pg:
         statements.append(
@@ -282,6 +301,19 @@ GROUP BY b.left_rulebook, b.right_rulebook, b.status, b.place, site.name, site.l
             "site_id text, site_name text, adm2 text, adm2_name text, adm1 text, adm1_name text, "
             "households bigint, individuals bigint) LANGUAGE sql STABLE AS $body$"
             + figures_select(pg, "$1", "$2", "$3") + "\n$body$")
+        parts = f"({bridge_parts_select('$1', '$2')})"
+        place_types = "status text, place text, place_name text, adm2 text, adm1 text"
+        statements.append(
+            "CREATE FUNCTION analyst_bridge(as_of date, known_at timestamptz) "
+            f"RETURNS TABLE (left_rulebook text, right_rulebook text, {place_types}, "
+            "left_households bigint, left_individuals bigint, right_households bigint, "
+            "right_individuals bigint, delta_households bigint, delta_individuals bigint) "
+            "LANGUAGE sql STABLE AS $body$" + bridge_select(parts) + "\n$body$")
+        statements.append(
+            "CREATE FUNCTION analyst_bridge_reasons(as_of date, known_at timestamptz) "
+            f"RETURNS TABLE (left_rulebook text, right_rulebook text, {place_types}, "
+            "reason text, households bigint, individuals bigint) "
+            "LANGUAGE sql STABLE AS $body$" + reasons_select(parts) + "\n$body$")
     return statements
 
 
@@ -364,7 +396,15 @@ def _comment(cur: Cursor, docs: Sequence[tuple[str, str, str]]) -> None:
         statement = sql.SQL("COMMENT ON {} {} IS {}").format(
             sql.SQL("COLUMN") if column else kind, target, sql.Literal(text))
         cur.raw.execute(statement)
-    cur.raw.execute(sql.SQL("COMMENT ON FUNCTION analyst_figures(text, date, timestamptz) IS {}")
-                    .format(sql.Literal("The figures by cell of one rulebook at any as-of date "
-                                        "and known-at time: the columns of "
-                                        "analyst_figures_today.")))
+    for function, text in (
+            ("analyst_figures(text, date, timestamptz)",
+             "The figures by cell of one rulebook at any as-of date and known-at time: the "
+             "columns of analyst_figures_today."),
+            ("analyst_bridge(date, timestamptz)",
+             "The bridge by cell at any as-of date and known-at time: the columns of "
+             "analyst_bridge_today."),
+            ("analyst_bridge_reasons(date, timestamptz)",
+             "The reasons by cell at any as-of date and known-at time: the columns of "
+             "analyst_bridge_reasons_today.")):
+        cur.raw.execute(sql.SQL("COMMENT ON FUNCTION " + function + " IS {}")
+                        .format(sql.Literal(text)))

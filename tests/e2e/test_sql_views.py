@@ -170,3 +170,23 @@ def test_a_rulebook_added_is_in_the_views_with_its_attribution(demo_store: Cli, 
         shown = demo_store.json("views", "show", "--rulebook", rulebook, "--by", "adm1")
         assert sorted(rows) == sorted((r["status"], r["place"], r["individuals"])
                                       for r in shown["rows"])
+
+
+def test_the_bridge_at_any_as_of_and_known_at_on_postgresql(demo_store: Cli,  # noqa: F811
+                                                            analyst: Analyst) -> None:
+    if not analyst.pg:
+        pytest.skip("set-returning functions are PostgreSQL's; SQLite has the today views")
+    bridge = demo_store.json("reconcile", "--as-of", "2026-01-01")
+    known_at = bridge["known_at"]
+    rows = analyst("SELECT status, place, left_individuals, right_individuals, delta_households, "
+                   "delta_individuals FROM analyst_bridge(%s, %s) WHERE left_rulebook = "
+                   "'official' AND right_rulebook = 'operational'", "2026-01-01", known_at)
+    assert sorted(rows) == sorted(
+        (r["status"], r["place"], r["left"]["individuals"], r["right"]["individuals"],
+         r["delta"]["households"], r["delta"]["individuals"]) for r in bridge["rows"])
+    reasons = analyst("SELECT status, place, reason, households, individuals FROM "
+                      "analyst_bridge_reasons(%s, %s) WHERE left_rulebook = 'official' "
+                      "AND right_rulebook = 'operational'", "2026-01-01", known_at)
+    assert sorted(reasons) == sorted(
+        (r["status"], r["place"], x["reason"], x["households"], x["individuals"])
+        for r in bridge["rows"] for x in r["reasons"])
