@@ -44,6 +44,7 @@ FACT_TAGS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("#adm2+code+origin", ("origin_pcode",)),
     ("#adm3+code+origin", ("origin_pcode",)),
     ("#adm1+code+authority", ("authority_adm1",)),
+    ("#meta+id+household", ("household_id",)),
     ("#beneficiary+hh+id", ("household_id",)),
     ("#beneficiary+id", ("household_id",)),
     ("#affected+ind", ("members",)),
@@ -84,7 +85,7 @@ FIGURE_TAGS: dict[str, str] = {
     "position": "#meta+position",
     "voided": "#meta+voided",
     "details": "#meta+details",
-    "household_id": "#affected+hh+id",
+    "household_id": "#meta+id+household",
 }
 
 

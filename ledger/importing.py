@@ -20,6 +20,7 @@ import orjson
 
 from ledger import hxl
 from ledger.application import Outcome
+from ledger.cells import guard_xlsx_cell, safe_csv_row
 from ledger.errors import LedgerError
 from ledger.facts import FactInput, parse_fact
 from ledger.kobo import KoboMapping
@@ -68,7 +69,7 @@ class RejectsWriter:
                 layout = layout_of(self.source, kobo=self.kobo)
                 self._writer = csv.writer(self._open(), delimiter=layout.delimiter)
                 self._writer.writerows(self._header_rows())
-            self._writer.writerow([record.line, str(error), *record.raw])
+            self._writer.writerow(safe_csv_row([record.line, str(error), *record.raw]))
         else:
             self._rows.append([record.line, str(error), *record.raw])
 
@@ -80,7 +81,10 @@ class RejectsWriter:
 
     def _open(self) -> IO[str]:
         if self._handle is None:
-            self._handle = self.path.open("w", encoding="utf-8", newline="")
+            # A CSV that came with a UTF-8 byte-order mark (Excel's way to know the file is
+            # UTF-8, so Arabic names open right on Windows) gets its rejects with one too.
+            encoding = "utf-8-sig" if self.format == ".csv" and _has_bom(self.source) else "utf-8"
+            self._handle = self.path.open("w", encoding=encoding, newline="")
         return self._handle
 
     def close(self) -> None:
@@ -88,14 +92,20 @@ class RejectsWriter:
             self._handle.close()
         if self.format == ".xlsx" and self._rows:
             from openpyxl import Workbook  # noqa: PLC0415
+            from openpyxl.cell import WriteOnlyCell  # noqa: PLC0415
 
             workbook = Workbook(write_only=True)
             sheet = workbook.create_sheet("rejects")
             for header in self._header_rows():
                 sheet.append(header)
             for row in self._rows:
-                sheet.append(row)
+                sheet.append([guard_xlsx_cell(WriteOnlyCell(sheet, value=v)) for v in row])
             workbook.save(self.path)
+
+
+def _has_bom(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return handle.read(3) == b"\xef\xbb\xbf"
 
 
 def default_rejects_path(source: Path) -> Path:

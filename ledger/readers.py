@@ -27,6 +27,7 @@ from typing import Any, Literal
 import orjson
 
 from ledger import hxl
+from ledger.cells import unescape_spreadsheet_text
 from ledger.columns import ColumnPlan, Notes, looks_personal, plan_columns
 from ledger.errors import InvalidFactError
 from ledger.facts import FACT_MODELS, LIST_FIELDS
@@ -153,7 +154,8 @@ def _delimiter(path: Path) -> str:
 def _rows(path: Path, layout: Layout) -> Generator[list[Any], None, None]:
     if file_format(path) == ".csv":
         with path.open(newline="", encoding="utf-8-sig") as handle:
-            yield from csv.reader(handle, delimiter=layout.delimiter)
+            for row in csv.reader(handle, delimiter=layout.delimiter):
+                yield [unescape_spreadsheet_text(cell) for cell in row]
     else:
         yield from _xlsx_rows(path)
 

@@ -41,8 +41,13 @@ class Workspace:
         ledger = MovementLedger(self.settings)
         ledger.recorder.create_table()  # type: ignore[attr-defined]  # both SQL recorders have it
         record_version(self.db)
+        from projections.sqlviews import create_analyst_views, drop_analyst_views  # noqa: PLC0415
+
+        drop_analyst_views(self.db)  # they pin the view tables create_tables may replace
         view_tables = self.views.create_tables()
-        grant_writer_role(self.db, view_tables)
+        create_analyst_views(self.db)
+        # the writer refreshes analyst_rulebooks when it adds a rulebook
+        grant_writer_role(self.db, [*view_tables, "analyst_rulebooks"])
         ledger.close()
 
     def check_initialised(self) -> None:

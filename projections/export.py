@@ -5,6 +5,19 @@ known-at time, the ledger digest at export time). XLSX: one sheet per table, eac
 row and an HXL hashtag row, and an ``about`` sheet. CSV: one file per table (the first at the
 path asked for, the others beside it as ``NAME.TABLE.csv``), each with the header and HXL rows;
 the rulebooks, as-of date and known-at time are columns of every row, so a CSV stands alone.
+
+Places are tagged by what they are, so HXL tools can join an export to other data: by
+governorate ``#adm1+code``, by district ``#adm2+code`` (with its governorate beside it), the
+country ``#country+code``; a cell (a camp, or the p-code of people out of camp or returned)
+``#loc+code`` with its district (``#adm2+code``) and governorate (``#adm1+code``) beside it.
+Household ids are identifiers (``#meta+id+household``), never counts. Every export passes
+libhxl's ``hxlvalidate`` with the core schema.
+
+Spreadsheet hygiene (``docs/formats.md``, "Exports"): XLSX cells hold real dates and times
+(times in UTC), numbers as numbers, columns sized to fit, the header frozen and an autofilter on
+the hashtag row; ``hxl=False`` leaves the hashtag row out. Text that a spreadsheet would run as
+a formula (starting with ``=``, ``+``, ``-`` or ``@``) is written as text: with a leading ``'``
+in CSV, as a string cell with Excel's quote prefix in XLSX.
 """
 
 from __future__ import annotations
@@ -17,17 +30,60 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ledger.cells import FORMULA_STARTS, guard_xlsx_cell, spreadsheet_text
 from ledger.hxl import tag_of_field
-from ledger.pcodes import NATIONAL, name_of
+from ledger.pcodes import NATIONAL, adm1_of, adm2_of, name_of
 from ledger.store.db import Database
-from projections.bridge import REASON_NAMES, Bridge, SiteInfo
-from projections.fold import timeline
+from projections.bridge import REASON_NAMES, Bridge, Level, SiteInfo, place_at
+from projections.fold import IDP_IN_CAMP, HouseholdState, timeline
 from projections.queries import ViewResult, totals
 from projections.records import FactRecord
 from projections.rulebooks import Rulebook
 from projections.stored import facts_of_households
 
 FORMATS = ("csv", "xlsx")
+
+# The place columns of a table at each level: (column, hashtag).
+PLACE_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
+    "cell": (("place", "#loc+code"), ("place_name", "#loc+name"), ("adm2", "#adm2+code"),
+             ("adm2_name", "#adm2+name"), ("adm1", "#adm1+code"), ("adm1_name", "#adm1+name")),
+    "adm2": (("place", "#adm2+code"), ("place_name", "#adm2+name"), ("adm1", "#adm1+code"),
+             ("adm1_name", "#adm1+name")),
+    "adm1": (("place", "#adm1+code"), ("place_name", "#adm1+name")),
+    "national": (("place", "#country+code"), ("place_name", "#country+name")),
+}
+
+
+def place_columns(level: Level) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(columns, hashtags) of the place of a row at ``level``."""
+    pairs = PLACE_COLUMNS[level]
+    return tuple(c for c, _ in pairs), tuple(t for _, t in pairs)
+
+
+def place_values(status: str, place: str | None, level: Level, sites: Mapping[str, SiteInfo],
+                 book: Rulebook | None = None) -> tuple[str, ...]:
+    """The values of :func:`place_columns` for one row.
+
+    At cell level a camp's district is where the camp lies, and its governorate follows
+    ``book``'s site attribution (so summing the rows by ``adm1`` gives the ``--by adm1``
+    figures); without a book (a bridge between two rulebooks) it is where the camp lies. At
+    district level the governorate is the district's own.
+    """
+    name = place_name(place, sites)
+    if place is None or level in ("adm1", "national"):
+        return (place or "", name) + (("", "") * (len(PLACE_COLUMNS[level]) // 2 - 1))
+    if level == "adm2":
+        return (place, name, adm1_of(place), name_of(adm1_of(place)))
+    site = sites.get(place) if status == IDP_IN_CAMP else None
+    if status == IDP_IN_CAMP and site is None:
+        return (place, name, "", "", "", "")
+    pcode = site.location_pcode if site else place
+    governorate = adm1_of(pcode)
+    if site is not None and book is not None:
+        governorate = place_at(HouseholdState(status=IDP_IN_CAMP, place=place),
+                               book, "adm1", sites) or governorate
+    district = adm2_of(pcode)
+    return (place, name, district, name_of(district), governorate, name_of(governorate))
 
 
 @dataclass(frozen=True)
@@ -69,6 +125,11 @@ def _moment(value: dt.datetime | None) -> str:
     return value.isoformat(timespec="seconds") if value else ""
 
 
+def _seconds(value: dt.datetime | None) -> dt.datetime | None:
+    """A moment to the second: a spreadsheet cell shows what the CSV says."""
+    return value.replace(microsecond=0) if value else None
+
+
 def about_rows(books: Sequence[Rulebook], as_of: dt.date, known_at: dt.datetime | None,
                digest: str | None, level: str | None = None,
                versions: Mapping[str, int] | None = None) -> list[tuple[str, Any]]:
@@ -92,13 +153,14 @@ def about_rows(books: Sequence[Rulebook], as_of: dt.date, known_at: dt.datetime 
 
 def view_export(result: ViewResult, sites: Mapping[str, SiteInfo], book: Rulebook,
                 digest: str | None) -> Export:
-    head = (result.rulebook, result.as_of.isoformat(), _moment(result.known_at))
+    head = (result.rulebook, result.as_of, _seconds(result.known_at))
+    places, place_tags = place_columns(result.level)
+    columns = ("rulebook", "as_of", "known_at", "status", *places, "households", "individuals")
     table = Table(
-        "view",
-        ("rulebook", "as_of", "known_at", "status", "place", "place_name", "households",
-         "individuals"),
-        [(*head, r.status, r.place, place_name(r.place, sites), r.households, r.individuals)
-         for r in result.rows],
+        "view", columns,
+        [(*head, r.status, *place_values(r.status, r.place, result.level, sites, book),
+          r.households, r.individuals) for r in result.rows],
+        (*(tag_of_field(c) for c in columns[:4]), *place_tags, "#affected+hh", "#affected+ind"),
     )
     return Export(f"{result.rulebook} view by {result.level}", [table],
                   about_rows([book], result.as_of, result.known_at, digest, result.level,
@@ -108,28 +170,29 @@ def view_export(result: ViewResult, sites: Mapping[str, SiteInfo], book: Ruleboo
 def bridge_export(bridge: Bridge, sites: Mapping[str, SiteInfo], books: Sequence[Rulebook],
                   digest: str | None, versions: Mapping[str, int] | None = None) -> Export:
     used = [r for r in REASON_NAMES if any(r in row.reasons for row in bridge.rows)]
-    head = (bridge.left, bridge.right, bridge.as_of.isoformat(), _moment(bridge.known_at))
+    head = (bridge.left, bridge.right, bridge.as_of, _seconds(bridge.known_at))
     figures = ("left", "right", "delta")
-    columns = ("left_rulebook", "right_rulebook", "as_of", "known_at", "status", "place",
-               "place_name",
+    places, place_tags = place_columns(bridge.level)
+    columns = ("left_rulebook", "right_rulebook", "as_of", "known_at", "status", *places,
                *(f"{side}_{unit}" for side in figures for unit in ("households", "individuals")),
                *(f"{reason}_{unit}" for reason in used for unit in ("households", "individuals")))
-    tags = (*(tag_of_field(c) for c in columns[:7]),
+    tags = (*(tag_of_field(c) for c in columns[:5]), *place_tags,
             *(f"#affected+{unit}+{side}" for side in figures for unit in ("hh", "ind")),
             *(f"#affected+{unit}+{reason}" for reason in used for unit in ("hh", "ind")))
     rows = []
     for r in bridge.rows:
-        values: list[Any] = [*head, r.status, r.place, place_name(r.place, sites)]
+        values: list[Any] = [*head, r.status, *place_values(r.status, r.place, bridge.level, sites)]
         for fig in (r.left, r.right, r.delta):
             values += [fig.households, fig.individuals]
         for reason in used:
             part = r.reasons.get(reason)
             values += [part.households if part else 0, part.individuals if part else 0]
         rows.append(tuple(values))
-    reasons = Table("reasons", ("status", "place", "place_name", "reason", "households",
-                                "individuals"),
-                    [(r.status, r.place, place_name(r.place, sites), reason, fig.households,
-                      fig.individuals) for r in bridge.rows for reason, fig in r.reasons.items()])
+    reasons = Table("reasons", ("status", *places, "reason", "households", "individuals"),
+                    [(r.status, *place_values(r.status, r.place, bridge.level, sites), reason,
+                      fig.households, fig.individuals)
+                     for r in bridge.rows for reason, fig in r.reasons.items()],
+                    ("#status", *place_tags, "#meta+reason", "#affected+hh", "#affected+ind"))
     left, right, total_reasons = totals(bridge.rows)
     summary = Table("totals", ("reason", "households", "individuals"),
                     [(bridge.left, left.households, left.individuals),
@@ -157,7 +220,7 @@ def facts_table(name: str, facts: Sequence[FactRecord], known_at: dt.datetime | 
     columns = ("household_id", "position", "recorded_at", "effective_on", "type", "source_id",
                "recorded_by", "source_document", "voided", "details")
     return Table(name, columns, [
-        (household_id or f.subject_id, f.position, _moment(f.recorded_at), f.effective_on.isoformat(),
+        (household_id or f.subject_id, f.position, _seconds(f.recorded_at), f.effective_on,
          f.type, f.source_id, f.recorded_by or "", f.source_document or "",
          voided.get(f.source_id, ""), _details(f))
         for f in sorted(facts, key=lambda f: (f.effective_on, f.position))
@@ -174,12 +237,15 @@ def household_export(db: Database, household_id: str, books: Sequence[Rulebook],
     for book in books:
         for interval in timeline(facts, book, known_at):
             state = interval.state
-            status_rows.append((book.name, interval.valid_from.isoformat(),
-                                interval.valid_to.isoformat() if interval.valid_to else "",
-                                state.status, state.place or "", place_name(state.place, sites),
+            status_rows.append((book.name, interval.valid_from, interval.valid_to,
+                                state.status,
+                                *place_values(state.status, state.place, "cell", sites, book),
                                 state.individuals))
-    status = Table("status", ("rulebook", "valid_from", "valid_to", "status", "place",
-                              "place_name", "individuals"), status_rows)
+    places, place_tags = place_columns("cell")
+    status = Table("status", ("rulebook", "valid_from", "valid_to", "status", *places,
+                              "individuals"), status_rows,
+                   ("#meta+rulebook", "#date+start", "#date+end", "#status", *place_tags,
+                    "#affected+ind"))
     as_of = dt.datetime.now(dt.UTC).date()
     return Export(f"household {household_id}",
                   [facts_table("facts", facts, known_at, household_id), status],
@@ -193,10 +259,13 @@ def count_export(db: Database, book: Rulebook, status: str, place: str, as_of: d
     """Count lineage: the households behind one figure, and the facts that put each there."""
     with db.cursor() as cur:
         facts = facts_of_households(cur, db, [h for h, _ in counted])
-    households = Table("households", ("rulebook", "as_of", "status", "place", "place_name",
-                                      "household_id", "individuals"),
-                       [(book.name, as_of.isoformat(), status, place, place_name(place, sites),
-                         h, n) for h, n in counted])
+    places, place_tags = place_columns("cell")
+    households = Table("households", ("rulebook", "as_of", "status", *places, "household_id",
+                                      "individuals"),
+                       [(book.name, as_of, status, *place_values(status, place, "cell", sites, book),
+                         h, n) for h, n in counted],
+                       ("#meta+rulebook", "#date+asof", "#status", *place_tags,
+                        tag_of_field("household_id"), "#affected+ind"))
     rows = [row for h, _ in counted for row in facts_table("facts", facts[h], known_at, h).rows]
     return Export(f"{book.name} {status} at {place}",
                   [households, Table("facts", facts_table("facts", [], None).columns, rows,
@@ -208,44 +277,101 @@ def _csv_path(path: Path, index: int, table: Table) -> Path:
     return path if index == 0 else path.with_name(f"{path.stem}.{table.name}{path.suffix}")
 
 
-def write_csv(export: Export, path: Path) -> list[Path]:
+def csv_value(value: Any) -> Any:
+    """A value as a CSV cell: dates and times in ISO 8601, text safe from formula injection."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.isoformat(timespec="seconds")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, str):
+        return spreadsheet_text(value)
+    return value
+
+
+def write_csv(export: Export, path: Path, hxl: bool = True) -> list[Path]:
     written = []
     for index, table in enumerate(export.tables):
         target = _csv_path(path, index, table)
         with target.open("w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow(table.columns)
-            writer.writerow(table.hashtags())
-            writer.writerows(table.rows)
+            if hxl:
+                writer.writerow(table.hashtags())
+            writer.writerows([csv_value(v) for v in row] for row in table.rows)
         written.append(target)
     return written
 
 
-def write_xlsx(export: Export, path: Path) -> list[Path]:
-    from openpyxl import Workbook  # noqa: PLC0415  (only xlsx exports pay for openpyxl)
+DATE_FORMAT = "yyyy-mm-dd"
+TIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
+MAX_WIDTH = 60
+
+
+def _excel_value(value: Any) -> Any:
+    """Excel has no time zones: a moment is written as its UTC wall time."""
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+    return None if value == "" else value
+
+
+def _width(value: Any) -> int:
+    if isinstance(value, dt.datetime):
+        return len(TIME_FORMAT)
+    if isinstance(value, dt.date):
+        return len(DATE_FORMAT)
+    return max((len(line) for line in str(value).splitlines()), default=0)
+
+
+def _fill_sheet(sheet: Any, header: Sequence[Any], tags: Sequence[str] | None,
+                rows: Sequence[Sequence[Any]]) -> None:
+    """Header (bold, frozen), hashtag row (the autofilter's row), typed cells, fitting widths."""
     from openpyxl.styles import Font  # noqa: PLC0415
+    from openpyxl.utils import get_column_letter  # noqa: PLC0415
+
+    bold = Font(bold=True)
+    widths = [len(str(h)) for h in header]
+    sheet.append(list(header))
+    for cell in sheet[1]:
+        cell.font = bold
+    if tags is not None:
+        sheet.append(list(tags))
+        widths = [max(w, len(t)) for w, t in zip(widths, tags, strict=True)]
+    for row in rows:
+        sheet.append([_excel_value(v) for v in row])
+        number = sheet.max_row
+        for column, value in enumerate(row, start=1):
+            widths[column - 1] = max(widths[column - 1], _width(value))
+            if isinstance(value, dt.datetime | dt.date):
+                sheet.cell(number, column).number_format = (
+                    TIME_FORMAT if isinstance(value, dt.datetime) else DATE_FORMAT)
+            elif isinstance(value, str) and value.startswith(FORMULA_STARTS):
+                guard_xlsx_cell(sheet.cell(number, column))
+    for column, width in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(column)].width = min(width + 2, MAX_WIDTH)
+    first_data = 3 if tags is not None else 2
+    sheet.freeze_panes = f"A{first_data}"
+    last = get_column_letter(max(len(header), 1))
+    sheet.auto_filter.ref = f"A{first_data - 1}:{last}{max(sheet.max_row, first_data - 1)}"
+
+
+def write_xlsx(export: Export, path: Path, hxl: bool = True) -> list[Path]:
+    from openpyxl import Workbook  # noqa: PLC0415  (only xlsx exports pay for openpyxl)
 
     workbook = Workbook()
     workbook.remove(workbook.active)
-    bold = Font(bold=True)
     for table in export.tables:
-        sheet = workbook.create_sheet(table.name[:31])
-        sheet.append(list(table.columns))
-        sheet.append(list(table.hashtags()))
-        for cell in sheet[1]:
-            cell.font = bold
-        for row in table.rows:
-            sheet.append(list(row))
-        sheet.freeze_panes = "A3"
-    about = workbook.create_sheet("about")
-    about.append(["key", "value"])
-    about.append(["#meta+key", "#meta+value"])
-    about.append(["title", export.title])
-    for key, value in export.about:
-        about.append([key, value])
+        _fill_sheet(workbook.create_sheet(table.name[:31]), table.columns,
+                    table.hashtags() if hxl else None, table.rows)
+    _fill_sheet(workbook.create_sheet("about"), ("key", "value"),
+                ("#meta+key", "#meta+value") if hxl else None,
+                [("title", export.title), *export.about])
     workbook.save(path)
     return [path]
 
 
-def write_export(export: Export, path: Path, fmt: str) -> list[Path]:
-    return write_xlsx(export, path) if fmt == "xlsx" else write_csv(export, path)
+def write_export(export: Export, path: Path, fmt: str, hxl: bool = True) -> list[Path]:
+    """Write ``export``; ``hxl=False`` leaves the HXL hashtag row out (for tools that want one
+    header row, such as ``pandas.read_excel`` without ``skiprows=[1]``)."""
+    return write_xlsx(export, path, hxl) if fmt == "xlsx" else write_csv(export, path, hxl)

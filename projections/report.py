@@ -33,6 +33,9 @@ COLOURS = {"official": "#1f5fa8", "operational": "#e07b1a"}
 STATUS_LABELS = {"idp_in_camp": "IDPs in camp", "idp_out_of_camp": "IDPs out of camp",
                  "returnee": "Returnees", "locally_integrated": "Locally integrated"}
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
+# The toolbar stands upright in the right margin, clear of the left-aligned title.
+MODEBAR = {"orientation": "v", "bgcolor": "rgba(255,255,255,0.6)"}
+WATERFALL_PAD = 0.25  # of the span the steps cover, above and below them
 
 
 @dataclass(frozen=True)
@@ -95,11 +98,47 @@ def gather(views: Views, db: Database, *, as_of: dt.date | None = None,
 
 
 # ---- charts ------------------------------------------------------------------------------------
-def _layout(fig: go.Figure, title: str, height: int = 420) -> go.Figure:
-    fig.update_layout(title={"text": title, "x": 0.01}, height=height, template="plotly_white",
-                      margin={"l": 60, "r": 20, "t": 60, "b": 60},
+def _known(known_at: dt.datetime | None) -> str:
+    return known_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC") if known_at else "now"
+
+
+def moment_label(as_of: dt.date, known_at: dt.datetime | None) -> str:
+    """'as of D · known at K': the two times every chart is read at (K in UTC)."""
+    return f"as of {as_of.isoformat()} · known at {_known(known_at)}"
+
+
+def _layout(fig: go.Figure, title: str, height: int = 420, moment: str | None = None) -> go.Figure:
+    text = f"{title}<br><sup>{moment}</sup>" if moment else title
+    fig.update_layout(title={"text": text, "x": 0.01, "xanchor": "left"}, height=height,
+                      template="plotly_white", modebar=MODEBAR,
+                      margin={"l": 60, "r": 48, "t": 80, "b": 60},
                       legend={"orientation": "h", "y": -0.2})
     return fig
+
+
+def _waterfall_range(values: Sequence[int], measures: Sequence[str]) -> list[float]:
+    """A y range around the levels the waterfall walks through, so small reasons show.
+
+    The axis starts near the figures instead of at zero: on a national bridge the totals are
+    tens of thousands and each reason a few hundred, which would be slivers from zero.
+    """
+    level = 0
+    levels: list[int] = []
+    for value, measure in zip(values, measures, strict=True):
+        if measure == "absolute":
+            level = value
+            levels.append(level)
+        elif measure == "relative":
+            levels += [level, level + value]
+            level += value
+        else:
+            levels.append(level)
+    low, high = min(levels), max(levels)
+    pad = max((high - low) * WATERFALL_PAD, abs(high) * 0.02, 1)
+    bottom = low - pad
+    if low >= 0:
+        bottom = max(bottom, 0)
+    return [bottom, high + pad]
 
 
 def waterfall(bridge: Bridge, unit: str) -> go.Figure:
@@ -107,29 +146,34 @@ def waterfall(bridge: Bridge, unit: str) -> go.Figure:
 
     Contributions are left − right, as on every surface (terminal, JSON, CSV, XLSX): the text
     on each step is the contribution, the step itself goes down by it (``customdata`` holds the
-    contributions), so left − Σ contributions = right.
+    contributions), so left − Σ contributions = right. Reasons that move nothing in this unit
+    are not drawn; the y axis starts near the figures.
     """
     left, right, reasons = totals(bridge.rows)
 
     def value(fig: Any) -> int:
         return int(fig.households if unit == "households" else fig.individuals)
 
-    contributions = [value(f) for f in reasons.values()]
-    names = [bridge.left, *(f"− {r.replace('_', ' ')}" for r in reasons), bridge.right]
+    moving = {name: fig for name, fig in reasons.items() if value(fig) != 0}
+    contributions = [value(f) for f in moving.values()]
+    names = [bridge.left, *(f"− {r.replace('_', ' ')}" for r in moving), bridge.right]
     values = [value(left), *(-c for c in contributions), value(right)]
+    measures = ["absolute", *["relative"] * len(moving), "total"]
     fig = go.Figure(go.Waterfall(
         x=names, y=values, customdata=[None, *contributions, None],
-        measure=["absolute", *["relative"] * len(reasons), "total"],
+        measure=measures,
         text=[f"{value(left):,}", *(f"{c:+,}" for c in contributions), f"{value(right):,}"],
-        textposition="outside",
+        textposition="outside", cliponaxis=False,
         hovertemplate="%{x}: %{text}<extra></extra>",
         connector={"line": {"color": "#999"}},
         increasing={"marker": {"color": "#e07b1a"}}, decreasing={"marker": {"color": "#6a8caf"}},
         totals={"marker": {"color": "#1f5fa8"}},
     ))
-    fig.update_yaxes(title=unit)
+    fig.update_yaxes(title=unit, range=_waterfall_range(values, measures))
+    fig.update_xaxes(tickangle=-30, automargin=True)
     return _layout(fig, f"{bridge.left} − each reason's contribution ({bridge.left} − "
-                        f"{bridge.right}) = {bridge.right}, in {unit}")
+                        f"{bridge.right}) = {bridge.right}, in {unit}",
+                   moment=moment_label(bridge.as_of, bridge.known_at))
 
 
 def by_governorate(views_adm1: Sequence[ViewResult]) -> go.Figure:
@@ -144,8 +188,10 @@ def by_governorate(views_adm1: Sequence[ViewResult]) -> go.Figure:
         )
     fig.update_layout(barmode="group")
     fig.update_yaxes(title="individuals")
+    first = views_adm1[0] if views_adm1 else None
     return _layout(fig, "Both views by governorate (camps reported under each rulebook's "
-                        "site attribution)", 460)
+                        "site attribution)", 460,
+                   moment_label(first.as_of, first.known_at) if first else None)
 
 
 def by_camp(views: Sequence[ViewResult], sites: Mapping[str, SiteInfo]) -> go.Figure:
@@ -161,7 +207,9 @@ def by_camp(views: Sequence[ViewResult], sites: Mapping[str, SiteInfo]) -> go.Fi
                     hovertemplate="%{y}: %{x:,} individuals, %{customdata:,} households")
     fig.update_layout(barmode="group")
     fig.update_xaxes(title="individuals in camp")
-    return _layout(fig, "IDPs in camp, camp by camp", max(420, 60 * len(camps)))
+    first = views[0] if views else None
+    return _layout(fig, "IDPs in camp, camp by camp", max(420, 60 * len(camps)),
+                   moment_label(first.as_of, first.known_at) if first else None)
 
 
 def over_time(data: ReportData) -> go.Figure:
@@ -176,7 +224,9 @@ def over_time(data: ReportData) -> go.Figure:
                                   "dash": "solid" if book == data.books[0].name else "dash"})
     fig.update_yaxes(title="individuals")
     return _layout(fig, f"Population by status over time (solid: {data.books[0].name}, dashed: "
-                        f"{data.books[1].name})", 460)
+                        f"{data.books[1].name})", 460,
+                   f"weekly, as of each date to {data.as_of.isoformat()} · known at "
+                   f"{_known(data.known_at)}")
 
 
 def _status_colour(status: str) -> str:
@@ -184,7 +234,7 @@ def _status_colour(status: str) -> str:
             "locally_integrated": "#c0392b"}[status]
 
 
-def round_funnel(rounds: Sequence[RoundReport]) -> go.Figure:
+def round_funnel(rounds: Sequence[RoundReport], moment: str | None = None) -> go.Figure:
     moved = [r for r in rounds if r.departed or r.closed]
     stages = ["manifested", "departed", "re-entered"]
     fig = go.Figure(go.Funnel(
@@ -193,22 +243,26 @@ def round_funnel(rounds: Sequence[RoundReport]) -> go.Figure:
         textinfo="value+percent initial", marker={"color": ["#1f5fa8", "#2e9e5b", "#c0392b"]},
     ))
     return _layout(fig, f"FVM rounds that moved ({len(moved)}): manifested → departed → "
-                        "back in camp", 360)
+                        "back in camp", 360, moment)
 
 
-def rounds_chart(rounds: Sequence[RoundReport]) -> go.Figure:
+def rounds_chart(rounds: Sequence[RoundReport], moment: str | None = None) -> go.Figure:
+    """One horizontal bar per round: its id on its own line, so no two labels can overlap."""
     fig = go.Figure()
     ids = [r.round_id for r in rounds]
     for label, key, colour in (("departed with letter", "departed_with_letter", "#2e9e5b"),
                                ("departed without letter", "departed_without_letter", "#f1c40f"),
                                ("withdrawn", "withdrawn", "#95a5a6"),
                                ("pending", "pending", "#6a8caf")):
-        fig.add_bar(name=label, x=ids, y=[getattr(r, key) for r in rounds], marker_color=colour)
-    fig.add_scatter(name="back in camp", x=ids, y=[r.reentered for r in rounds], mode="markers",
+        fig.add_bar(name=label, y=ids, x=[getattr(r, key) for r in rounds], marker_color=colour,
+                    orientation="h")
+    fig.add_scatter(name="back in camp", y=ids, x=[r.reentered for r in rounds], mode="markers",
                     marker={"color": "#c0392b", "size": 11, "symbol": "diamond"})
     fig.update_layout(barmode="stack")
-    fig.update_yaxes(title="households")
-    return _layout(fig, "Every round: who departed, who withdrew, who is still waiting", 420)
+    fig.update_xaxes(title="households")
+    fig.update_yaxes(type="category", autorange="reversed", automargin=True)
+    return _layout(fig, "Every round: who departed, who withdrew, who is still waiting",
+                   max(420, 150 + 26 * len(rounds)), moment)
 
 
 # ---- page --------------------------------------------------------------------------------------
@@ -279,6 +333,7 @@ def reported_section(data: ReportData) -> str:
 def render(data: ReportData, title: str = "Movement Ledger report") -> str:
     left_book, right_book = data.books
     left, right, reasons = totals(data.bridge.rows)
+    moment = moment_label(data.as_of, data.known_at)
     charts = [
         ("Reconciliation bridge", [waterfall(data.bridge, "individuals"),
                                    waterfall(data.bridge, "households")],
@@ -288,7 +343,8 @@ def render(data: ReportData, title: str = "Movement Ledger report") -> str:
                                                 by_camp(data.views, data.sites)], ""),
         ("Population by status over time", [over_time(data)],
          "Weekly, as of each date, with what the ledger knew at the known-at time."),
-        ("FVM departure rounds", [round_funnel(data.rounds), rounds_chart(data.rounds)], ""),
+        ("FVM departure rounds", [round_funnel(data.rounds, moment),
+                                  rounds_chart(data.rounds, moment)], ""),
     ]
     parts = []
     n = 0

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from ledger.application import Outcome
+from ledger.cells import spreadsheet_text
 from ledger.cli.options import AsOf, Json, KnownAt, note, parse_as_of, parse_known_at, parse_level
 from ledger.cli.output import console, print_json, reports_errors, table
 from ledger.cli.state import workspace
@@ -81,7 +82,8 @@ def write_csv(path: Path | None, rows: Sequence[dict[str, Any]]) -> None:
         writer = csv.DictWriter(out, fieldnames=columns)
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: v.isoformat() if isinstance(v, dt.date) else v
+            writer.writerow({k: v.isoformat() if isinstance(v, dt.date)
+                             else spreadsheet_text(v) if isinstance(v, str) else v
                              for k, v in row.items()})
 
 

@@ -36,6 +36,11 @@ Format = Annotated[str | None, typer.Option(
     "--format", metavar="csv|xlsx",
     help="csv: one file per table, header + HXL rows (the main table at --output, the others "
     "beside it); xlsx: one sheet per table and an 'about' sheet. Default: from --output's suffix.")]
+Hxl = Annotated[bool, typer.Option(
+    "--hxl/--no-hxl",
+    help="Write the HXL hashtag row under the header (default). --no-hxl leaves it out, for "
+    "tools that want a single header row; with it, read the file with pandas.read_csv or "
+    "read_excel(..., skiprows=[1]).")]
 
 
 def _format(fmt: str | None, output: Path) -> str:
@@ -46,8 +51,8 @@ def _format(fmt: str | None, output: Path) -> str:
     return chosen
 
 
-def _write(export: Export, output: Path, fmt: str, json_output: bool) -> None:
-    written = write_export(export, output, fmt)
+def _write(export: Export, output: Path, fmt: str, json_output: bool, hxl: bool = True) -> None:
+    written = write_export(export, output, fmt, hxl)
     if json_output:
         print_json({"title": export.title, "format": fmt, "files": [str(p) for p in written],
                     "tables": {t.name: len(t.rows) for t in export.tables}})
@@ -61,7 +66,7 @@ def _write(export: Export, output: Path, fmt: str, json_output: bool) -> None:
 def export_view(
     rulebook: Annotated[str, typer.Option("--rulebook", help="official, operational or one you added.")],
     output: Output, fmt: Format = None, as_of: AsOf = None, known_at: KnownAt = None,
-    by: By = "cell", json_output: Json = False,
+    by: By = "cell", hxl: Hxl = True, json_output: Json = False,
 ) -> None:
     """One rulebook's figures, as `ledger views show` gives them."""
     chosen, level = _format(fmt, output), parse_level(by)
@@ -71,7 +76,7 @@ def export_view(
                       known_at=parse_known_at(known_at), level=level)
         book = load_versions(ws.db).get(result.rulebook, result.version).book
         export = view_export(result, ws.views.sites(), book, ledger_digest(ws.db))
-    _write(export, output, chosen, json_output)
+    _write(export, output, chosen, json_output, hxl)
 
 
 @app.command("reconcile")
@@ -80,7 +85,8 @@ def export_reconcile(
     output: Output, fmt: Format = None,
     left: Annotated[str, typer.Option("--left", help="Left rulebook.")] = "official",
     right: Annotated[str, typer.Option("--right", help="Right rulebook.")] = "operational",
-    as_of: AsOf = None, known_at: KnownAt = None, by: By = "cell", json_output: Json = False,
+    as_of: AsOf = None, known_at: KnownAt = None, by: By = "cell", hxl: Hxl = True,
+    json_output: Json = False,
 ) -> None:
     """The bridge between two rulebooks: each cell's figures and the reasons for every gap."""
     chosen, level = _format(fmt, output), parse_level(by)
@@ -92,14 +98,15 @@ def export_reconcile(
         used = [versions.at(name, bridge.known_at) for name in (left, right)]
         export = bridge_export(bridge, ws.views.sites(), [v.book for v in used],
                                ledger_digest(ws.db), {v.name: v.version for v in used})
-    _write(export, output, chosen, json_output)
+    _write(export, output, chosen, json_output, hxl)
 
 
 @audit_app.command("household")
 @reports_errors
 def export_household(
     household_id: Annotated[str, typer.Argument(help="The household's id.")],
-    output: Output, fmt: Format = None, known_at: KnownAt = None, json_output: Json = False,
+    output: Output, fmt: Format = None, known_at: KnownAt = None, hxl: Hxl = True,
+    json_output: Json = False,
 ) -> None:
     """Every fact of a household (both times, who, which document, voids) and its status over
     time under every rulebook."""
@@ -113,7 +120,7 @@ def export_household(
         from ledger.errors import NotFoundError  # noqa: PLC0415
 
         raise NotFoundError(f"unknown household {household_id!r}: no fact is recorded about it")
-    _write(export, output, chosen, json_output)
+    _write(export, output, chosen, json_output, hxl)
 
 
 @audit_app.command("count")
@@ -124,7 +131,7 @@ def export_count(
                                                         "or locally_integrated.")],
     place: Annotated[str, typer.Option("--place", help="A site id or a p-code (as in a cell).")],
     output: Output, fmt: Format = None, as_of: AsOf = None, known_at: KnownAt = None,
-    json_output: Json = False,
+    hxl: Hxl = True, json_output: Json = False,
 ) -> None:
     """The households behind one figure, with the facts that put each of them there."""
     chosen = _format(fmt, output)
@@ -137,4 +144,4 @@ def export_count(
                    ws.views.households_in(book.name, day, moment, status, [place])]
         export = count_export(ws.db, book, status, place, day, moment, counted, ws.views.sites(),
                               ledger_digest(ws.db))
-    _write(export, output, chosen, json_output)
+    _write(export, output, chosen, json_output, hxl)

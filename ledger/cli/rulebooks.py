@@ -16,6 +16,7 @@ from ledger.workspace import Workspace
 from projections.queries import now
 from projections.rulebook_versions import RulebookVersion, load_versions, text_digest
 from projections.rulebooks import BUILTIN_NAMES, parse_rulebook
+from projections.sqlviews import refresh_analyst_rulebooks
 
 app = typer.Typer(help="Rulebooks: how an organisation turns facts into figures, version by "
                   "version.", no_args_is_help=True)
@@ -70,6 +71,7 @@ def add(
                                   recorded_by=recorded_by)
         with progress_bar("projecting households", None, quiet=json_output) as tick:
             ws.views.catch_up(progress=tick)
+        refresh_analyst_rulebooks(ws.db)  # the SQL views read the rulebooks' parameters
     if json_output:
         print_json({"added": defined.name, "version": defined.version, "digest": defined.digest})
     else:
