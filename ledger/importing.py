@@ -10,8 +10,10 @@ separator, so it can be corrected and imported again), and the totals add up:
 from __future__ import annotations
 
 import csv
+import sys
 from collections import deque
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack, suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -23,6 +25,7 @@ from ledger.application import Outcome
 from ledger.errors import LedgerError
 from ledger.facts import FactInput, parse_fact
 from ledger.kobo import KoboMapping
+from ledger.outputs import OutputPath, OutputPathError, check_output, remove_stale, staged
 from ledger.readers import RawRecord, file_format, layout_of, read_records
 
 ProgressFn = Callable[[int], None]
@@ -43,10 +46,19 @@ class ImportReport:
 
 
 class RejectsWriter:
-    """Writes rejected records in the input's format, each with its line number and reason."""
+    """Writes rejected records in the input's format, each with its line number and reason.
 
-    def __init__(self, path: Path, source: Path, kobo: KoboMapping | None = None) -> None:
-        self.path = path
+    The file is written beside its target and renamed into place when the import ends
+    (``ledger.outputs``); an import that records no reject removes the rejects file a previous
+    run left, and one that fails half-way leaves the previous file as it was.
+    """
+
+    def __init__(self, path: Path | OutputPath, source: Path, kobo: KoboMapping | None = None) -> None:
+        self.output = path if isinstance(path, OutputPath) else check_output(
+            path, "rejects", protected=[source])
+        self.path = self.output.target
+        self._stage = ExitStack()
+        self._staged: Path | None = None
         self.format = file_format(source)
         self.source = source
         self.kobo = kobo
@@ -77,14 +89,38 @@ class RejectsWriter:
         return [["_line", "_error", *row] if not is_tags else ["", "", *row]
                 for row, is_tags in ((list(r), hxl.is_tag_row(list(r))) for r in rows)]
 
+    def _staged_path(self) -> Path:
+        if self._staged is None:
+            self._staged = self._stage.enter_context(staged(self.output)).path
+        return self._staged
+
     def _open(self) -> IO[str]:
         if self._handle is None:
-            self._handle = self.path.open("w", encoding="utf-8", newline="")
+            # surrogateescape: a row rejected for bytes that are not UTF-8 is kept as it was.
+            self._handle = self._staged_path().open("w", encoding="utf-8", newline="",
+                                                    errors="surrogateescape")
         return self._handle
 
-    def close(self) -> None:
-        if self._handle is not None:
-            self._handle.close()
+    def close(self, *, completed: bool = True) -> None:
+        """Publish the rejects (or remove a stale file when there are none); discard them when
+        the import did not complete."""
+        try:
+            if self._handle is not None:
+                self._handle.close()
+            if completed:
+                self._save()
+        except BaseException:
+            self._stage.__exit__(*sys.exc_info())
+            raise
+        if not completed:
+            with suppress(OutputPathError):
+                self._stage.__exit__(OutputPathError, OutputPathError("import failed"), None)
+            return
+        self._stage.close()
+        if self.count == 0:
+            remove_stale(self.output)
+
+    def _save(self) -> None:
         if self.format == ".xlsx" and self._rows:
             from openpyxl import Workbook  # noqa: PLC0415
 
@@ -94,7 +130,7 @@ class RejectsWriter:
                 sheet.append(header)
             for row in self._rows:
                 sheet.append(row)
-            workbook.save(self.path)
+            workbook.save(self._staged_path())
 
 
 def default_rejects_path(source: Path) -> Path:
@@ -105,7 +141,7 @@ def import_file(
     record_many: Callable[[Iterator[FactInput | LedgerError]], Iterator[Outcome]],
     path: Path,
     *,
-    rejects_path: Path | None = None,
+    rejects_path: Path | OutputPath | None = None,
     fact_type: str | None = None,
     kobo: KoboMapping | None = None,
     progress: ProgressFn | None = None,
@@ -125,6 +161,7 @@ def import_file(
             except LedgerError as exc:
                 yield exc
 
+    completed = False
     try:
         for outcome in record_many(parsed()):
             record = pending.popleft()
@@ -143,7 +180,8 @@ def import_file(
                     )
             if progress is not None:
                 progress(1)
+        completed = True
     finally:
-        rejects.close()
+        rejects.close(completed=completed)
     report.rejects_file = str(rejects.path) if rejects.count else None
     return report

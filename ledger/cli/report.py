@@ -8,8 +8,9 @@ from typing import Annotated
 import typer
 
 from ledger.cli.options import AsOf, Json, KnownAt, parse_as_of, parse_known_at
-from ledger.cli.output import print_json, reports_errors
+from ledger.cli.output import Force, output_path, print_json, reports_errors
 from ledger.cli.state import workspace
+from ledger.outputs import OutputPath, staged
 from projections.report import gather, render
 
 
@@ -20,16 +21,17 @@ def report_command(
     as_of: AsOf = None, known_at: KnownAt = None,
     left: Annotated[str, typer.Option("--left", help="Left rulebook.")] = "official",
     right: Annotated[str, typer.Option("--right", help="Right rulebook.")] = "operational",
-    json_output: Json = False,
+    force: Force = False, json_output: Json = False,
 ) -> None:
     """Write one HTML page: the reconciliation bridge as a waterfall, both views by governorate
     and camp, population by status over time, the FVM round funnel, and the as-of date,
     known-at time, rulebooks and ledger digest they come from."""
+    target = output_path(html, "report", force=force)
     with workspace() as ws:
         ws.catch_up()
         data = gather(ws.views, ws.db, as_of=parse_as_of(as_of), known_at=parse_known_at(known_at),
                       left=left, right=right)
-    write_report(html, render(data))
+    write_report(target, render(data))
     if json_output:
         print_json({"html": str(html), "as_of": data.as_of, "known_at": data.known_at,
                     "rulebooks": [b.name for b in data.books], "digest": data.digest})
@@ -38,5 +40,6 @@ def report_command(
                    f"{data.books[1].name}); open it in a browser, no network needed")
 
 
-def write_report(path: Path, page: str) -> None:
-    path.write_text(page, encoding="utf-8")
+def write_report(output: OutputPath, page: str) -> None:
+    with staged(output) as stage:
+        stage.path.write_text(page, encoding="utf-8")
