@@ -22,11 +22,12 @@ import orjson
 
 from ledger import hxl
 from ledger.application import Outcome
-from ledger.errors import LedgerError
+from ledger.errors import LedgerError, StoreError
 from ledger.facts import FactInput, parse_fact
 from ledger.kobo import KoboMapping
 from ledger.outputs import OutputPath, OutputPathError, check_output, remove_stale, staged
 from ledger.readers import RawRecord, file_format, layout_of, read_records
+from ledger.store.failures import FAILURES, store_failure
 
 ProgressFn = Callable[[int], None]
 
@@ -181,6 +182,12 @@ def import_file(
             if progress is not None:
                 progress(1)
         completed = True
+    except FAILURES as exc:
+        failure = store_failure(exc)
+        if failure is None:
+            raise
+        raise StoreError(f"{failure} ({report.recorded:,} facts of {path.name} were recorded "
+                         "before it)") from None
     finally:
         rejects.close(completed=completed)
     report.rejects_file = str(rejects.path) if rejects.count else None

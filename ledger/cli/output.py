@@ -20,6 +20,7 @@ from rich.table import Table
 
 from ledger.errors import LedgerError
 from ledger.outputs import Kind, OutputPath, check_output, store_files
+from ledger.store.failures import FAILURES, store_failure
 from ledger.store.settings import StoreSettings
 
 P = ParamSpec("P")
@@ -59,8 +60,21 @@ def reports_errors(func: Callable[P, R]) -> Callable[P, R]:
             if exc.field and not message.startswith("field ") and f"'{exc.field}'" not in message:
                 message = f"field '{exc.field}': {message}"
             fail(message)
+        except FAILURES as exc:
+            translated = store_failure(exc, _store_described())
+            if translated is None:
+                raise
+            structlog.get_logger().info("command_failed", error=type(exc).__name__)
+            fail(str(translated))
 
     return wrapper
+
+
+def _store_described() -> str:
+    try:
+        return f"the store ({StoreSettings.from_env().describe()})"
+    except LedgerError:
+        return "the store"
 
 
 Force = Annotated[bool, typer.Option(

@@ -1,0 +1,154 @@
+"""Issue 11 item 7: a full disk, a read-only store and a schema that cannot hold a ledger are
+each one line saying what happened and what to do, exit 1, nothing half-written, and the
+import resumes where it stopped.
+
+The disk and the read-only store are real: a small tmpfs and a read-only bind mount, which
+need root and a kernel that lets the test mount (the test is skipped, saying so, otherwise).
+Root ignores file modes, so ``chmod`` alone cannot make a store read-only for it; as another
+user the test uses a read-only folder instead of the mount.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import Cli, Result, assert_no_traceback, write_jsonl
+from tests.factdicts import registration, site
+
+
+def _one_line_error(result: Result, *words: str) -> None:
+    assert_no_traceback(result)
+    assert result.code == 1, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1, result.stderr
+    for word in words:
+        assert word in lines[0], lines[0]
+
+
+@contextmanager
+def _mounted(target: Path, *args: str) -> Iterator[None]:
+    target.mkdir(exist_ok=True)
+    done = subprocess.run(["mount", *args, str(target)], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a file system here ({done.stderr.strip() or 'not root'})")
+    try:
+        yield
+    finally:
+        subprocess.run(["umount", "-l", str(target)], capture_output=True, check=False)
+
+
+@pytest.mark.parametrize("schema", ["pg_catalog", "information_schema", "pg_toast", "select",
+                                    "user", "Ledger", "1ledger", "a-b"])
+def test_a_schema_that_cannot_hold_a_ledger_is_one_line(tmp_path: Path, schema: str) -> None:
+    cli = Cli(f"postgresql://postgres@127.0.0.1:5432/test?schema={schema}", tmp_path)
+
+    for args in (("init",), ("views", "status")):
+        _one_line_error(cli(*args), f"schema {schema!r}", "choose another")
+
+
+def _store_with_facts(folder: Path) -> Cli:
+    cli = Cli(f"sqlite:///{folder / 'ledger.db'}", folder)
+    cli.ok("init")
+    cli.ok("import", write_jsonl(folder / "in.jsonl", [site("CHAMISHKU"), registration("H1")]))
+    return cli
+
+
+@contextmanager
+def _read_only_view_of(folder: Path, view: Path) -> Iterator[Path]:
+    """The folder as a read-only store: a read-only bind mount for root, else a folder whose
+    write permission is taken away (file modes bind every other user)."""
+    if os.geteuid() == 0:
+        with _mounted(view, "--bind", "-o", "ro", str(folder)):
+            yield view
+        return
+    folder.chmod(0o555)
+    try:
+        yield folder
+    finally:
+        folder.chmod(0o755)
+
+
+def test_reading_commands_work_on_a_read_only_store_and_writing_ones_say_why_not(
+        tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    store.mkdir()
+    _store_with_facts(store)
+    out = tmp_path / "out"
+    out.mkdir()
+
+    with _read_only_view_of(store, tmp_path / "ro") as folder:
+        cli = Cli(f"sqlite:///{folder / 'ledger.db'}", out)
+        assert cli.json("verify")["ok"] is True
+        assert cli.json("views", "status")["behind"] == 0
+        assert cli.json("views", "show", "--rulebook", "official")
+        cli.ok("audit", "household", "H1")
+        cli.ok("export", "view", "--rulebook", "official", "--output", out / "view.csv")
+        recorded = cli("record", "site_closed", "--source-id", "c-1", "--site-id", "CHAMISHKU",
+                       "--effective-on", "2020-01-01")
+
+    _one_line_error(recorded, "read-only", "reading commands")
+    assert "CHAMISHKU" in (out / "view.csv").read_text()
+
+
+def _fill(folder: Path) -> Path:
+    filler = folder / "filler"
+    with filler.open("wb") as handle, suppress(OSError):
+        while True:
+            handle.write(b"\0" * 65536)
+            handle.flush()
+    return filler
+
+
+@pytest.mark.slow
+def test_a_full_disk_stops_the_import_in_one_line_and_the_import_resumes(tmp_path: Path) -> None:
+    disk = tmp_path / "disk"
+    facts = [{"type": "nonsense"}, site("CHAMISHKU")] + [
+        registration(f"H{i}", source_document="letter " + "x" * 200) for i in range(6000)]
+    source = write_jsonl(tmp_path / "in.jsonl", facts)
+    with _mounted(disk, "-t", "tmpfs", "-o", "size=1m", "tmpfs"):
+        cli = Cli(f"sqlite:///{disk / 'ledger.db'}", tmp_path)
+        cli.ok("init")
+
+        full = cli("import", source)
+
+        _one_line_error(full, "the disk is full", "run the command again", "recorded before it")
+        assert not (tmp_path / "in.rejects.jsonl").exists(), "no half-written rejects file"
+        status = cli.json("views", "status")
+        assert status["behind"] == 0
+        assert cli.json("verify")["ok"] is True
+        before = status["ledger_head"]
+
+        subprocess.run(["mount", "-o", "remount,size=64m", str(disk)], check=True)
+        again = cli("import", source, "--json")
+
+        report = json.loads(again.stdout)
+        assert (report["total"], report["rejected"]) == (6002, 1)
+        assert report["already_recorded"] == before
+        assert report["recorded"] + report["already_recorded"] == 6001
+        assert cli.json("views", "status")["ledger_head"] == 6001
+
+
+def test_an_output_on_a_full_disk_is_one_line_and_the_previous_file_stays(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    store.mkdir()
+    cli = _store_with_facts(store)
+    disk = tmp_path / "disk"
+    with _mounted(disk, "-t", "tmpfs", "-o", "size=256k", "tmpfs"):
+        cli.ok("export", "view", "--rulebook", "official", "--output", disk / "view.csv")
+        previous = (disk / "view.csv").read_text()
+        _fill(disk)
+
+        for args in (("export", "view", "--rulebook", "official", "--output", disk / "view.csv"),
+                     ("report", "--html", disk / "report.html")):
+            _one_line_error(cli(*args), "the disk is full")
+
+        assert (disk / "view.csv").read_text() == previous
+        assert not list(disk.glob(".ledger-writing-*"))
+        assert not (disk / "report.html").exists()
