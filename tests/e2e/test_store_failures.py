@@ -13,13 +13,17 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
+from psycopg import sql
 
-from tests.e2e.conftest import Cli, Result, assert_no_traceback, write_jsonl
+from ledger.store.settings import StoreSettings
+from tests.e2e.conftest import LEDGER, Cli, Result, assert_no_traceback, write_jsonl
 from tests.factdicts import registration, site
 
 
@@ -152,3 +156,60 @@ def test_an_output_on_a_full_disk_is_one_line_and_the_previous_file_stays(tmp_pa
         assert (disk / "view.csv").read_text() == previous
         assert not list(disk.glob(".ledger-writing-*"))
         assert not (disk / "report.html").exists()
+
+
+def test_a_read_only_store_whose_views_are_behind_says_so_instead_of_showing_them(
+        tmp_path: Path) -> None:
+    from ledger.application import MovementLedger
+    from ledger.facts import parse_fact
+
+    store = tmp_path / "store"
+    store.mkdir()
+    _store_with_facts(store)
+    ledger = MovementLedger(StoreSettings.from_url(f"sqlite:///{store / 'ledger.db'}"))
+    try:
+        ledger.record(parse_fact(registration("H2")))  # recorded, the views not caught up
+    finally:
+        ledger.close()
+
+    with _read_only_view_of(store, tmp_path / "ro") as folder:
+        cli = Cli(f"sqlite:///{folder / 'ledger.db'}", tmp_path)
+        status = cli.json("views", "status")
+        shown = cli("views", "show", "--rulebook", "official")
+
+    assert status["behind"] == 1
+    _one_line_error(shown, "read-only", "1 facts behind", "views catch-up")
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_a_connection_lost_mid_import_is_one_line_and_the_import_resumes(
+        pg_settings: StoreSettings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import psycopg
+
+    from tests.conftest import PG_DSN
+
+    app_name = f"ledger-test-{uuid.uuid4().hex[:12]}"  # libpq names the import's connections
+    monkeypatch.setenv("PGAPPNAME", app_name)
+    cli = Cli(pg_settings.url, tmp_path)
+    cli.ok("init")
+    source = write_jsonl(tmp_path / "in.jsonl", [site("CHAMISHKU")] + [
+        registration(f"H{i}") for i in range(20_000)])
+    facts = sql.SQL("SELECT count(*) FROM {}.ledger_facts").format(sql.Identifier(pg_settings.schema))
+
+    importing = subprocess.Popen([str(LEDGER), "import", str(source)], cwd=tmp_path, env=cli.env(),
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    with psycopg.connect(**PG_DSN, autocommit=True, application_name="ledger-test-killer") as conn:
+        while importing.poll() is None and conn.execute(facts).fetchone()[0] == 0:  # type: ignore[index]
+            time.sleep(0.05)
+        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                     "WHERE application_name = %s", (app_name,))
+    _, stderr = importing.communicate(timeout=300)
+    result = Result(("import",), importing.returncode, "", stderr)
+
+    _one_line_error(result, "lost the connection", "run the command again", "recorded before it")
+    again = cli.json("import", source)
+    assert again["recorded"] + again["already_recorded"] == 20_001
+    assert again["already_recorded"] > 0
+    assert cli.json("views", "status")["behind"] == 0
+    assert cli.json("verify")["ok"] is True
