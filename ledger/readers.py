@@ -180,7 +180,13 @@ def _read_jsonl(path: Path, fact_type: str | None) -> Iterator[RawRecord]:
                 line = line.removeprefix(BOM)  # noqa: PLW2901 - the mark is not part of the record
             if not line.strip():
                 continue
-            text = line.decode("utf-8", errors="replace").rstrip("\r\n")
+            try:
+                text = line.decode("utf-8").rstrip("\r\n")
+            except UnicodeDecodeError as exc:
+                yield RawRecord(number, {}, line.decode("utf-8", errors="replace").rstrip("\r\n"),
+                                InvalidFactError(f"not valid UTF-8 text (byte 0x{line[exc.start]:02X}); "
+                                                 "save the file as UTF-8"))
+                continue
             try:
                 data = orjson.loads(line)
             except orjson.JSONDecodeError as exc:

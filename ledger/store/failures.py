@@ -29,11 +29,12 @@ _READ_ONLY = ("readonly database", "read-only file system", "read-only transacti
               "read only transaction")
 _DAMAGED = ("file is not a database", "database disk image is malformed")
 _CANNOT_OPEN = ("unable to open database file",)
+_BUSY = ("database is locked", "lock timeout", "database table is locked")
 _CONNECTION_LOST = ("server closed the connection", "terminating connection", "connection is lost",
                     "consuming input failed", "connection is closed", "the connection is lost",
                     "connection not open", "connection already closed", "ssl syscall error",
                     "connection to server", "sending query failed", "server conn crashed")
-_SQLSTATES = {"53100": "disk full", "25006": "read only", "57P01": "lost", "57P02": "lost",
+_SQLSTATES = {"53100": "disk full", "25006": "read only", "55P03": "busy", "57P01": "lost", "57P02": "lost",
               "57P03": "lost", "08000": "lost", "08003": "lost", "08006": "lost"}
 
 
@@ -60,31 +61,30 @@ def _kind(exc: BaseException) -> str | None:
         return _SQLSTATES[state]
     text = str(exc).lower()
     for kind, needles in (("disk full", _DISK_FULL), ("read only", _READ_ONLY),
-                          ("damaged", _DAMAGED), ("cannot open", _CANNOT_OPEN)):
+                          ("damaged", _DAMAGED), ("cannot open", _CANNOT_OPEN), ("busy", _BUSY)):
         if any(n in text for n in needles):
             return kind
     lost = any(n in text for n in _CONNECTION_LOST)
     return "lost" if lost and isinstance(exc, psycopg.Error | PersistenceError) else None
 
 
+_MESSAGES = {
+    "disk full": "the disk is full ({detail}): free some space; {again}",
+    "read only": "{store} is read-only ({detail}): reading commands (views show, verify, audit, "
+                 "export) work on it, but recording facts needs a store you can write",
+    "damaged": "{store} is not a ledger's SQLite file or is damaged ({detail}); check "
+               "LEDGER_DATABASE_URL, or restore the file from a backup",
+    "cannot open": "cannot open {store} ({detail}): check that its folder exists and that you "
+                   "may write in it",
+    "busy": "{store} is busy ({detail}): another ledger command held its lock too long; {again}",
+    "lost": "lost the connection to {store} ({detail}): {again}",
+}
+
+
 def store_failure(exc: BaseException, store: str = "the store") -> StoreError | None:
     """The one-line error for a failure of the store or its disk, or None if it is not one."""
     for cause in _causes(exc):
         kind = _kind(cause)
-        if kind is None:
-            continue
-        detail = _detail(cause)
-        if kind == "disk full":
-            return StoreError(f"the disk is full ({detail}): free some space; {AGAIN}")
-        if kind == "read only":
-            return StoreError(
-                f"{store} is read-only ({detail}): reading commands (views show, verify, audit, "
-                "export) work on it, but recording facts needs a store you can write")
-        if kind == "damaged":
-            return StoreError(f"{store} is not a ledger's SQLite file or is damaged ({detail}); "
-                              "check LEDGER_DATABASE_URL, or restore the file from a backup")
-        if kind == "cannot open":
-            return StoreError(f"cannot open {store} ({detail}): check that its folder exists "
-                              "and that you may write in it")
-        return StoreError(f"lost the connection to {store} ({detail}): {AGAIN}")
+        if kind is not None:
+            return StoreError(_MESSAGES[kind].format(store=store, detail=_detail(cause), again=AGAIN))
     return None

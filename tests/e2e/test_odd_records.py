@@ -126,3 +126,14 @@ def test_a_long_bad_value_is_cut_in_messages_and_kept_in_the_rejects_file(sqlite
     assert "10,000 characters" in result.stderr
     rejected = json.loads((tmp_path / "in.rejects.jsonl").read_text())
     assert bad_id in rejected["record"]
+
+
+def test_a_jsonl_line_that_is_not_utf8_is_a_rejected_record(sqlite_cli: Cli, tmp_path: Path) -> None:
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(json.dumps(site("CHAMISHKU")).encode() + b"\n"
+                     + json.dumps(site("ESYAN")).encode().replace(b"Esyan", b"Es\xffyan") + b"\n")
+
+    report = _imported(sqlite_cli, path)
+
+    assert (report["recorded"], report["rejected"]) == (1, 1)
+    assert "not valid UTF-8 text (byte 0xFF)" in report["first_rejections"][0]["error"]
