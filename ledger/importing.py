@@ -10,10 +10,9 @@ separator, so it can be corrected and imported again), and the totals add up:
 from __future__ import annotations
 
 import csv
-import sys
 from collections import deque
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, suppress
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -25,7 +24,7 @@ from ledger.application import Outcome
 from ledger.errors import LedgerError, StoreError
 from ledger.facts import FactInput, parse_fact
 from ledger.kobo import KoboMapping
-from ledger.outputs import OutputPath, OutputPathError, check_output, remove_stale, staged
+from ledger.outputs import OutputPath, Stage, check_output, remove_stale, staged
 from ledger.readers import RawRecord, file_format, layout_of, read_records
 from ledger.store.failures import FAILURES, store_failure
 
@@ -59,7 +58,7 @@ class RejectsWriter:
             path, "rejects", protected=[source])
         self.path = self.output.target
         self._stage = ExitStack()
-        self._staged: Path | None = None
+        self._staged: Stage | None = None
         self.format = file_format(source)
         self.source = source
         self.kobo = kobo
@@ -92,8 +91,8 @@ class RejectsWriter:
 
     def _staged_path(self) -> Path:
         if self._staged is None:
-            self._staged = self._stage.enter_context(staged(self.output)).path
-        return self._staged
+            self._staged = self._stage.enter_context(staged(self.output))
+        return self._staged.path
 
     def _open(self) -> IO[str]:
         if self._handle is None:
@@ -105,20 +104,14 @@ class RejectsWriter:
     def close(self, *, completed: bool = True) -> None:
         """Publish the rejects (or remove a stale file when there are none); discard them when
         the import did not complete."""
-        try:
+        with self._stage:
             if self._handle is not None:
                 self._handle.close()
+            if not completed and self._staged is not None:
+                self._staged.discard()
             if completed:
                 self._save()
-        except BaseException:
-            self._stage.__exit__(*sys.exc_info())
-            raise
-        if not completed:
-            with suppress(OutputPathError):
-                self._stage.__exit__(OutputPathError, OutputPathError("import failed"), None)
-            return
-        self._stage.close()
-        if self.count == 0:
+        if completed and self.count == 0:
             remove_stale(self.output)
 
     def _save(self) -> None:

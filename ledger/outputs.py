@@ -203,6 +203,10 @@ class Stage:
     output: OutputPath
     path: Path
     published: list[Path] = field(default_factory=list)
+    discarded: bool = False  # set by a writer that gives up: nothing is published
+
+    def discard(self) -> None:
+        self.discarded = True
 
 
 @contextlib.contextmanager
@@ -216,7 +220,8 @@ def staged(output: OutputPath) -> Iterator[Stage]:
     stage = Stage(output, scratch / output.target.name)
     try:
         yield stage
-        stage.published = _publish(output, scratch)
+        if not stage.discarded:
+            stage.published = _publish(output, scratch)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
