@@ -2,10 +2,10 @@
 each one line saying what happened and what to do, exit 1, nothing half-written, and the
 import resumes where it stopped.
 
-The disk and the read-only store are real: a small tmpfs and a read-only bind mount, which
-need root and a kernel that lets the test mount (the test is skipped, saying so, otherwise).
-Root ignores file modes, so ``chmod`` alone cannot make a store read-only for it; as another
-user the test uses a read-only folder instead of the mount.
+The disk and the read-only store are real: a small tmpfs, a read-only bind mount and an
+immutable store file (``chattr +i``), which need root and a kernel that lets the test mount (the
+test is skipped, saying so, otherwise). Root ignores file modes, so ``chmod`` alone cannot make
+a store read-only for it; as another user the test uses file and folder modes instead.
 """
 
 from __future__ import annotations
@@ -65,29 +65,43 @@ def _store_with_facts(folder: Path) -> Cli:
 
 
 @contextmanager
-def _read_only_view_of(folder: Path, view: Path) -> Iterator[Path]:
-    """The folder as a read-only store: a read-only bind mount for root, else a folder whose
-    write permission is taken away (file modes bind every other user)."""
-    if os.geteuid() == 0:
+def _read_only_view_of(folder: Path, view: Path, how: str = "mount") -> Iterator[Path]:
+    """The folder's store made read-only, as an operator meets it: ``mount``, the folder as a
+    read-only bind mount (for another user: a folder without write permission); ``file``, the
+    store file alone immutable (``chattr +i``, which binds root too; for another user: mode
+    0444)."""
+    store = folder / "ledger.db"
+    if os.geteuid() != 0:
+        target, mode = (folder, 0o555) if how == "mount" else (store, 0o444)
+        target.chmod(mode)
+        try:
+            yield folder
+        finally:
+            target.chmod(0o755 if how == "mount" else 0o644)
+        return
+    if how == "mount":
         with _mounted(view, "--bind", "-o", "ro", str(folder)):
             yield view
         return
-    folder.chmod(0o555)
+    done = subprocess.run(["chattr", "+i", str(store)], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        pytest.skip(f"cannot make a file immutable here ({done.stderr.strip()})")
     try:
         yield folder
     finally:
-        folder.chmod(0o755)
+        subprocess.run(["chattr", "-i", str(store)], check=False)
 
 
+@pytest.mark.parametrize("how", ["mount", "file"])
 def test_reading_commands_work_on_a_read_only_store_and_writing_ones_say_why_not(
-        tmp_path: Path) -> None:
+        tmp_path: Path, how: str) -> None:
     store = tmp_path / "store"
     store.mkdir()
     _store_with_facts(store)
     out = tmp_path / "out"
     out.mkdir()
 
-    with _read_only_view_of(store, tmp_path / "ro") as folder:
+    with _read_only_view_of(store, tmp_path / "ro", how) as folder:
         cli = Cli(f"sqlite:///{folder / 'ledger.db'}", out)
         assert cli.json("verify")["ok"] is True
         assert cli.json("views", "status")["behind"] == 0
