@@ -99,16 +99,21 @@ class StoreSettings:
         )
 
     def sqlite_read_only(self) -> str | None:
-        """How a SQLite store must be opened when it cannot be written: ``"immutable"`` on a
-        read-only file system or folder (nobody can change it, and SQLite cannot create the
-        WAL's ``-shm`` file beside it), ``"ro"`` when only the file is read-only; None when the
-        store can be written (or does not exist yet)."""
+        """How a SQLite store must be opened when it cannot be written; None when it can be
+        (or does not exist yet).
+
+        ``"ro"`` when only the file is read-only, or when the folder is too but the WAL's
+        ``-wal`` and ``-shm`` files are there (a writer elsewhere has facts not yet copied into
+        the main file: a read-only connection reads them through those files);
+        ``"immutable"`` when the folder or file system is read-only and there is no WAL, so the
+        main file holds everything and SQLite must not try to create ``-shm`` beside it."""
         path = self.sqlite_path
         if self.kind != "sqlite" or path is None or not path.exists():
             return None
         folder = path.resolve().parent
         if os.statvfs(folder).f_flag & os.ST_RDONLY or not os.access(folder, os.W_OK):
-            return "immutable"
+            wal = [path.with_name(path.name + suffix).exists() for suffix in ("-wal", "-shm")]
+            return "ro" if all(wal) else "immutable"
         return None if os.access(path, os.W_OK) else "ro"
 
     def sqlite_target(self) -> str:

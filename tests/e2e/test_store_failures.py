@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import time
 import uuid
@@ -19,10 +20,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
+import psycopg
 import pytest
 from psycopg import sql
 
+from ledger.application import MovementLedger
+from ledger.facts import parse_fact
 from ledger.store.settings import StoreSettings
+from ledger.workspace import Workspace
+from tests.conftest import PG_DSN
 from tests.e2e.conftest import LEDGER, Cli, Result, assert_no_traceback, write_jsonl
 from tests.factdicts import registration, site
 
@@ -174,9 +180,6 @@ def test_an_output_on_a_full_disk_is_one_line_and_the_previous_file_stays(tmp_pa
 
 def test_a_read_only_store_whose_views_are_behind_says_so_instead_of_showing_them(
         tmp_path: Path) -> None:
-    from ledger.application import MovementLedger
-    from ledger.facts import parse_fact
-
     store = tmp_path / "store"
     store.mkdir()
     _store_with_facts(store)
@@ -199,10 +202,6 @@ def test_a_read_only_store_whose_views_are_behind_says_so_instead_of_showing_the
 @pytest.mark.postgres
 def test_a_connection_lost_mid_import_is_one_line_and_the_import_resumes(
         pg_settings: StoreSettings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import psycopg
-
-    from tests.conftest import PG_DSN
-
     app_name = f"ledger-test-{uuid.uuid4().hex[:12]}"  # libpq names the import's connections
     monkeypatch.setenv("PGAPPNAME", app_name)
     cli = Cli(pg_settings.url, tmp_path)
@@ -227,3 +226,28 @@ def test_a_connection_lost_mid_import_is_one_line_and_the_import_resumes(
     assert again["already_recorded"] > 0
     assert cli.json("views", "status")["behind"] == 0
     assert cli.json("verify")["ok"] is True
+
+
+def test_a_read_only_mount_of_a_store_in_use_reads_the_facts_still_in_its_wal(tmp_path: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("needs root to bind-mount the store's folder read-only")
+    store = tmp_path / "store"
+    store.mkdir()
+    _store_with_facts(store)
+    # A reader elsewhere with a transaction open: the writer below cannot checkpoint the WAL
+    # into the main file, as on a store that a service is writing while it is mounted.
+    holder = sqlite3.connect(store / "ledger.db", isolation_level=None)
+    try:
+        holder.execute("BEGIN")
+        holder.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        with Workspace(StoreSettings.from_url(f"sqlite:///{store / 'ledger.db'}")) as ws:
+            ws.record(parse_fact(registration("H2")))
+        assert (store / "ledger.db-wal").stat().st_size > 0
+        with _mounted(tmp_path / "ro", "--bind", "-o", "ro", str(store)):
+            cli = Cli(f"sqlite:///{tmp_path / 'ro' / 'ledger.db'}", tmp_path)
+            status = cli.json("views", "status")
+            cli.json("views", "show", "--rulebook", "official", "--by", "national")  # exits 0
+    finally:
+        holder.close()
+
+    assert (status["ledger_head"], status["behind"]) == (3, 0)  # immutable would read 2
