@@ -135,14 +135,23 @@ def _read_manifest(folder: Path) -> dict[str, dict[str, str]]:
     return data if isinstance(data, dict) else {}
 
 
+def _listed(path: Path, kind: Kind) -> bool | None:
+    """Whether the manifest lists ``path`` as ``kind`` with its current content; None when the
+    manifest does not list it at all."""
+    entry = _read_manifest(path.parent).get(path.name)
+    if not isinstance(entry, dict):
+        return None
+    try:
+        return entry.get("kind") == kind and entry.get("sha256") == _digest(path)
+    except OSError:
+        return False
+
+
 def is_previous_output(path: Path, kind: Kind) -> bool:
     """Whether ``path`` is a file the ledger wrote as ``kind`` and nobody changed since."""
-    entry = _read_manifest(path.parent).get(path.name)
-    if isinstance(entry, dict):
-        try:
-            return entry.get("kind") == kind and entry.get("sha256") == _digest(path)
-        except OSError:
-            return False
+    listed = _listed(path, kind)
+    if listed is not None:
+        return listed
     # Not listed: a rejects file from before the manifest is still known by its first bytes.
     return kind == "rejects" and _looks_like_rejects(path)
 
@@ -244,9 +253,10 @@ def _publish(output: OutputPath, scratch: Path) -> list[Path]:
 
 def remove_stale(output: OutputPath) -> bool:
     """Remove a previous output that a re-run no longer produces (a rejects file when no record
-    was rejected this time). A file that is not one, or was edited since, is left alone."""
+    was rejected this time). Only a file the manifest proves the ledger wrote, unchanged since,
+    is removed: one merely shaped like a rejects file may be a person's corrected copy."""
     target = output.target
-    if not target.exists() or not is_previous_output(target, output.kind):
+    if not target.exists() or not _listed(target, output.kind):
         return False
     target.unlink()
     with contextlib.suppress(OSError), _locked_manifest(target.parent) as manifest:
