@@ -165,3 +165,13 @@ def test_an_existing_file_is_replaced_only_when_it_is_a_previous_export_or_force
     assert notes.read_text().count("CHAMISHKU") == 1
     assert not list(tmp_path.glob(".ledger-writing-*"))
     _refused(sqlite_cli("report", "--html", "notes.csv"), "is not a report")
+
+
+def test_a_rejects_file_the_ledger_did_not_list_is_never_removed(sqlite_cli: Cli, tmp_path: Path) -> None:
+    source = write_jsonl(tmp_path / "in.jsonl", GOOD)
+    older = tmp_path / "in.rejects.jsonl"  # shaped like one, from before the manifest (or a copy)
+    older.write_text('{"line": 2, "field": null, "error": "kept by hand", "record": "{}"}\n')
+
+    sqlite_cli.ok("import", source)
+
+    assert older.read_text().count("kept by hand") == 1
