@@ -54,12 +54,11 @@ def _mounted(target: Path, *args: str) -> Iterator[None]:
         subprocess.run(["umount", "-l", str(target)], capture_output=True, check=False)
 
 
-@pytest.mark.parametrize("schema", ["pg_catalog", "information_schema", "pg_toast", "select",
-                                    "user", "Ledger", "1ledger", "a-b"])
-def test_a_schema_that_cannot_hold_a_ledger_is_one_line(tmp_path: Path, schema: str) -> None:
-    cli = Cli(f"postgresql://postgres@127.0.0.1:5432/test?schema={schema}", tmp_path)
-
-    for args in (("init",), ("views", "status")):
+def test_a_schema_that_cannot_hold_a_ledger_is_one_line(tmp_path: Path) -> None:
+    # Every reserved name is checked in tests/unit/test_failure_messages.py; these two through
+    # the command, as the issue found them (a traceback, and an accepted information_schema).
+    for schema, args in (("pg_catalog", ("init",)), ("information_schema", ("views", "status"))):
+        cli = Cli(f"postgresql://postgres@127.0.0.1:5432/test?schema={schema}", tmp_path)
         _one_line_error(cli(*args), f"schema {schema!r}", "choose another")
 
 
