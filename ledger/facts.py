@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from functools import lru_cache
 from typing import Annotated, Any, ClassVar, Literal, Self
 
@@ -29,9 +30,23 @@ from ledger.errors import InvalidFactError
 from ledger.pcodes import NATIONAL, check_pcode, level
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$"
+# C0 controls but tab and newline, DEL and the C1 controls: PostgreSQL cannot store NUL in text,
+# and the others are invisible in every table, export and terminal the figures end up in.
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _no_control_characters(value: str) -> str:
+    found = CONTROL_CHARACTERS.search(value)
+    if found:
+        raise ValueError(
+            f"contains the control character U+{ord(found.group()):04X} at position "
+            f"{found.start() + 1}; text may hold tab and newline but no other control character")
+    return value
+
 
 Identifier = Annotated[str, StringConstraints(strip_whitespace=True, pattern=ID_PATTERN)]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500),
+                 AfterValidator(_no_control_characters)]
 Registry = Literal["official", "operational"]
 Pathway = Literal["return", "relocation", "local_integration"]
 SiteKind = Literal["camp", "informal_site"]
@@ -518,11 +533,25 @@ LIST_FIELDS = frozenset({"from_site_ids", "destination_pcodes"})
 _FACT_ADAPTER: TypeAdapter[FactInput] = TypeAdapter(Fact)
 
 
+SHOWN_LENGTH = 60
+
+
+def shown(value: Any) -> str:
+    """A value for a message: its repr (so control characters are visible), cut to a readable
+    length. The rejects file keeps the record as it was; messages only echo the start of it."""
+    text = repr(value)
+    if len(text) <= SHOWN_LENGTH:
+        return text
+    return f"{text[:SHOWN_LENGTH]}... ({len(str(value)):,} characters)"
+
+
 def _describe(error: ErrorDetails) -> tuple[str | None, str]:
     loc = [str(part) for part in error["loc"] if not str(part).startswith("function-after")]
     if loc and loc[0] in FACT_MODELS:
         loc = loc[1:]
     field = ".".join(loc) or None
+    if field is not None and (len(field) > SHOWN_LENGTH or CONTROL_CHARACTERS.search(field)):
+        field = shown(field)
     original = error.get("ctx", {}).get("error")
     if isinstance(original, FieldProblem):
         field = original.field
@@ -534,14 +563,14 @@ def _describe(error: ErrorDetails) -> tuple[str | None, str]:
         fields = ", ".join(f for f in model.model_fields if f != "type") if model else ""
         message = "is not a field of this fact type" + (f"; expected one of: {fields}" if fields else "")
     elif error["type"].startswith("date_"):
-        message = f"{error.get('input')!r} is not a date; expected YYYY-MM-DD"
+        message = f"{shown(error.get('input'))} is not a date; expected YYYY-MM-DD"
     elif error["type"] == "string_pattern_mismatch":
         message = (
-            f"{error['input']!r} is not a valid identifier; expected 1-128 characters of "
+            f"{shown(error['input'])} is not a valid identifier; expected 1-128 characters of "
             "letters, digits and . _ : / - starting with a letter or digit"
         )
     elif "input" in error and error["type"] not in {"value_error", "assertion_error"}:
-        message = f"{message} (got {error['input']!r})"
+        message = f"{message} (got {shown(error['input'])})"
     return field, message
 
 
@@ -555,6 +584,10 @@ def parse_fact(data: dict[str, Any], *, internal: bool = False) -> FactInput:
     if fact_type is None:
         raise InvalidFactError("field 'type' is required; expected one of " + ", ".join(FACT_TYPES),
                                field="type")
+    if not isinstance(fact_type, str):
+        raise InvalidFactError(
+            f"field 'type': {shown(fact_type)} is not a fact type; expected one of "
+            f"{', '.join(FACT_TYPES)}", field="type")
     if fact_type in INTERNAL_FACT_TYPES and not internal:
         raise InvalidFactError(
             f"field 'type': {fact_type} facts are recorded only by `{INTERNAL_COMMANDS[fact_type]}`",
@@ -562,7 +595,7 @@ def parse_fact(data: dict[str, Any], *, internal: bool = False) -> FactInput:
         )
     if fact_type not in FACT_MODELS:
         raise InvalidFactError(
-            f"field 'type': unknown fact type {fact_type!r}; expected one of {', '.join(FACT_TYPES)}",
+            f"field 'type': unknown fact type {shown(fact_type)}; expected one of {', '.join(FACT_TYPES)}",
             field="type",
         )
     try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -21,10 +22,12 @@ import orjson
 from ledger import hxl
 from ledger.application import Outcome
 from ledger.cells import guard_xlsx_cell, safe_csv_row
-from ledger.errors import LedgerError
+from ledger.errors import LedgerError, StoreError
 from ledger.facts import FactInput, parse_fact
 from ledger.kobo import KoboMapping
+from ledger.outputs import OutputPath, Stage, check_output, remove_stale, staged
 from ledger.readers import RawRecord, file_format, layout_of, open_source
+from ledger.store.failures import FAILURES, store_failure
 
 ProgressFn = Callable[[int], None]
 
@@ -45,10 +48,19 @@ class ImportReport:
 
 
 class RejectsWriter:
-    """Writes rejected records in the input's format, each with its line number and reason."""
+    """Writes rejected records in the input's format, each with its line number and reason.
 
-    def __init__(self, path: Path, source: Path, kobo: KoboMapping | None = None) -> None:
-        self.path = path
+    The file is written beside its target and renamed into place when the import ends
+    (``ledger.outputs``); an import that records no reject removes the rejects file a previous
+    run left, and one that fails half-way leaves the previous file as it was.
+    """
+
+    def __init__(self, path: Path | OutputPath, source: Path, kobo: KoboMapping | None = None) -> None:
+        self.output = path if isinstance(path, OutputPath) else check_output(
+            path, "rejects", protected=[source])
+        self.path = self.output.target
+        self._stage = ExitStack()
+        self._staged: Stage | None = None
         self.format = file_format(source)
         self.source = source
         self.kobo = kobo
@@ -79,17 +91,35 @@ class RejectsWriter:
         return [["_line", "_error", *row] if not is_tags else ["", "", *row]
                 for row, is_tags in ((list(r), hxl.is_tag_row(list(r))) for r in rows)]
 
+    def _staged_path(self) -> Path:
+        if self._staged is None:
+            self._staged = self._stage.enter_context(staged(self.output))
+        return self._staged.path
+
     def _open(self) -> IO[str]:
         if self._handle is None:
             # A CSV that came with a UTF-8 byte-order mark (Excel's way to know the file is
             # UTF-8, so Arabic names open right on Windows) gets its rejects with one too.
+            # surrogateescape: a row rejected for bytes that are not UTF-8 is kept as it was.
             encoding = "utf-8-sig" if self.format == ".csv" and _has_bom(self.source) else "utf-8"
-            self._handle = self.path.open("w", encoding=encoding, newline="")
+            self._handle = self._staged_path().open("w", encoding=encoding, newline="",
+                                                    errors="surrogateescape")
         return self._handle
 
-    def close(self) -> None:
-        if self._handle is not None:
-            self._handle.close()
+    def close(self, *, completed: bool = True) -> None:
+        """Publish the rejects (or remove a stale file when there are none); discard them when
+        the import did not complete."""
+        with self._stage:
+            if self._handle is not None:
+                self._handle.close()
+            if not completed and self._staged is not None:
+                self._staged.discard()
+            if completed:
+                self._save()
+        if completed and self.count == 0:
+            remove_stale(self.output)
+
+    def _save(self) -> None:
         if self.format == ".xlsx" and self._rows:
             from openpyxl import Workbook  # noqa: PLC0415
             from openpyxl.cell import WriteOnlyCell  # noqa: PLC0415
@@ -100,7 +130,7 @@ class RejectsWriter:
                 sheet.append(header)
             for row in self._rows:
                 sheet.append([guard_xlsx_cell(WriteOnlyCell(sheet, value=v)) for v in row])
-            workbook.save(self.path)
+            workbook.save(self._staged_path())
 
 
 def _has_bom(path: Path) -> bool:
@@ -116,7 +146,7 @@ def import_file(
     record_many: Callable[[Iterator[FactInput | LedgerError]], Iterator[Outcome]],
     path: Path,
     *,
-    rejects_path: Path | None = None,
+    rejects_path: Path | OutputPath | None = None,
     fact_type: str | None = None,
     kobo: KoboMapping | None = None,
     progress: ProgressFn | None = None,
@@ -130,6 +160,7 @@ def import_file(
     source = open_source(path, fact_type=fact_type, kobo=kobo, strict=strict) if records is None else None
     rejects = RejectsWriter(rejects_path or default_rejects_path(path), path, kobo)
     pending: deque[RawRecord] = deque()
+    completed = False
 
     def parsed() -> Iterator[FactInput | LedgerError]:
         for record in source.records if source is not None else records or ():
@@ -160,8 +191,15 @@ def import_file(
                     )
             if progress is not None:
                 progress(1)
+        completed = True
+    except FAILURES as exc:
+        failure = store_failure(exc)
+        if failure is None:
+            raise
+        raise StoreError(f"{failure} ({report.recorded:,} facts of {path.name} were recorded "
+                         "before it)") from None
     finally:
-        rejects.close()
+        rejects.close(completed=completed)
     report.rejects_file = str(rejects.path) if rejects.count else None
     report.warnings = source.notes.warnings() if source is not None else []
     return report

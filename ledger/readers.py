@@ -14,11 +14,20 @@ cells are absent fields. A list field (``from_site_ids``, ``destination_pcodes``
 ``;`` (or ``|``) between items. CSV files may be separated by commas, semicolons (Kobo's default)
 or tabs. Columns ``_line`` and ``_error`` (those a rejects file adds) are ignored, so a corrected
 rejects file can be imported again as it is.
+
+Odd records are rejected one by one, never abort the file: a CSV row that is not valid UTF-8 or
+cannot be parsed, a JSON line that is not an object, has a ``type`` that is not text or gives a
+key twice. A cell may be up to ``CELL_LIMIT`` characters long (then the fact's own limits
+reject it, and the rejects file keeps it whole). A file that cannot be read at all (a header that
+is not UTF-8, an ``.xlsx`` that is not a workbook) is one message before anything is recorded.
+A UTF-8 byte order mark at the start of any file is skipped.
 """
 
 from __future__ import annotations
 
 import csv
+import json
+import zipfile
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,10 +39,12 @@ from ledger import hxl
 from ledger.cells import unescape_spreadsheet_text
 from ledger.columns import ColumnPlan, Notes, looks_personal, plan_columns
 from ledger.errors import InvalidFactError
-from ledger.facts import FACT_MODELS, LIST_FIELDS
+from ledger.facts import FACT_MODELS, LIST_FIELDS, shown
 from ledger.kobo import KoboMapping, KoboTable
 
 FORMATS = (".jsonl", ".csv", ".xlsx")
+CELL_LIMIT = 64 * 1024 * 1024  # csv's default (131,072) would abort the file at one long cell
+BOM = b"\xef\xbb\xbf"
 REJECT_COLUMNS = ("_line", "_error")
 Shape = Literal["jsonl", "fields", "hxl", "kobo"]
 
@@ -55,6 +66,17 @@ class Layout:
     shape: Shape
     header_rows: tuple[tuple[Any, ...], ...] = ()
     delimiter: str = ","
+
+
+@dataclass(frozen=True, slots=True)
+class Unreadable:
+    """A row of a CSV file that could not be read: why, and what of it could be read."""
+
+    error: InvalidFactError
+    raw: list[Any]
+
+    def record(self, line: int) -> RawRecord:
+        return RawRecord(line, {}, self.raw, self.error)
 
 
 def file_format(path: Path) -> str:
@@ -110,7 +132,7 @@ def _title(cell: Any) -> str:
     return str(cell).strip() if cell is not None else ""
 
 
-def _body(path: Path, layout: Layout) -> Iterator[list[Any]]:
+def _body(path: Path, layout: Layout) -> Iterator[list[Any] | Unreadable]:
     rows = _rows(path, layout)
     for _ in layout.header_rows:
         next(rows, None)
@@ -125,9 +147,12 @@ def layout_of(path: Path, *, kobo: KoboMapping | None = None) -> Layout:
     """
     delimiter = _delimiter(path) if file_format(path) == ".csv" else ","
     rows = _rows(path, Layout("fields", delimiter=delimiter))
-    first = tuple(next(rows, []))
-    second = tuple(next(rows, []))
+    head = [next(rows, []), next(rows, [])]
     rows.close()
+    if isinstance(head[0], Unreadable):
+        raise InvalidFactError(f"{path.name}: the first row cannot be read ({head[0].error}); "
+                               "save the file as CSV UTF-8")
+    first, second = tuple(head[0]), tuple(head[1] if isinstance(head[1], list) else [])
     names = {_title(c) for c in first}
     second_is_tags = hxl.is_tag_row(list(second))
     if kobo is not None:
@@ -144,29 +169,60 @@ def layout_of(path: Path, *, kobo: KoboMapping | None = None) -> Layout:
 
 
 def _delimiter(path: Path) -> str:
-    with path.open(newline="", encoding="utf-8-sig") as handle:
+    with path.open(newline="", encoding="utf-8-sig", errors="surrogateescape") as handle:
         sample = handle.readline()
     counts = {d: sample.count(d) for d in (",", ";", "\t")}
     best = max(counts, key=lambda d: counts[d])
     return best if counts[best] else ","
 
 
-def _rows(path: Path, layout: Layout) -> Generator[list[Any], None, None]:
+def _rows(path: Path, layout: Layout) -> Generator[list[Any] | Unreadable, None, None]:
     if file_format(path) == ".csv":
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            for row in csv.reader(handle, delimiter=layout.delimiter):
-                yield [unescape_spreadsheet_text(cell) for cell in row]
+        # surrogateescape: a byte that is not UTF-8 is kept (and written back to the rejects
+        # file as it was) and the row holding it is rejected, not the file.
+        with path.open(newline="", encoding="utf-8-sig", errors="surrogateescape") as handle:
+            for row in _csv_rows(handle, layout.delimiter):
+                yield row if isinstance(row, Unreadable) else [unescape_spreadsheet_text(c) for c in row]
     else:
         yield from _xlsx_rows(path)
+
+
+def _csv_rows(handle: Iterator[str], delimiter: str) -> Iterator[list[Any] | Unreadable]:
+    csv.field_size_limit(CELL_LIMIT)
+    reader = csv.reader(handle, delimiter=delimiter)
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield Unreadable(InvalidFactError(f"cannot be read as CSV: {exc}"), [])
+            continue
+        try:
+            "".join(row).encode("utf-8")
+        except UnicodeEncodeError as exc:
+            byte = exc.object[exc.start].encode("utf-8", "surrogateescape")
+            yield Unreadable(InvalidFactError(
+                f"not valid UTF-8 text (byte 0x{byte.hex().upper()}); save the file as CSV UTF-8"), row)
+            continue
+        yield row
 
 
 def _read_jsonl(path: Path, fact_type: str | None, notes: Notes,
                 strict: bool) -> Iterator[RawRecord]:
     with path.open("rb") as handle:
         for number, line in enumerate(handle, start=1):
+            if number == 1:
+                line = line.removeprefix(BOM)  # noqa: PLW2901 - the mark is not part of the record
             if not line.strip():
                 continue
-            text = line.decode("utf-8", errors="replace").rstrip("\r\n")
+            try:
+                text = line.decode("utf-8").rstrip("\r\n")
+            except UnicodeDecodeError as exc:
+                yield RawRecord(number, {}, line.decode("utf-8", errors="replace").rstrip("\r\n"),
+                                InvalidFactError(f"not valid UTF-8 text (byte 0x{line[exc.start]:02X}); "
+                                                 "save the file as UTF-8"))
+                continue
             try:
                 data = orjson.loads(line)
             except orjson.JSONDecodeError as exc:
@@ -175,6 +231,12 @@ def _read_jsonl(path: Path, fact_type: str | None, notes: Notes,
             if not isinstance(data, dict):
                 yield RawRecord(number, {}, text,
                                 InvalidFactError("expected a JSON object with the fact's fields"))
+                continue
+            twice = _duplicate_key(line, data)
+            if twice is not None:
+                yield RawRecord(number, {}, text, InvalidFactError(
+                    f"the JSON object gives field {shown(twice)} more than once; give each "
+                    "field once", field=twice if len(twice) < 64 else None))
                 continue
             if fact_type and "type" not in data:
                 data["type"] = fact_type
@@ -186,6 +248,24 @@ def _read_jsonl(path: Path, fact_type: str | None, notes: Notes,
                 "fact type; --strict refuses them (they were not kept)", field=dropped[0],
             ) if dropped and strict else None
             yield RawRecord(number, data, text, error)
+
+
+def _duplicate_key(line: bytes, data: dict[str, Any]) -> str | None:
+    """A key the JSON object gives twice (orjson silently keeps the last one), or None."""
+    if line.count(b":") <= len(data):
+        # Every key in the text is followed by a colon: with no more colons than distinct keys,
+        # no key was given twice (the usual case, and a count is cheap; parsing again is not).
+        return None
+    found: list[str] = []
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        keys = [k for k, _ in items]
+        if len(set(keys)) < len(keys) and not found:
+            found.append(next(k for k in keys if keys.count(k) > 1))
+        return dict(items)
+
+    json.loads(line, object_pairs_hook=pairs)
+    return found[0] if found else None
 
 
 def _drop_personal(data: dict[str, Any], notes: Notes) -> list[str]:
@@ -221,16 +301,20 @@ def _no_type() -> InvalidFactError:
                             "no --type was given; expected one of them", field="type")
 
 
-def _data_rows(rows: Iterator[list[Any]], first_line: int) -> Iterator[tuple[int, list[Any]]]:
+def _data_rows(rows: Iterator[list[Any] | Unreadable],
+               first_line: int) -> Iterator[tuple[int, list[Any] | Unreadable]]:
     for number, row in enumerate(rows, start=first_line):
-        if any(_cell(v) is not None for v in row):
+        if isinstance(row, Unreadable) or any(_cell(v) is not None for v in row):
             yield number, row
 
 
-def _read_table(rows: Iterator[list[Any]], plan: ColumnPlan, fact_type: str | None,
+def _read_table(rows: Iterator[list[Any] | Unreadable], plan: ColumnPlan, fact_type: str | None,
                 first_line: int) -> Iterator[RawRecord]:
     """Rows of a field-named or HXL-tagged file, read through the checked header."""
     for number, row in _data_rows(rows, first_line):
+        if isinstance(row, Unreadable):
+            yield row.record(number)
+            continue
         row_type = _cell(row[plan.type_column]) if plan.type_column is not None \
             and plan.type_column < len(row) else None
         row_type = row_type or fact_type
@@ -268,9 +352,12 @@ def _kobo_cell(value: Any) -> Any:
     return None if isinstance(cell, str) and cell.lower() == NOT_AVAILABLE else cell
 
 
-def _read_kobo(rows: Iterator[list[Any]], table: KoboTable, blank: frozenset[int],
+def _read_kobo(rows: Iterator[list[Any] | Unreadable], table: KoboTable, blank: frozenset[int],
                first_line: int) -> Iterator[RawRecord]:
     for number, row in _data_rows(rows, first_line):
+        if isinstance(row, Unreadable):
+            yield row.record(number)
+            continue
         cells = [_kobo_cell(v) for v in row]
         fields = {k: _list_value(k, v) for k, v in table.fields(cells).items()}
         raw = [None if i in blank else v for i, v in enumerate(row)]
@@ -278,9 +365,7 @@ def _read_kobo(rows: Iterator[list[Any]], table: KoboTable, blank: frozenset[int
 
 
 def _xlsx_rows(path: Path, sheet_index: int = 0) -> Iterator[list[Any]]:
-    from openpyxl import load_workbook  # noqa: PLC0415  (only xlsx imports pay for openpyxl)
-
-    workbook = load_workbook(path, read_only=True, data_only=True)
+    workbook = _open_workbook(path)
     try:
         sheet = workbook.worksheets[sheet_index]
         for row in sheet.iter_rows(values_only=True):
@@ -289,13 +374,23 @@ def _xlsx_rows(path: Path, sheet_index: int = 0) -> Iterator[list[Any]]:
         workbook.close()
 
 
+def _open_workbook(path: Path) -> Any:
+    from openpyxl import load_workbook  # noqa: PLC0415  (only xlsx imports pay for openpyxl)
+    from openpyxl.utils.exceptions import InvalidFileException  # noqa: PLC0415
+
+    try:
+        return load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, EOFError) as exc:
+        raise InvalidFactError(f"{path.name} cannot be read as an Excel workbook (.xlsx): "
+                               f"{shown(str(exc))}; save it again from Excel, or as CSV UTF-8"
+                               ) from None
+
+
 def _repeat_sheets(path: Path) -> dict[str, list[dict[str, Any]]]:
     """An XLSX Kobo export's repeat groups: every sheet after the first, as rows of dicts."""
     if file_format(path) != ".xlsx":
         return {}
-    from openpyxl import load_workbook  # noqa: PLC0415
-
-    workbook = load_workbook(path, read_only=True, data_only=True)
+    workbook = _open_workbook(path)
     try:
         sheets: dict[str, list[dict[str, Any]]] = {}
         for sheet in workbook.worksheets[1:]:
@@ -317,7 +412,8 @@ def header_rows_of(path: Path, *, kobo: KoboMapping | None = None) -> tuple[tupl
 
 
 
-def table_rows(path: Path, layout: Layout, first_line: int) -> Iterator[tuple[int, list[Any]]]:
+def table_rows(path: Path, layout: Layout,
+               first_line: int) -> Iterator[tuple[int, list[Any] | Unreadable]]:
     """The data rows of a tabular file under its header rows, numbered as in the file."""
     rows = _rows(path, layout)
     for _ in layout.header_rows:

@@ -25,7 +25,7 @@ from typing import Any
 from ledger import hxl
 from ledger.errors import InvalidFactError
 from ledger.pcodes import NATIONAL, admin_units, check_pcode, name_of
-from ledger.readers import RawRecord, layout_of, table_rows
+from ledger.readers import RawRecord, Unreadable, layout_of, table_rows
 
 DTM_PCODE = re.compile(r"^IR?Q-?G(\d{2})((?:Q\d{2})(?:N\d{2})?)?$")
 PLACE_KINDS = ("site", "site_name", "adm3", "adm2", "adm1", "country")
@@ -191,6 +191,9 @@ class ReportedReader:
     def records(self) -> Iterator[RawRecord]:
         first_line = len(self.layout.header_rows) + 1
         for number, row in table_rows(self.path, self.layout, first_line):
+            if isinstance(row, Unreadable):
+                yield row.record(number)
+                continue
             try:
                 figures = self._figures(row)
             except InvalidFactError as exc:

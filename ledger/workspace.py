@@ -80,7 +80,19 @@ class Workspace:
         self.catch_up()
 
     def catch_up(self, progress: ProgressFn | None = None) -> int:
-        """Bring the views up to the ledger's last fact; returns how many facts were applied."""
+        """Bring the views up to the ledger's last fact; returns how many facts were applied.
+
+        A read-only store (``StoreSettings.sqlite_read_only``) cannot be caught up: when its
+        views are current every reading command works; when they are behind, saying so beats
+        showing figures that miss facts."""
+        if self.settings.sqlite_read_only() is not None:
+            behind = self.views.ledger_head() - self.views.position()
+            if behind > 0:
+                raise StoreError(
+                    f"the store ({self.settings.describe()}) is read-only and its views are "
+                    f"{behind:,} facts behind the ledger, so they cannot be brought up to date: "
+                    "run `ledger views catch-up` where the store can be written")
+            return 0
         return int(self.views.catch_up(progress=progress))
 
     def close(self) -> None:

@@ -14,10 +14,11 @@ import typer
 from ledger.application import Outcome
 from ledger.cells import spreadsheet_text
 from ledger.cli.options import AsOf, Json, KnownAt, note, parse_as_of, parse_known_at, parse_level
-from ledger.cli.output import console, print_json, reports_errors, table
+from ledger.cli.output import Force, console, output_path, print_json, reports_errors, table
 from ledger.cli.state import workspace
 from ledger.errors import StoreError
 from ledger.facts import parse_fact
+from ledger.outputs import OutputPath, staged
 from ledger.workspace import Workspace
 from projections.audit import (
     CountLineage,
@@ -74,11 +75,16 @@ def parse_status(value: str) -> str:
     return value
 
 
-def write_csv(path: Path | None, rows: Sequence[dict[str, Any]]) -> None:
-    if path is None:
+def csv_output(path: Path | None, force: bool) -> OutputPath | None:
+    """The checked --csv path, before any work."""
+    return None if path is None else output_path(path, "audit", force=force)
+
+
+def write_csv(output: OutputPath | None, rows: Sequence[dict[str, Any]]) -> None:
+    if output is None:
         return
     columns = list(rows[0]) if rows else ["empty"]
-    with path.open("w", newline="", encoding="utf-8") as out:
+    with staged(output) as stage, stage.path.open("w", newline="", encoding="utf-8") as out:
         writer = csv.DictWriter(out, fieldnames=columns)
         writer.writeheader()
         for row in rows:
@@ -104,13 +110,14 @@ def stamp(moment: dt.datetime | None) -> str:
 @reports_errors
 def household(
     household_id: Annotated[str, typer.Argument(help="The household's id.")],
-    known_at: KnownAt = None, csv_path: Csv = None, json_output: Json = False,
+    known_at: KnownAt = None, csv_path: Csv = None, force: Force = False, json_output: Json = False,
 ) -> None:
     """Every fact of a household across registries (both times, who, paper trail, voids) and
     its status, place and individuals under each rulebook over time."""
+    csv_out = csv_output(csv_path, force)
     with workspace() as ws:
         history = read_history(ws.db, ws.views.rulebooks(), household_id, parse_known_at(known_at))
-    write_csv(csv_path, history_rows(history))
+    write_csv(csv_out, history_rows(history))
     if json_output:
         print_json(history_document(history))
         return
@@ -160,19 +167,20 @@ def note_current_version(ws: Workspace, rulebook: str, known_at: dt.datetime) ->
 @reports_errors
 def count(
     rulebook: Rulebook, status: Status, place: Place, by: By = "cell", as_of: AsOf = None,
-    known_at: KnownAt = None, csv_path: Csv = None, json_output: Json = False,
+    known_at: KnownAt = None, csv_path: Csv = None, force: Force = False, json_output: Json = False,
 ) -> None:
     """The households behind a figure, each with the facts that put it there; they add up to
     the figure exactly."""
     level, cell = parse_level(by), (parse_status(status), place)
     moment = parse_known_at(known_at) or now()
+    csv_out = csv_output(csv_path, force)
     with workspace() as ws:
         ws.catch_up()
         note_current_version(ws, rulebook, moment)
         check_places([place], ws.views.sites())
         lineage = count_lineage(ws.views, ws.views.rulebook(rulebook), cell, level,
                                 parse_as_of(as_of) or moment.date(), moment)
-    write_csv(csv_path, lineage_rows(lineage))
+    write_csv(csv_out, lineage_rows(lineage))
     if json_output:
         print_json(lineage_document(lineage))
         return
@@ -253,7 +261,7 @@ def diff(
         help="The earlier known-at time (e.g. when the figure was published), with a UTC offset.")],
     vs_known_at: Annotated[str | None, typer.Option(
         "--vs-known-at", metavar="TIMESTAMP", help="The later known-at time (default: now).")] = None,
-    by: By = "cell", csv_path: Csv = None, json_output: Json = False,
+    by: By = "cell", csv_path: Csv = None, force: Force = False, json_output: Json = False,
 ) -> None:
     """The same figure known at two times, and every fact recorded in between that changed it,
     with its contribution; the contributions add up to the change exactly."""
@@ -265,12 +273,13 @@ def diff(
     assert day is not None
     if second < first:
         raise typer.BadParameter("must be after --known-at", param_hint="--vs-known-at")
+    csv_out = csv_output(csv_path, force)
     with workspace() as ws:
         ws.catch_up()
         note_current_version(ws, rulebook, first)
         check_places([place], ws.views.sites())
         result = figure_diff(ws.views, ws.views.rulebook(rulebook), cell, level, day, first, second)
-    write_csv(csv_path, diff_rows(result))
+    write_csv(csv_out, diff_rows(result))
     if json_output:
         print_json(diff_document(result))
         return
@@ -391,14 +400,15 @@ def read_published(ws: Workspace, figure_id: str) -> dict[str, Any]:
 @reports_errors
 def figure(
     figure_id: Annotated[str, typer.Argument(help="The id `ledger publish` printed.")],
-    csv_path: Csv = None, json_output: Json = False,
+    csv_path: Csv = None, force: Force = False, json_output: Json = False,
 ) -> None:
     """Re-derive a published figure as known then and as known now: does it still match, and
     which facts recorded since changed it?"""
+    csv_out = csv_output(csv_path, force)
     with workspace() as ws:
         ws.catch_up()
         audit = audit_figure(ws.views, ws.views.rulebooks(), figure_id, now())
-    write_csv(csv_path, figure_audit_rows(audit))
+    write_csv(csv_out, figure_audit_rows(audit))
     if json_output:
         print_json(figure_document(audit))
         return

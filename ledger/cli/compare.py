@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from ledger.cli.export import Format, Output, _format, _write
+from ledger.cli.export import Format, Hxl, Output, _target, _write
 from ledger.cli.options import AsOf, By, Json, KnownAt, parse_as_of, parse_known_at, parse_level
-from ledger.cli.output import console, print_json, reports_errors
+from ledger.cli.output import Force, console, print_json, reports_errors
 from ledger.cli.read import place_label
 from ledger.cli.state import workspace
 from projections.compare import Amount, Comparison, compare, comparison_document
@@ -146,12 +145,12 @@ def compare_export(result: Comparison, document: dict[str, Any], books: Any, dig
 def export_compare_command(
     rulebook: Rulebook, reported: Reported, output: Output, fmt: Format = None, via: Via = None,
     as_of: AsOf = None, known_at: KnownAt = None, by: By = "cell", place: Place = None,
-    json_output: Json = False,
+    hxl: Hxl = True, force: Force = False, json_output: Json = False,
 ) -> None:
     """`ledger compare` to CSV (with HXL hashtags) or XLSX."""
-    chosen = _format(fmt, output)
+    chosen, target = _target(fmt, output, force)
     result, document, (books, digest) = _run(rulebook, reported, via, as_of, known_at, by, place)
-    _write(compare_export(result, document, books, digest), Path(output), chosen, json_output)
+    _write(compare_export(result, document, books, digest), target, chosen, json_output, hxl)
 
 
 __all__ = ["Amount", "compare_command", "export_compare_command"]

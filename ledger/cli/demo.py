@@ -18,6 +18,7 @@ from ledger.cli.state import workspace
 from ledger.demo_q1_2026 import AUDIT_HOUSEHOLD, MEETING, STORY, q1_2026
 from ledger.errors import StoreError
 from ledger.facts import parse_fact
+from ledger.outputs import OutputPath
 from ledger.workspace import Workspace
 from projections.audit import household_history
 from projections.bridge import SiteInfo, accumulate
@@ -76,7 +77,7 @@ def audit_story(ws: Workspace, household_id: str) -> dict[str, Any]:
     }
 
 
-def run_demo(*, json_output: bool, html: Path | None, seed: int) -> None:
+def run_demo(*, json_output: bool, html: OutputPath | None, seed: int) -> None:
     facts = q1_2026(seed)
     as_of = MEETING
     with workspace(initialised=False) as ws:
@@ -115,10 +116,10 @@ def run_demo(*, json_output: bool, html: Path | None, seed: int) -> None:
                     "rounds": rounds, "audit": story, "digest": data.digest,
                     "compare": [comparison_document(c, lambda p: place_label(p, sites))
                                 for c in (momd, dtm)],
-                    "report": str(html) if html else None})
+                    "report": str(html.requested) if html else None})
         return
     _print_human(store, seed, total, recorded, (official, operational), bridge, bridge_adm1,
-                 sites, rounds, story, html)
+                 sites, rounds, story, html.requested if html else None)
     _print_reported((momd, dtm), sites)
 
 

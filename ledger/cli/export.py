@@ -8,8 +8,9 @@ from typing import Annotated
 import typer
 
 from ledger.cli.options import AsOf, By, Json, KnownAt, parse_as_of, parse_known_at, parse_level
-from ledger.cli.output import print_json, reports_errors
+from ledger.cli.output import Force, output_path, print_json, reports_errors
 from ledger.cli.state import workspace
+from ledger.outputs import OutputPath, staged
 from projections.export import (
     FORMATS,
     Export,
@@ -51,8 +52,16 @@ def _format(fmt: str | None, output: Path) -> str:
     return chosen
 
 
-def _write(export: Export, output: Path, fmt: str, json_output: bool, hxl: bool = True) -> None:
-    written = write_export(export, output, fmt, hxl)
+def _target(fmt: str | None, output: Path, force: bool) -> tuple[str, OutputPath]:
+    """The format and the checked output path, before any work."""
+    return _format(fmt, output), output_path(output, "export", force=force)
+
+
+def _write(export: Export, output: OutputPath, fmt: str, json_output: bool, hxl: bool = True) -> None:
+    with staged(output) as stage:
+        write_export(export, stage.path, fmt, hxl)
+    given = output.requested.parent
+    written = [given / p.name for p in stage.published]
     if json_output:
         print_json({"title": export.title, "format": fmt, "files": [str(p) for p in written],
                     "tables": {t.name: len(t.rows) for t in export.tables}})
@@ -66,17 +75,18 @@ def _write(export: Export, output: Path, fmt: str, json_output: bool, hxl: bool 
 def export_view(
     rulebook: Annotated[str, typer.Option("--rulebook", help="official, operational or one you added.")],
     output: Output, fmt: Format = None, as_of: AsOf = None, known_at: KnownAt = None,
-    by: By = "cell", hxl: Hxl = True, json_output: Json = False,
+    by: By = "cell", hxl: Hxl = True, force: Force = False, json_output: Json = False,
 ) -> None:
     """One rulebook's figures, as `ledger views show` gives them."""
-    chosen, level = _format(fmt, output), parse_level(by)
+    level = parse_level(by)
+    chosen, target = _target(fmt, output, force)
     with workspace() as ws:
         ws.catch_up()
         result = show(ws.views, rulebook, as_of=parse_as_of(as_of),
                       known_at=parse_known_at(known_at), level=level)
         book = load_versions(ws.db).get(result.rulebook, result.version).book
         export = view_export(result, ws.views.sites(), book, ledger_digest(ws.db))
-    _write(export, output, chosen, json_output, hxl)
+    _write(export, target, chosen, json_output, hxl)
 
 
 @app.command("reconcile")
@@ -85,11 +95,12 @@ def export_reconcile(
     output: Output, fmt: Format = None,
     left: Annotated[str, typer.Option("--left", help="Left rulebook.")] = "official",
     right: Annotated[str, typer.Option("--right", help="Right rulebook.")] = "operational",
-    as_of: AsOf = None, known_at: KnownAt = None, by: By = "cell", hxl: Hxl = True,
+    as_of: AsOf = None, known_at: KnownAt = None, by: By = "cell", hxl: Hxl = True, force: Force = False,
     json_output: Json = False,
 ) -> None:
     """The bridge between two rulebooks: each cell's figures and the reasons for every gap."""
-    chosen, level = _format(fmt, output), parse_level(by)
+    level = parse_level(by)
+    chosen, target = _target(fmt, output, force)
     with workspace() as ws:
         ws.catch_up()
         bridge = reconcile(ws.views, left, right, as_of=parse_as_of(as_of),
@@ -98,19 +109,19 @@ def export_reconcile(
         used = [versions.at(name, bridge.known_at) for name in (left, right)]
         export = bridge_export(bridge, ws.views.sites(), [v.book for v in used],
                                ledger_digest(ws.db), {v.name: v.version for v in used})
-    _write(export, output, chosen, json_output, hxl)
+    _write(export, target, chosen, json_output, hxl)
 
 
 @audit_app.command("household")
 @reports_errors
 def export_household(
     household_id: Annotated[str, typer.Argument(help="The household's id.")],
-    output: Output, fmt: Format = None, known_at: KnownAt = None, hxl: Hxl = True,
+    output: Output, fmt: Format = None, known_at: KnownAt = None, hxl: Hxl = True, force: Force = False,
     json_output: Json = False,
 ) -> None:
     """Every fact of a household (both times, who, which document, voids) and its status over
     time under every rulebook."""
-    chosen = _format(fmt, output)
+    chosen, target = _target(fmt, output, force)
     with workspace() as ws:
         ws.catch_up()
         books = list(ws.views.rulebooks().values())
@@ -120,7 +131,7 @@ def export_household(
         from ledger.errors import NotFoundError  # noqa: PLC0415
 
         raise NotFoundError(f"unknown household {household_id!r}: no fact is recorded about it")
-    _write(export, output, chosen, json_output, hxl)
+    _write(export, target, chosen, json_output, hxl)
 
 
 @audit_app.command("count")
@@ -131,10 +142,10 @@ def export_count(
                                                         "or locally_integrated.")],
     place: Annotated[str, typer.Option("--place", help="A site id or a p-code (as in a cell).")],
     output: Output, fmt: Format = None, as_of: AsOf = None, known_at: KnownAt = None,
-    hxl: Hxl = True, json_output: Json = False,
+    hxl: Hxl = True, force: Force = False, json_output: Json = False,
 ) -> None:
     """The households behind one figure, with the facts that put each of them there."""
-    chosen = _format(fmt, output)
+    chosen, target = _target(fmt, output, force)
     day, moment = parse_as_of(as_of) or now().date(), parse_known_at(known_at) or now()
     with workspace() as ws:
         ws.catch_up()
@@ -144,4 +155,4 @@ def export_count(
                    ws.views.households_in(book.name, day, moment, status, [place])]
         export = count_export(ws.db, book, status, place, day, moment, counted, ws.views.sites(),
                               ledger_digest(ws.db))
-    _write(export, output, chosen, json_output, hxl)
+    _write(export, target, chosen, json_output, hxl)

@@ -18,12 +18,12 @@ import typer
 from ledger.cli import export, figures, read, record, report, rulebooks
 from ledger.cli.logs import configure_logging
 from ledger.cli.options import parse_as_of
-from ledger.cli.output import fail, print_json, progress_bar, reports_errors, table
+from ledger.cli.output import Force, fail, output_path, print_json, progress_bar, reports_errors, table
 from ledger.cli.settings import check_settings
 from ledger.cli.state import workspace
 from ledger.errors import LedgerError
 from ledger.facts import FACT_TYPES
-from ledger.importing import import_file
+from ledger.importing import default_rejects_path, import_file
 from ledger.kobo import FORMS as KOBO_FORMS
 from ledger.kobo import KoboMapping, builtin_mapping_path, load_mapping
 from ledger.readers import RawRecord
@@ -131,6 +131,7 @@ def import_(
         "--reported-mapping", exists=True, dir_okay=False,
         help="With --reported: your own hashtag mapping (TOML, see docs/formats.md).",
     )] = None,
+    force: Force = False,
     json_output: JsonOption = False,
 ) -> None:
     """Record every fact in a file, in order; bad records go to a rejects file with reasons.
@@ -157,11 +158,13 @@ def import_(
     if reported is not None and (fact_type or kobo):
         raise typer.BadParameter("a file of reported figures takes no --type or --kobo-*",
                                  param_hint="--reported")
+    rejects_output = output_path(rejects or default_rejects_path(file), "rejects", force=force,
+                                 inputs=[file, kobo_mapping, reported_mapping])
     with workspace() as ws, progress_bar(f"importing {file.name}", None, quiet=json_output) as tick:
         records = None
         if reported is not None:
             records = reported_records(ws, file, reported, dataset, reported_as_of, reported_mapping)
-        report = import_file(ws.record_many, file, rejects_path=rejects, fact_type=fact_type,
+        report = import_file(ws.record_many, file, rejects_path=rejects_output, fact_type=fact_type,
                              kobo=kobo, progress=tick, strict=strict, records=records)
     structlog.get_logger().info("facts_imported", total=report.total, recorded=report.recorded,
                                 already_recorded=report.already_recorded, rejected=report.rejected)
@@ -228,6 +231,7 @@ def demo(
     no_html: Annotated[bool, typer.Option("--no-html", help="Do not write the HTML report.")] = False,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the demo's households (the headline "
                                                      "figures are the same for every seed).")] = 2026,
+    force: Force = False,
     json_output: JsonOption = False,
 ) -> None:
     """Record a realistic first quarter of 2026 (the Returns Working Group's FVM rounds, camps and
@@ -240,4 +244,5 @@ def demo(
     """
     from ledger.cli.demo import run_demo  # noqa: PLC0415
 
-    run_demo(json_output=json_output, html=None if no_html else html, seed=seed)
+    report = None if no_html or html is None else output_path(html, "report", force=force)
+    run_demo(json_output=json_output, html=report, seed=seed)

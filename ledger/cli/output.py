@@ -8,7 +8,8 @@ import functools
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, NoReturn, ParamSpec, TypeVar
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
 
 import orjson
 import structlog
@@ -18,6 +19,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ledger.errors import LedgerError
+from ledger.outputs import Kind, OutputPath, check_output, store_files
+from ledger.store.failures import FAILURES, store_failure
+from ledger.store.settings import StoreSettings
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -56,8 +60,35 @@ def reports_errors(func: Callable[P, R]) -> Callable[P, R]:
             if exc.field and not message.startswith("field ") and f"'{exc.field}'" not in message:
                 message = f"field '{exc.field}': {message}"
             fail(message)
+        except FAILURES as exc:
+            translated = store_failure(exc, _store_described())
+            if translated is None:
+                raise
+            structlog.get_logger().info("command_failed", error=type(exc).__name__)
+            fail(str(translated))
 
     return wrapper
+
+
+def _store_described() -> str:
+    try:
+        return f"the store ({StoreSettings.from_env().describe()})"
+    except LedgerError:
+        return "the store"
+
+
+Force = Annotated[bool, typer.Option(
+    "--force", help="Replace an existing file the ledger did not write (or one edited since), and "
+    "write through a symbolic link that leads out of the file's folder. The store and the "
+    "command's input files are never overwritten.")]
+
+
+def output_path(path: Path, kind: Kind, *, force: bool = False,
+                inputs: Sequence[Path | None] = ()) -> OutputPath:
+    """Check a file a command will write, before any work (see ``ledger.outputs``)."""
+    store = StoreSettings.from_env()
+    protected = [*store_files(store.sqlite_path), *(p for p in inputs if p is not None)]
+    return check_output(path, kind, protected=protected, force=force)
 
 
 def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]],

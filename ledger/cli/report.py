@@ -8,9 +8,10 @@ from typing import Annotated
 import typer
 
 from ledger.cli.options import AsOf, Json, KnownAt, parse_as_of, parse_known_at
-from ledger.cli.output import print_json, reports_errors
+from ledger.cli.output import Force, output_path, print_json, reports_errors
 from ledger.cli.read import bridge_document, place_label
 from ledger.cli.state import workspace
+from ledger.outputs import OutputPath, staged
 from projections.places import bridge_in, check_places
 from projections.queries import reconcile
 from projections.report import gather, place_bridge_section, render
@@ -26,11 +27,12 @@ def report_command(
     place: Annotated[str | None, typer.Option(
         "--place", help="Also a bridge for this place: a site id (by camp), a district or a "
         "governorate p-code (JSON: place_bridge, keys as for `ledger reconcile --json`).")] = None,
-    json_output: Json = False,
+    force: Force = False, json_output: Json = False,
 ) -> None:
     """Write one HTML page: the reconciliation bridge as a waterfall, both views by governorate
     and camp, population by status over time, the FVM round funnel, and the as-of date,
     known-at time, rulebooks and ledger digest they come from."""
+    target = output_path(html, "report", force=force)
     with workspace() as ws:
         ws.catch_up()
         data = gather(ws.views, ws.db, as_of=parse_as_of(as_of), known_at=parse_known_at(known_at),
@@ -46,7 +48,7 @@ def report_command(
     if local is not None:
         section = place_bridge_section(local, place or "", place_label(place or "", sites))
         page = page.replace("</main>", section + "</main>", 1)
-    write_report(html, page)
+    write_report(target, page)
     if json_output:
         print_json({"html": str(html), "as_of": data.as_of, "known_at": data.known_at,
                     "rulebooks": [b.name for b in data.books], "digest": data.digest,
@@ -56,5 +58,6 @@ def report_command(
                    f"{data.books[1].name}); open it in a browser, no network needed")
 
 
-def write_report(path: Path, page: str) -> None:
-    path.write_text(page, encoding="utf-8")
+def write_report(output: OutputPath, page: str) -> None:
+    with staged(output) as stage:
+        stage.path.write_text(page, encoding="utf-8")

@@ -122,9 +122,11 @@ class Database:
             except psycopg.OperationalError as exc:
                 raise StoreError(f"cannot connect to {s.describe()}: {exc}".strip()) from None
         assert s.sqlite_path is not None
-        conn = sqlite3.connect(s.sqlite_path, isolation_level=None, timeout=30,
-                               check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=WAL")
+        read_only = s.sqlite_read_only()
+        conn = sqlite3.connect(s.sqlite_target(), isolation_level=None, timeout=30,
+                               check_same_thread=False, uri=read_only is not None)
+        if read_only is None:
+            conn.execute("PRAGMA journal_mode=WAL")
         return conn
 
     @contextmanager
