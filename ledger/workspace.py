@@ -21,6 +21,7 @@ from ledger.store.schema import (
     record_version,
 )
 from ledger.store.settings import StoreSettings
+from ledger.store.tokens import create_tokens_table
 
 ProgressFn = Callable[[int], None]
 
@@ -43,6 +44,7 @@ class Workspace:
         record_version(self.db)
         view_tables = self.views.create_tables()
         grant_writer_role(self.db, view_tables)
+        create_tokens_table(self.db)  # the HTTP service's API tokens (hashes only)
         ledger.close()
 
     def check_initialised(self) -> None:

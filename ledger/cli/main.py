@@ -13,7 +13,7 @@ from typing import Annotated
 import structlog
 import typer
 
-from ledger.cli import export, read, record, report
+from ledger.cli import export, read, record, report, serve, tokens
 from ledger.cli.logs import configure_logging
 from ledger.cli.output import print_json, progress_bar, reports_errors, table
 from ledger.cli.state import workspace
@@ -41,6 +41,8 @@ app.add_typer(read.views_app, name="views")
 app.add_typer(read.rulebooks_app, name="rulebooks")
 app.add_typer(read.rounds_app, name="rounds")
 app.add_typer(export.app, name="export")
+app.add_typer(tokens.app, name="tokens")
+app.command("serve")(serve.serve_command)
 from ledger.cli import audit as audit_cli  # noqa: E402 - kept beside its registration
 
 app.add_typer(audit_cli.audit_app, name="audit")

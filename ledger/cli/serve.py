@@ -1,0 +1,37 @@
+"""``ledger serve``: the HTTP service (FastAPI on uvicorn), imported only when it runs."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import structlog
+import typer
+
+from ledger.cli.output import reports_errors
+from ledger.cli.state import workspace
+
+
+@reports_errors
+def serve_command(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port to listen on.")] = 8080,
+) -> None:
+    """Serve the HTTP API (/v1/..., /report, /healthz, /readyz, /metrics, /openapi.json) over
+    the store of LEDGER_DATABASE_URL, keeping the views up to date. Callers need a token from
+    `ledger tokens create`. SIGTERM or Ctrl-C stops it after the requests in progress are
+    answered. See docs/service.md."""
+    import uvicorn  # noqa: PLC0415  (kept out of `ledger --help`)
+
+    from ledger.service.app import create_app  # noqa: PLC0415
+    from ledger.service.logs import configure_service_logging  # noqa: PLC0415
+
+    configure_service_logging()
+    with workspace() as ws:  # a clear error now, not at the first request
+        settings = ws.settings
+    app = create_app(settings)
+    config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False,
+                            timeout_graceful_shutdown=30, server_header=False)
+    structlog.get_logger().info("service_starting", host=host, port=port, store=settings.describe())
+    typer.echo(f"Serving {settings.describe()} on http://{host}:{port} (SIGTERM or Ctrl-C stops)",
+               err=True)
+    uvicorn.Server(config).run()
