@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, FastAPI, File, Query, Request, UploadFile
-from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ledger.application import BATCH_SIZE, Outcome
@@ -40,7 +40,7 @@ from ledger.kobo import builtin_mapping_path, load_mapping
 from ledger.service import problems, recording, report_page
 from ledger.service.auth import Principal, Unauthenticated
 from ledger.service.metrics import Metrics
-from ledger.service.middleware import ServiceMiddleware
+from ledger.service.middleware import ServiceMiddleware, json_bytes
 from ledger.service.problems import PROBLEM, Problem
 from ledger.service.runtime import Runtime
 from ledger.store.settings import StoreSettings
@@ -145,10 +145,11 @@ NOT_READY: dict[int | str, dict[str, Any]] = {503: {"description": "Not ready",
                                                     "content": {PROBLEM: {}}}}
 
 
-def recorded(metrics: Metrics, outcomes: list[Outcome], documents: list[Any]) -> JSONResponse:
+def recorded(request: Request, metrics: Metrics, outcomes: list[Outcome],
+             documents: list[Any]) -> Response:
     report = recording.facts_report(outcomes, documents)
     metrics.facts_counted(report["recorded"], report["already_recorded"], report["rejected"])
-    return report_response(report)
+    return report_response(request, report)
 
 
 # ---- health ---------------------------------------------------------------------------
@@ -159,7 +160,7 @@ def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", tags=["health"], responses=NOT_READY)
-def readyz(runtime: RuntimeDep) -> JSONResponse:
+def readyz(runtime: RuntimeDep) -> Response:
     """The store is reachable and the views have every recorded fact."""
     try:
         with runtime.reader() as ws:
@@ -188,8 +189,8 @@ def metrics_text(runtime: RuntimeDep, metrics: MetricsDep) -> PlainTextResponse:
 
 # ---- writing --------------------------------------------------------------------------
 @router.post("/v1/facts", tags=["record"])
-def post_facts(runtime: RuntimeDep, metrics: MetricsDep, who: CallerDep,
-               facts: FactsBody) -> JSONResponse:
+def post_facts(request: Request, runtime: RuntimeDep, metrics: MetricsDep, who: CallerDep,
+               facts: FactsBody) -> Response:
     """Record facts in order, atomically (up to 2,000 per request); the report of
     `ledger import --json`, with one result per record. 422 when any was rejected (the
     others are recorded)."""
@@ -200,12 +201,12 @@ def post_facts(runtime: RuntimeDep, metrics: MetricsDep, who: CallerDep,
                       f"{MAX_FACTS:,} (each request is recorded atomically)")
     inputs = recording.claimed_inputs(documents, who)
     with runtime.writer() as ws:
-        return recorded(metrics, list(ws.record_many(inputs)), documents)
+        return recorded(request, metrics, list(ws.record_many(inputs)), documents)
 
 
 @router.post("/v1/kobo/{mapping}", tags=["record"])
-def post_kobo(runtime: RuntimeDep, metrics: MetricsDep, mapping: str, who: CallerDep,
-              submission: SubmissionBody) -> JSONResponse:
+def post_kobo(request: Request, runtime: RuntimeDep, metrics: MetricsDep, mapping: str, who: CallerDep,
+              submission: SubmissionBody) -> Response:
     """One KoboToolbox submission through a shipped mapping (`registration` or `departure`);
     `_uuid` is the fact's source_id, so Kobo's retries record it once."""
     who.require("record")
@@ -214,12 +215,12 @@ def post_kobo(runtime: RuntimeDep, metrics: MetricsDep, mapping: str, who: Calle
                       f"{', '.join(KOBO_FORMS)}")
     fact = recording.kobo_input(load_mapping(builtin_mapping_path(mapping)), submission, who)
     with runtime.writer() as ws:
-        return recorded(metrics, list(ws.record_many([fact])), [submission])
+        return recorded(request, metrics, list(ws.record_many([fact])), [submission])
 
 
 @router.post("/v1/imports", tags=["record"])
-def post_import(runtime: RuntimeDep, metrics: MetricsDep, who: CallerDep, file: UploadBody,
-                type: TypeQ = None, kobo_form: KoboFormQ = None) -> JSONResponse:
+def post_import(request: Request, runtime: RuntimeDep, metrics: MetricsDep, who: CallerDep, file: UploadBody,
+                type: TypeQ = None, kobo_form: KoboFormQ = None) -> Response:
     """`ledger import --json` of an uploaded file: the same reading, validation and report."""
     who.require("record")
     if type is not None and type not in FACT_TYPES:
@@ -235,66 +236,68 @@ def post_import(runtime: RuntimeDep, metrics: MetricsDep, who: CallerDep, file: 
         with runtime.writer() as ws:
             report = recording.import_upload(ws, path, who, name=name, fact_type=type, kobo=kobo)
     metrics.facts_counted(report.recorded, report.already_recorded, report.rejected)
-    return report_response(report.as_dict())
+    return report_response(request, report.as_dict())
 
 
 # ---- reading --------------------------------------------------------------------------
 @router.get("/v1/views", tags=["read"])
 def get_views(runtime: RuntimeDep, who: CallerDep, rulebook: RulebookQ, as_of: AsOfQ = None,
-              known_at: KnownAtQ = None, by: ByQ = "cell", place: PlacesQ = None) -> dict[str, Any]:
+              known_at: KnownAtQ = None, by: ByQ = "cell", place: PlacesQ = None) -> Response:
     """`ledger views show --json`."""
     who.require("read")
     level = parse_level(by)
     with runtime.reader() as ws:
         result = show(ws.views, rulebook, as_of=parse_as_of(as_of),
                       known_at=parse_known_at(known_at), level=level, places=place)
-        return view_document(result, ws.views.sites())
+        return document(view_document(result, ws.views.sites()))
 
 
 @router.get("/v1/reconcile", tags=["read"])
 def get_reconcile(runtime: RuntimeDep, who: CallerDep, left: str = "official", right: str = "operational",
                   as_of: AsOfQ = None, known_at: KnownAtQ = None, by: ByQ = "cell"
-                  ) -> dict[str, Any]:
+                  ) -> Response:
     """`ledger reconcile --json`: the bridge; the reasons add up to every difference."""
     who.require("read")
     level = parse_level(by)
     with runtime.reader() as ws:
         bridge = reconcile(ws.views, left, right, as_of=parse_as_of(as_of),
                            known_at=parse_known_at(known_at), level=level)
-        return bridge_document(bridge, ws.views.sites())
+        return document(bridge_document(bridge, ws.views.sites()))
 
 
 @router.get("/v1/rounds/{round_id}", tags=["read"])
 def get_round(runtime: RuntimeDep, round_id: str, who: CallerDep, as_of: AsOfQ = None,
-              known_at: KnownAtQ = None) -> dict[str, Any]:
+              known_at: KnownAtQ = None) -> Response:
     """`ledger rounds report ROUND_ID --json`."""
     who.require("read")
     with runtime.reader() as ws:
-        return asdict(round_report(ws.db, round_id, as_of=parse_as_of(as_of),
-                                   known_at=parse_known_at(known_at)))
+        report = round_report(ws.db, round_id, as_of=parse_as_of(as_of),
+                              known_at=parse_known_at(known_at))
+    return document(asdict(report))
 
 
 @router.get("/v1/audit/household/{household_id}", tags=["audit"])
 def get_household(runtime: RuntimeDep, household_id: str, who: CallerDep,
-                  known_at: KnownAtQ = None) -> dict[str, Any]:
+                  known_at: KnownAtQ = None) -> Response:
     """`ledger audit household ID --json` (auditor or admin)."""
     who.require("audit")
     with runtime.reader() as ws:
-        return history_document(read_history(ws.db, ws.views.rulebooks(), household_id,
-                                             parse_known_at(known_at)))
+        history = read_history(ws.db, ws.views.rulebooks(), household_id, parse_known_at(known_at))
+    return document(history_document(history))
 
 
 @router.get("/v1/audit/count", tags=["audit"])
 def get_count(runtime: RuntimeDep, who: CallerDep, rulebook: RulebookQ, status: StatusQ,
               place: PlaceQ, by: ByQ = "cell", as_of: AsOfQ = None,
-              known_at: KnownAtQ = None) -> dict[str, Any]:
+              known_at: KnownAtQ = None) -> Response:
     """`ledger audit count --json` (auditor or admin)."""
     who.require("audit")
     level, cell = parse_level(by), (parse_status(status), place)
     moment = parse_known_at(known_at) or now()
     with runtime.reader() as ws:
-        return lineage_document(count_lineage(ws.views, ws.views.rulebook(rulebook), cell, level,
-                                              parse_as_of(as_of) or moment.date(), moment))
+        lineage = count_lineage(ws.views, ws.views.rulebook(rulebook), cell, level,
+                                parse_as_of(as_of) or moment.date(), moment)
+    return document(lineage_document(lineage))
 
 
 @router.get("/v1/audit/diff", tags=["audit"])
@@ -304,7 +307,7 @@ def get_diff(runtime: RuntimeDep, who: CallerDep, rulebook: RulebookQ, status: S
              known_at: Annotated[str, Query(description="The earlier known-at time.")],
              vs_known_at: Annotated[str | None, Query(
                  description="The later known-at time (default: now).")] = None,
-             by: ByQ = "cell") -> dict[str, Any]:
+             by: ByQ = "cell") -> Response:
     """`ledger audit diff --json` (auditor or admin)."""
     who.require("audit")
     level, cell = parse_level(by), (parse_status(status), place)
@@ -316,15 +319,15 @@ def get_diff(runtime: RuntimeDep, who: CallerDep, rulebook: RulebookQ, status: S
     if second < first:
         raise Problem(422, "vs_known_at: must be after known_at", field="vs_known_at")
     with runtime.reader() as ws:
-        return diff_document(figure_diff(ws.views, ws.views.rulebook(rulebook), cell, level,
-                                         day, first, second))
+        result = figure_diff(ws.views, ws.views.rulebook(rulebook), cell, level, day, first, second)
+    return document(diff_document(result))
 
 
 @router.post("/v1/figures", tags=["figures"])
 def post_figure(
         runtime: RuntimeDep, who: CallerDep, rulebook: RulebookQ, as_of: AsOfQ = None, by: ByQ = "cell",
                 source_document: Annotated[str | None, Query(
-                    description="Where it is published.")] = None) -> dict[str, Any]:
+                    description="Where it is published.")] = None) -> Response:
     """`ledger publish --json` (admin): the figure with the ledger's digest; recorded_by is
     the token's organisation."""
     who.require("publish")
@@ -334,26 +337,27 @@ def post_figure(
         figure_id, digest, outcome = publish_figure(ws, rulebook, level, day, who.org,
                                                     source_document)
         published = read_published(ws, figure_id)
-    return {"figure_id": figure_id, "digest": digest, "status": outcome.status,
-            "position": outcome.position, **published}
+    return document({"figure_id": figure_id, "digest": digest, "status": outcome.status,
+                     "position": outcome.position, **published})
 
 
 @router.get("/v1/figures/{figure_id}", tags=["figures"])
-def get_figure(runtime: RuntimeDep, figure_id: str, who: CallerDep) -> dict[str, Any]:
+def get_figure(runtime: RuntimeDep, figure_id: str, who: CallerDep) -> Response:
     """`ledger audit figure FIGURE_ID --json`: re-derived as known then and now."""
     who.require("read")
     with runtime.reader() as ws:
-        return figure_document(audit_figure(ws.views, ws.views.rulebooks(), figure_id, now()))
+        audit = audit_figure(ws.views, ws.views.rulebooks(), figure_id, now())
+    return document(figure_document(audit))
 
 
 @router.get("/v1/verify", tags=["figures"])
 def get_verify(runtime: RuntimeDep, who: CallerDep, digest: DigestQ = None,
-               figures: bool = True) -> dict[str, Any]:
+               figures: bool = True) -> Response:
     """`ledger verify --json`; `ok` is false when the ledger does not verify."""
     who.require("read")
     with runtime.reader() as ws:
-        return verify_ledger(ws.db, ws.views.rulebooks(), anchors=digest or (),
-                             figures=figures).as_dict()
+        result = verify_ledger(ws.db, ws.views.rulebooks(), anchors=digest or (), figures=figures)
+    return document(result.as_dict())
 
 
 @router.get("/report", tags=["read"], response_class=HTMLResponse)
@@ -376,15 +380,21 @@ def get_report(runtime: RuntimeDep, who: CallerDep, as_of: AsOfQ = None,
     return HTMLResponse(report_page.with_selectors(render(data), extra))
 
 
-def report_response(report: dict[str, Any]) -> JSONResponse:
+def document(body: Any) -> Response:
+    """A JSON document exactly as the CLI's ``--json`` prints it (same dates, same keys)."""
+    return Response(json_bytes(body), media_type="application/json")
+
+
+def report_response(request: Request, report: dict[str, Any]) -> Response:
     if not report["rejected"]:
-        return JSONResponse(report)
+        return document(report)
     kept = report["total"] - report["rejected"]
     others = "the others are recorded" if kept else "nothing was recorded"
     body = {"type": "urn:movement-ledger:problem:rejected-records", "title": "Records rejected",
             "status": 422, "detail": f"{report['rejected']:,} of {report['total']:,} records were "
-            f"rejected ({others}); see first_rejections", **report}
-    return JSONResponse(body, status_code=422, media_type=PROBLEM)
+            f"rejected ({others}); see first_rejections", "instance": request.url.path,
+            "request_id": request.scope.get("state", {}).get("request_id"), **report}
+    return Response(json_bytes(body), status_code=422, media_type=PROBLEM)
 
 
 def max_body_bytes() -> int:

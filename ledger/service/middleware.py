@@ -4,6 +4,7 @@ limit, and the request counters and latencies for /metrics."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import time
 import uuid
@@ -22,6 +23,17 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 log = structlog.get_logger()
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    raise TypeError(type(value).__name__)
+
+
+def json_bytes(document: Any) -> bytes:
+    """JSON as ``ledger ... --json`` writes it (``ledger.cli.output.print_json``), unindented."""
+    return orjson.dumps(document, default=_default, option=orjson.OPT_NON_STR_KEYS)
 
 
 def problem_bytes(status: int, title: str, detail: str, request_id: str, instance: str,
