@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+from types import FrameType
 from typing import Annotated
 
 import structlog
@@ -34,4 +36,13 @@ def serve_command(
     structlog.get_logger().info("service_starting", host=host, port=port, store=settings.describe())
     typer.echo(f"Serving {settings.describe()} on http://{host}:{port} (SIGTERM or Ctrl-C stops)",
                err=True)
+    # uvicorn re-raises the SIGTERM it stopped on once it is done; by then every accepted
+    # request is answered, so that is a clean stop (exit 0), not a death by signal.
+    signal.signal(signal.SIGTERM, _stopped_cleanly)
     uvicorn.Server(config).run()
+    structlog.get_logger().info("service_stopped")
+
+
+def _stopped_cleanly(_signum: int, _frame: FrameType | None) -> None:
+    structlog.get_logger().info("service_stopped", signal="SIGTERM")
+    raise SystemExit(0)

@@ -16,6 +16,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
+import structlog
 from fastapi import APIRouter, Body, Depends, FastAPI, File, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -52,6 +53,7 @@ from projections.report import gather, render
 from projections.rounds import round_report
 from projections.verify import verify as verify_ledger
 
+log = structlog.get_logger()
 MAX_REQUEST_BYTES = 10 * 1024 * 1024
 MAX_FACTS = BATCH_SIZE  # one request's facts are one atomic batch: all recorded, or none
 
@@ -199,6 +201,7 @@ def post_facts(request: Request, runtime: RuntimeDep, metrics: MetricsDep, who: 
     if len(documents) > MAX_FACTS:
         raise Problem(413, f"{len(documents):,} facts in one request; send at most "
                       f"{MAX_FACTS:,} (each request is recorded atomically)")
+    log.info("facts_received", facts=len(documents), org=who.org)
     inputs = recording.claimed_inputs(documents, who)
     with runtime.writer() as ws:
         return recorded(request, metrics, list(ws.record_many(inputs)), documents)
