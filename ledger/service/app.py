@@ -369,6 +369,7 @@ def get_report(runtime: RuntimeDep, who: CallerDep, as_of: AsOfQ = None,
                place: ReportPlaceQ = None, token: TokenQ = None) -> HTMLResponse:
     """`ledger report`'s page, with as-of, known-at, rulebook and place selectors."""
     who.require("read")
+    as_of, known_at, place = as_of or None, known_at or None, place or None  # a form's empty fields
     with runtime.reader() as ws:
         data = gather(ws.views, ws.db, as_of=parse_as_of(as_of),
                       known_at=parse_known_at(known_at), left=left, right=right)
