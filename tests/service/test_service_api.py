@@ -214,3 +214,14 @@ def test_tokens_are_shown_once_and_only_their_hash_is_stored(cli: Cli, sql: Any)
     assert bad.code == 1
     assert "scopes a recorder" in bad.stderr
     assert cli("tokens", "revoke", "nope").code == 1
+
+
+def test_the_command_line_loads_without_the_http_stack() -> None:
+    import subprocess
+    import sys
+
+    probe = ("import sys, ledger.cli.main; "
+             "print(sorted(m for m in ('fastapi', 'uvicorn', 'starlette', 'ledger.service') "
+             "if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "[]"  # `ledger --help` stays fast: only `serve` imports them
