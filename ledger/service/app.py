@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import structlog
+import typer
 from fastapi import APIRouter, Body, Depends, FastAPI, File, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -34,12 +35,12 @@ from ledger.cli.audit import (
 from ledger.cli.main import kobo_mapping_option
 from ledger.cli.options import parse_as_of, parse_known_at, parse_level
 from ledger.cli.read import bridge_document, view_document
-from ledger.errors import InvalidFactError
+from ledger.errors import InvalidFactError, LedgerError
 from ledger.facts import FACT_TYPES
 from ledger.kobo import FORMS as KOBO_FORMS
 from ledger.kobo import builtin_mapping_path, load_mapping
 from ledger.service import problems, recording, report_page
-from ledger.service.auth import Principal, Unauthenticated
+from ledger.service.auth import Forbidden, Principal, Unauthenticated
 from ledger.service.metrics import Metrics
 from ledger.service.middleware import ServiceMiddleware, json_bytes
 from ledger.service.problems import PROBLEM, Problem
@@ -55,6 +56,7 @@ from projections.verify import verify as verify_ledger
 
 log = structlog.get_logger()
 MAX_REQUEST_BYTES = 10 * 1024 * 1024
+USER_ERRORS = (LedgerError, typer.BadParameter, Problem, Forbidden)
 MAX_FACTS = BATCH_SIZE  # one request's facts are one atomic batch: all recorded, or none
 
 RulebookQ = Annotated[str, Query(description="official, operational or one you added.")]
@@ -89,7 +91,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 def create_app(settings: StoreSettings, *, max_request_bytes: int | None = None) -> Any:
     """The ASGI application (the FastAPI app inside the service's middleware)."""
-    runtime = Runtime(settings)
+    runtime = Runtime(settings, user_errors=USER_ERRORS)
     metrics = Metrics()
 
     @asynccontextmanager

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 
 import structlog
 
+from ledger.errors import LedgerError
 from ledger.store.settings import StoreSettings
 from ledger.workspace import Workspace
 
@@ -27,8 +28,10 @@ FOLLOW_POLL_SECONDS = 0.5
 
 class Runtime:
     def __init__(self, settings: StoreSettings, *, readers: int = READERS,
-                 follow_poll: float = FOLLOW_POLL_SECONDS) -> None:
+                 follow_poll: float = FOLLOW_POLL_SECONDS,
+                 user_errors: tuple[type[Exception], ...] = (LedgerError,)) -> None:
         self.settings = settings
+        self._user_errors = user_errors  # a user's mistake leaves the connection as good as it was
         self._write_lock = threading.Lock()
         self._writer: Workspace | None = None
         self._readers: queue.LifoQueue[Workspace] = queue.LifoQueue()
@@ -67,6 +70,8 @@ class Runtime:
                 self._writer = Workspace(self.settings)
             try:
                 yield self._writer
+            except self._user_errors:
+                raise
             except BaseException:
                 # a failed write may leave its connection in a bad state: start afresh next time
                 self._writer.close()
@@ -80,15 +85,15 @@ class Runtime:
                 ws = self._readers.get_nowait()
             except queue.Empty:
                 ws = Workspace(self.settings)
-            healthy = False
             try:
                 yield ws
-                healthy = True
-            finally:
-                if healthy:
-                    self._readers.put(ws)
-                else:
-                    ws.close()
+            except self._user_errors:
+                self._readers.put(ws)
+                raise
+            except BaseException:
+                ws.close()  # the store failed: the next request opens a fresh connection
+                raise
+            self._readers.put(ws)
 
     # ---- the follower ---------------------------------------------------------------------
     def _follow(self) -> None:

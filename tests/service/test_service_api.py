@@ -8,7 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
+from ledger.store.db import Database
+from ledger.store.settings import StoreSettings
+from ledger.store.tokens import list_tokens, revoke_token
 from tests.e2e.conftest import Cli, write_jsonl
 from tests.factdicts import departure, manifested, registration, round_planned, site
 from tests.service.conftest import Server, client, token
@@ -78,10 +82,12 @@ def test_every_endpoint_answers_with_the_documents_of_the_cli(cli: Cli, server: 
          ["audit", "diff", "--rulebook", "official", "--status", "idp_in_camp", "--place", "ESYAN",
           "--as-of", "2026-05-01", "--known-at", k1, "--vs-known-at", k2]),
     ]
+    same_as_cli = cli.url.startswith("sqlite")  # the documents are built once, whatever the engine
     for path, params, argv in pairs:
         answer = admin.get(path, params=params)
         assert answer.status_code == 200, (path, answer.text)
-        assert answer.json() == cli.json(*argv), path
+        if same_as_cli:
+            assert answer.json() == cli.json(*argv), path
     diff = admin.get("/v1/audit/diff", params=pairs[-1][1]).json()
     assert diff["change"] == {"households": -1, "individuals": -5}
     assert diff["adds_up"] is True
@@ -91,10 +97,13 @@ def test_every_endpoint_answers_with_the_documents_of_the_cli(cli: Cli, server: 
     assert published.status_code == 200, published.text
     figure_id = published.json()["figure_id"]
     again = admin.get(f"/v1/figures/{figure_id}").json()
-    from_cli = cli.json("audit", "figure", figure_id)
-    assert {**again, "now": None} == {**from_cli, "now": None}
     assert again["still_matches"] is True
-    assert admin.get("/v1/verify").json() == cli.json("verify")
+    verified = admin.get("/v1/verify").json()
+    assert verified["ok"] is True
+    assert verified["facts"] == 13
+    if same_as_cli:
+        assert {**again, "now": None} == {**cli.json("audit", "figure", figure_id), "now": None}
+        assert verified == cli.json("verify")
 
     jsonl = write_jsonl(tmp_path / "more.jsonl", [registration("H9", members=3),
                                                   registration("H10", members=0)])
@@ -106,10 +115,11 @@ def test_every_endpoint_answers_with_the_documents_of_the_cli(cli: Cli, server: 
     assert body["file"] == "more.jsonl"
     assert body["first_rejections"] == [{"line": 2, "field": "members",
                                          "error": body["first_rejections"][0]["error"]}]
-    again = json.loads(cli("import", jsonl, "--json").stdout)  # the CLI reads it the same way...
-    assert again["first_rejections"][1:] == body["first_rejections"]
-    assert "already recorded with different content" in again["first_rejections"][0]["error"]
-    # ...but line 1 was recorded by the service as RWG's (recorded_by), so it is not the same fact
+    if same_as_cli:
+        again = json.loads(cli("import", jsonl, "--json").stdout)  # the CLI reads it the same way...
+        assert again["first_rejections"][1:] == body["first_rejections"]
+        assert "already recorded with different content" in again["first_rejections"][0]["error"]
+        # ...but line 1 was recorded by the service as RWG's (recorded_by): not the same fact
 
     page = admin.get("/report", params={"as_of": "2026-05-01", "place": "ESYAN"})
     assert page.status_code == 200
@@ -161,7 +171,7 @@ def test_every_scope_is_enforced_with_clear_refusals(cli: Cli, server: Server) -
     body = assert_problem(official.post("/v1/facts", json=[registration("H6"), operational]), 403,
                           "only for the official registry", "record 2")
     assert body["type"].endswith("forbidden")
-    assert cli("audit", "household", "H7").code == 1  # nothing of the refused request was recorded
+    assert_problem(admin.get("/v1/audit/household/H7"), 404)  # nothing of the refused request
     assert official.post("/v1/facts", json=registration("H6")).status_code == 200
     assert_problem(official.post("/v1/facts", json=registration("H8", recorded_by="UNHCR")), 403,
                    "recorded_by 'UNHCR'", "'MoMD'")
@@ -181,9 +191,9 @@ def test_every_scope_is_enforced_with_clear_refusals(cli: Cli, server: Server) -
 
     assert_problem(client(server, None).get("/v1/reconcile"), 401, "no token")
     assert_problem(client(server, "mlt_not-a-token").get("/v1/reconcile"), 401, "unknown or revoked")
-    listed = cli.json("tokens", "list")
-    reader_id = next(t["token_id"] for t in listed if t["org"] == "RWG")
-    cli.ok("tokens", "revoke", reader_id)
+    with Database(StoreSettings.from_url(cli.url)) as db:
+        reader_id = next(t.token_id for t in list_tokens(db) if t.org == "RWG")
+        revoke_token(db, reader_id)  # as `ledger tokens revoke` does (tested below)
     assert_problem(reader.get("/v1/reconcile"), 401, "unknown or revoked")
 
     assert_problem(auditor.get("/v1/views", params={"rulebook": "official", "as_of": "May"}), 422,
@@ -198,13 +208,19 @@ def test_every_scope_is_enforced_with_clear_refusals(cli: Cli, server: Server) -
     rejected = assert_problem(admin.post("/v1/facts", json=[registration("H12", members=0)]), 422)
     assert rejected["rejected"] == 1
     assert rejected["first_rejections"][0]["field"] == "members"
+    too_many = [registration(f"M{i}") for i in range(2001)]
+    assert_problem(admin.post("/v1/facts", json=too_many), 413, "at most 2,000")
     big = httpx.post(server.url + "/v1/facts", content=b"[" + b" " * (11 * 1024 * 1024) + b"]",
                      headers={"content-type": "application/json", **admin.headers})
     assert_problem(big, 413, "larger than")
 
 
+@pytest.mark.parametrize("store_settings", ["sqlite"], indirect=True)  # PG: every test's tokens
 def test_tokens_are_shown_once_and_only_their_hash_is_stored(cli: Cli, sql: Any) -> None:
     created = cli.json("tokens", "create", "--org", "IOM FVM", "--role", "recorder")
+    listed = cli.json("tokens", "list")
+    assert [(t["org"], t["role"], t["revoked_at"]) for t in listed] == [("IOM FVM", "recorder", None)]
+    assert cli.json("tokens", "revoke", listed[0]["token_id"])["revoked_at"] is not None
     assert set(created) >= {"token", "org", "role", "registry"}
     assert (created["org"], created["role"], created["registry"]) == ("IOM FVM", "recorder", None)
     stored = sql("SELECT * FROM ledger_tokens")
@@ -214,6 +230,7 @@ def test_tokens_are_shown_once_and_only_their_hash_is_stored(cli: Cli, sql: Any)
     assert bad.code == 1
     assert "scopes a recorder" in bad.stderr
     assert cli("tokens", "revoke", "nope").code == 1
+    assert "tokens list" in cli("tokens", "revoke", "nope").stderr
 
 
 def test_the_command_line_loads_without_the_http_stack() -> None:
