@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import signal
+import socket
 from types import FrameType
 from typing import Annotated
 
 import structlog
 import typer
 
-from ledger.cli.output import reports_errors
+from ledger.cli.output import fail, reports_errors
 from ledger.cli.state import workspace
 
 
@@ -38,9 +39,24 @@ def serve_command(
                err=True)
     # uvicorn re-raises the SIGTERM it stopped on once it is done; by then every accepted
     # request is answered, so that is a clean stop (exit 0), not a death by signal.
+    listening = _listen(host, port)
     signal.signal(signal.SIGTERM, _stopped_cleanly)
-    uvicorn.Server(config).run()
+    uvicorn.Server(config).run(sockets=[listening])
     structlog.get_logger().info("service_stopped")
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound here so that a taken port is a one-line error (exit 1)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family, kind, proto, _, address = infos[0]
+        listening = socket.socket(family, kind, proto)
+        listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listening.bind(address)
+    except OSError as exc:
+        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+    listening.set_inheritable(True)
+    return listening
 
 
 def _stopped_cleanly(_signum: int, _frame: FrameType | None) -> None:

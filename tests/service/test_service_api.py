@@ -230,6 +230,15 @@ def test_tokens_are_shown_once_and_only_their_hash_is_stored(cli: Cli, sql: Any)
     assert bad.code == 1
     assert "scopes a recorder" in bad.stderr
     assert cli("tokens", "revoke", "nope").code == 1
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        refused = cli("serve", "--port", str(taken.getsockname()[1]), timeout=60)
+    assert refused.code == 1
+    assert "cannot listen on 127.0.0.1" in refused.stderr
+    assert "Traceback" not in refused.stderr
     assert "tokens list" in cli("tokens", "revoke", "nope").stderr
 
 
