@@ -206,6 +206,7 @@ def post_facts(request: Request, runtime: RuntimeDep, metrics: MetricsDep, who: 
     log.info("facts_received", facts=len(documents), org=who.org)
     inputs = recording.claimed_inputs(documents, who)
     with runtime.writer() as ws:
+        recording.check_voids(ws, who, inputs)
         return recorded(request, metrics, list(ws.record_many(inputs)), documents)
 
 

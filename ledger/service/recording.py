@@ -16,12 +16,13 @@ from typing import Any
 
 from ledger.application import Outcome
 from ledger.errors import InvalidFactError, LedgerError
-from ledger.facts import FactInput, parse_fact
+from ledger.facts import FactInput, FactVoided, parse_fact
 from ledger.importing import ImportReport, import_file
 from ledger.kobo import KoboMapping, KoboTable
 from ledger.readers import read_records
-from ledger.service.auth import Principal
+from ledger.service.auth import REGISTRY_FACTS, Forbidden, Principal
 from ledger.workspace import Workspace
+from projections.audit import household_history
 
 FIRST_REJECTIONS = 20  # as many as `ledger import --json` lists
 
@@ -64,6 +65,26 @@ def facts_report(outcomes: Iterable[Outcome], documents: Sequence[Any] = ()) -> 
                     {"line": line, "field": outcome.error.field, "error": str(outcome.error)})
         report["results"].append(result)
     return report
+
+
+def check_voids(ws: Workspace, who: Principal, facts: Iterable[FactInput | LedgerError]) -> None:
+    """A registry-scoped recorder voids a registration, composition change or closure only of
+    its own registry (Forbidden otherwise); the voided fact is read from the ledger."""
+    scope = who.token.registry
+    voids = [f for f in facts if isinstance(f, FactVoided)]
+    if scope is None or not voids:
+        return
+    known = ws.ledger.sources.find([v.voided_source_id for v in voids])
+    for void in voids:
+        target = known.get(void.voided_source_id)
+        if target is None or target.fact_type not in REGISTRY_FACTS or target.household_id is None:
+            continue  # an unknown fact is the ledger's to reject; other types have no registry
+        history = household_history(ws.db, ws.views.rulebooks(), target.household_id)
+        registry = next((line.details.get("registry") for line in history.facts
+                         if line.source_id == void.voided_source_id), None)
+        if registry != scope:
+            raise Forbidden(f"{void.source_id}: this recorder token of {who.org} may void "
+                            f"{target.fact_type} facts only of the {scope} registry, not {registry}")
 
 
 # ---- KoboToolbox REST Services ------------------------------------------------------------------
@@ -113,11 +134,13 @@ def as_recorded_by(mapping: KoboMapping, who: Principal) -> KoboMapping:
 
 # ---- file uploads --------------------------------------------------------------------------------
 def check_file(path: Path, who: Principal, *, fact_type: str | None,
-               kobo: KoboMapping | None) -> None:
+               kobo: KoboMapping | None) -> list[FactInput]:
     """Refuse (Forbidden) before anything is recorded if any record is not this token's to write.
 
     Records that do not parse are left to the import itself, which rejects them with reasons.
+    Returns the voids, for ``check_voids``.
     """
+    voids: list[FactInput] = []
     for record in read_records(path, fact_type=fact_type, kobo=kobo):
         if record.error is not None:
             continue
@@ -126,12 +149,15 @@ def check_file(path: Path, who: Principal, *, fact_type: str | None,
         except LedgerError:
             continue
         who.claim(fact, f"line {record.line}")
+        if isinstance(fact, FactVoided):
+            voids.append(fact)
+    return voids
 
 
 def import_upload(ws: Workspace, path: Path, who: Principal, *, name: str,
                   fact_type: str | None, kobo: KoboMapping | None) -> ImportReport:
     kobo = as_recorded_by(kobo, who) if kobo is not None else None
-    check_file(path, who, fact_type=fact_type, kobo=kobo)
+    check_voids(ws, who, check_file(path, who, fact_type=fact_type, kobo=kobo))
 
     def record_many(facts: Iterator[FactInput | LedgerError]) -> Iterator[Outcome]:
         claimed = (f if isinstance(f, LedgerError) else who.claim(f, "record") for f in facts)

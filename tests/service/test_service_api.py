@@ -14,7 +14,7 @@ from ledger.store.db import Database
 from ledger.store.settings import StoreSettings
 from ledger.store.tokens import list_tokens, revoke_token
 from tests.e2e.conftest import Cli, write_jsonl
-from tests.factdicts import departure, manifested, registration, round_planned, site
+from tests.factdicts import departure, manifested, registration, round_planned, site, voided
 from tests.service.conftest import Server, client, token
 
 KOBO = Path(__file__).resolve().parents[1] / "fixtures" / "kobo_rest" / "registration_submission.json"
@@ -176,6 +176,13 @@ def test_every_scope_is_enforced_with_clear_refusals(cli: Cli, server: Server) -
     assert_problem(official.post("/v1/facts", json=registration("H8", recorded_by="UNHCR")), 403,
                    "recorded_by 'UNHCR'", "'MoMD'")
     assert official.post("/v1/facts", json=registration("H8", recorded_by="MoMD")).status_code == 200
+    theirs = registration("H8", registry="operational", registration_ref="OPS-H8", source_id="ops-h8")
+    assert admin.post("/v1/facts", json=theirs).status_code == 200
+    assert_problem(official.post("/v1/facts", json=voided("ops-h8")), 403,
+                   "may void household_registered facts only of the official registry")
+    ours = official.post("/v1/facts", json=registration("H13", source_id="momd-h13"))
+    assert ours.status_code == 200
+    assert official.post("/v1/facts", json=voided("momd-h13")).json()["recorded"] == 1
 
     assert_problem(reader.post("/v1/facts", json=registration("H10")), 403, "cannot record facts")
     assert_problem(reader.post("/v1/kobo/registration", json={}), 403, "cannot record facts")
