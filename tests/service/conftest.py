@@ -88,7 +88,7 @@ def server(cli: Cli, tmp_path: Path) -> Iterator[Server]:
     if running.process is not None:
         running.stop()
     log = running.log.read_text()
-    assert "Traceback" not in log.replace('"exception": "Traceback', ""), log
+    assert "Traceback" not in log, log  # no request failed (500s are logged with their traceback)
 
 
 def token(cli: Cli, org: str, role: str, registry: str | None = None) -> str:

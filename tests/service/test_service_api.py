@@ -258,3 +258,23 @@ def test_the_command_line_loads_without_the_http_stack() -> None:
              "if m in sys.modules))")
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert loaded.stdout.strip() == "[]"  # `ledger --help` stays fast: only `serve` imports them
+
+
+@pytest.mark.parametrize("store_settings", ["sqlite"], indirect=True)
+def test_the_compose_healthcheck_passes_against_a_ready_service(server: Server) -> None:
+    import subprocess
+    import sys
+
+    import yaml
+
+    compose = yaml.safe_load((Path(__file__).resolve().parents[2] / "compose.yaml").read_text())
+    service = compose["services"]["ledger"]
+    assert "ledger serve --host 0.0.0.0 --port 8080" in " ".join(service["command"])
+    kind, program, *args = service["healthcheck"]["test"]
+    assert (kind, program) == ("CMD", "python")
+    args = [a.replace("127.0.0.1:8080", f"127.0.0.1:{server.port}") for a in args]
+    server.wait_ready()
+    assert subprocess.run([sys.executable, *args], check=False, timeout=30).returncode == 0
+    server.stop()
+    assert subprocess.run([sys.executable, *args], check=False, capture_output=True,
+                          timeout=30).returncode != 0  # and fails once it is down
