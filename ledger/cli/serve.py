@@ -12,6 +12,7 @@ import typer
 
 from ledger.cli.output import fail, reports_errors
 from ledger.cli.state import workspace
+from ledger.store.tokens import require_tokens_table
 
 
 @reports_errors
@@ -30,6 +31,7 @@ def serve_command(
 
     configure_service_logging()
     with workspace() as ws:  # a clear error now, not at the first request
+        require_tokens_table(ws.db)
         settings = ws.settings
     app = create_app(settings)
     config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False,

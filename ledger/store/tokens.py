@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from psycopg.sql import SQL, Identifier
 
-from ledger.errors import InvalidFactError, NotFoundError
+from ledger.errors import InvalidFactError, NotFoundError, StoreError
 from ledger.store.db import Database
 from ledger.store.schema import WRITER_ROLE
 
@@ -58,8 +58,16 @@ def create_tokens_table(db: Database) -> None:
                 Identifier(db.settings.schema), Identifier(TOKENS_TABLE), Identifier(WRITER_ROLE)))
 
 
+def require_tokens_table(db: Database) -> None:
+    """A store initialised before the service existed has no tokens table: say what to run."""
+    if not db.table_exists(TOKENS_TABLE):
+        raise StoreError(f"the store ({db.settings.describe()}) has no API tokens table yet: run "
+                         "`ledger init` again (it keeps everything and adds it)")
+
+
 def issue_token(db: Database, org: str, role: str, registry: str | None) -> tuple[str, TokenRecord]:
     """A new random token (returned once, in clear) and its stored record."""
+    require_tokens_table(db)
     org = org.strip()
     if not org:
         raise InvalidFactError("--org must name an organisation", field="org")
@@ -95,6 +103,7 @@ def find_token(db: Database, token: str) -> TokenRecord | None:
 
 
 def list_tokens(db: Database) -> list[TokenRecord]:
+    require_tokens_table(db)
     with db.cursor() as cur:
         rows = cur.execute(f"SELECT {_COLUMNS} FROM {TOKENS_TABLE} ORDER BY created_at, token_id"
                            ).fetchall()
@@ -103,6 +112,7 @@ def list_tokens(db: Database) -> list[TokenRecord]:
 
 def revoke_token(db: Database, token_id: str) -> TokenRecord:
     """Revoke by id (as `tokens list` shows it); revoking twice keeps the first time."""
+    require_tokens_table(db)
     moment = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     with db.transaction() as cur:
         cur.execute(f"UPDATE {TOKENS_TABLE} SET revoked_at = %s WHERE token_id = %s "
