@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from ledger.application import MovementLedger
 from ledger.cli.read import bridge_document
 from ledger.service.middleware import json_bytes
 from ledger.store.settings import StoreSettings
@@ -186,3 +187,20 @@ def test_sigterm_answers_the_request_in_progress_before_stopping(
     assert answer["status"] == 200
     assert answer["body"]["recorded"] == 2000
     assert fact_count(sql) == 2001
+
+
+def test_facts_recorded_by_another_process_reach_the_views_through_the_follower(
+        cli: Cli, server: Server) -> None:
+    reader = client(server, token(cli, "RWG", "reader"))
+    settings = StoreSettings.from_url(cli.url)
+    ledger = MovementLedger(settings)  # a writer that does not bring the views up to date
+    try:
+        for fact in parsed(site(recorded_by=ORG), *households("ELSEWHERE", 3)):
+            ledger.record(fact)
+    finally:
+        ledger.close()
+    ready = server.wait_ready()  # no request wrote through the service: its follower caught up
+    assert ready["behind"] == 0
+    assert ready["following"] is True
+    total = reader.get("/v1/views", params={"rulebook": "official"}).json()["total"]
+    assert total["households"] == 3
