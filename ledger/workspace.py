@@ -21,6 +21,7 @@ from ledger.store.schema import (
     record_version,
 )
 from ledger.store.settings import StoreSettings
+from ledger.store.tokens import create_tokens_table
 
 ProgressFn = Callable[[int], None]
 
@@ -46,6 +47,7 @@ class Workspace:
         drop_analyst_views(self.db)  # they pin the view tables create_tables may replace
         view_tables = self.views.create_tables()
         create_analyst_views(self.db)
+        create_tokens_table(self.db)  # the HTTP service's API tokens (hashes only)
         # the writer refreshes analyst_rulebooks when it adds a rulebook
         grant_writer_role(self.db, [*view_tables, "analyst_rulebooks"])
         ledger.close()

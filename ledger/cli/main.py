@@ -15,7 +15,7 @@ from typing import Annotated
 import structlog
 import typer
 
-from ledger.cli import export, figures, read, record, report, rulebooks
+from ledger.cli import export, figures, read, record, report, rulebooks, serve, tokens
 from ledger.cli.logs import configure_logging
 from ledger.cli.options import parse_as_of
 from ledger.cli.output import Force, fail, output_path, print_json, progress_bar, reports_errors, table
@@ -51,6 +51,8 @@ app.add_typer(rulebooks.app, name="rulebooks")
 app.add_typer(read.rounds_app, name="rounds")
 app.add_typer(export.app, name="export")
 app.add_typer(figures.app, name="figures")
+app.add_typer(tokens.app, name="tokens")
+app.command("serve")(serve.serve_command)
 from ledger.cli import audit as audit_cli  # noqa: E402 - kept beside its registration
 
 app.add_typer(audit_cli.audit_app, name="audit")

@@ -25,7 +25,8 @@ def test_bench_measures_everything_on_postgres_and_sqlite(tmp_path: Path) -> Non
     output = tmp_path / "bench.json"
     subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "bench"), "--households", "2000",
-         "--postgres-url", PG_URL, "--samples", "5", "--live-facts", "10", "--output", str(output)],
+         "--postgres-url", PG_URL, "--samples", "5", "--live-facts", "10", "--service-facts", "20",
+         "--output", str(output)],
         check=True, cwd=tmp_path, timeout=900,
     )
     results = json.loads(output.read_text())
@@ -50,3 +51,8 @@ def test_bench_measures_everything_on_postgres_and_sqlite(tmp_path: Path) -> Non
         national = engine["national"]
         assert national["official_idp_individuals"] > national["operational_idp_individuals"]
         assert all("met" in target for target in engine["targets"].values())
+        service = engine["service"]
+        assert service["post_facts_16_clients"]["facts"] == 16 * 20
+        assert service["post_facts_16_clients"]["facts_per_second"] > 0
+        for key in ("reconcile_adm1", "views_show_camp"):
+            assert service[key]["http"]["samples"] == service[key]["in_process"]["samples"] == 5
