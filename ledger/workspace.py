@@ -7,7 +7,8 @@ after every write.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import cached_property
 
 from ledger.application import BATCH_SIZE, MovementLedger, Outcome
@@ -15,10 +16,11 @@ from ledger.errors import LedgerError, StoreError
 from ledger.facts import FactInput
 from ledger.store.db import Database
 from ledger.store.schema import (
+    create_functions,
     create_schema_if_missing,
-    grant_writer_role,
     is_initialised,
     record_version,
+    refresh_roles,
 )
 from ledger.store.settings import StoreSettings
 
@@ -26,24 +28,36 @@ ProgressFn = Callable[[int], None]
 
 
 class Workspace:
-    def __init__(self, settings: StoreSettings) -> None:
+    def __init__(self, settings: StoreSettings, *, views_wait_seconds: float | None = None) -> None:
         self.settings = settings
         self.db = Database(settings)
+        self.views_wait_seconds = views_wait_seconds
 
     @classmethod
-    def from_env(cls) -> Workspace:
-        return cls(StoreSettings.from_env())
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Workspace:
+        """The store of LEDGER_DATABASE_URL; LEDGER_VIEWS_WAIT: how many seconds a login that may
+        not write the views waits for the projector after a write (default 30)."""
+        env = os.environ if env is None else env
+        wait = env.get("LEDGER_VIEWS_WAIT")
+        try:
+            seconds = float(wait) if wait else None
+        except ValueError:
+            raise StoreError(f"LEDGER_VIEWS_WAIT {wait!r}: expected a number of seconds") from None
+        return cls(StoreSettings.from_env(env), views_wait_seconds=seconds)
 
     # ---- set-up ---------------------------------------------------------------------------
-    def init(self) -> None:
-        """Create or upgrade everything; harmless when run again."""
+    def init(self, *, roles: bool = False) -> list[str]:
+        """Create or upgrade everything; harmless when run again. Returns the PostgreSQL roles
+        that exist (``roles``: create the missing ones first)."""
         create_schema_if_missing(self.settings)
         ledger = MovementLedger(self.settings)
         ledger.recorder.create_table()  # type: ignore[attr-defined]  # both SQL recorders have it
         record_version(self.db)
         view_tables = self.views.create_tables()
-        grant_writer_role(self.db, view_tables)
+        create_functions(self.db)
+        existing = refresh_roles(self.db, view_tables, create=roles)
         ledger.close()
+        return existing
 
     def check_initialised(self) -> None:
         if not is_initialised(self.db):
@@ -60,7 +74,9 @@ class Workspace:
     def views(self):  # type: ignore[no-untyped-def]
         from projections.views import Views  # noqa: PLC0415  (read side wired lazily)
 
-        return Views(self.db)
+        if self.views_wait_seconds is None:
+            return Views(self.db)
+        return Views(self.db, wait_seconds=self.views_wait_seconds)
 
     # ---- writing ------------------------------------------------------------------------------
     def record(self, fact: FactInput) -> Outcome:

@@ -59,16 +59,25 @@ def _main() -> None:
 
 @app.command()
 @reports_errors
-def init(json_output: JsonOption = False) -> None:
+def init(
+    roles: Annotated[bool, typer.Option(
+        "--roles", help="PostgreSQL: also create the roles ledger_writer, ledger_reader, "
+        "ledger_auditor, ledger_protection and ledger_projector (needs CREATEROLE), to grant to "
+        "login roles (docs/deployment.md). Without it, existing roles get their rights refreshed.",
+    )] = False,
+    json_output: JsonOption = False,
+) -> None:
     """Create or upgrade the store (tables, immutability triggers, views). Safe to run again."""
     with workspace(initialised=False) as ws:
-        ws.init()
+        existing = ws.init(roles=roles)
         described = ws.settings.describe()
-    structlog.get_logger().info("store_initialised", store=described)
+    structlog.get_logger().info("store_initialised", store=described, roles=len(existing))
     if json_output:
-        print_json({"ok": True, "store": described})
+        print_json({"ok": True, "store": described, "roles": existing})
     else:
         typer.echo(f"Store ready: {described}")
+        if existing:
+            typer.echo(f"Roles: {', '.join(existing)}")
 
 
 @app.command("import")
