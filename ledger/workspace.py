@@ -8,8 +8,11 @@ after every write.
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import cached_property
+
+import psycopg
 
 from ledger.application import BATCH_SIZE, MovementLedger, Outcome
 from ledger.errors import LedgerError, StoreError
@@ -93,6 +96,26 @@ class Workspace:
     def catch_up(self, progress: ProgressFn | None = None) -> int:
         """Bring the views up to the ledger's last fact; returns how many facts were applied."""
         return int(self.views.catch_up(progress=progress))
+
+    def catch_up_after_writing(self) -> str | None:
+        """Bring the views up to date after facts were recorded: None, or why they are behind.
+
+        The facts are recorded whatever happens here, so a lost connection or a missing
+        projector is a one-line message for the caller to print after its report, not an error
+        that would hide what was recorded.
+        """
+        from projections.views import ViewsBehindError  # noqa: PLC0415  (read side wired lazily)
+
+        try:
+            self.catch_up()
+        except ViewsBehindError as exc:
+            return str(exc)
+        except (StoreError, psycopg.Error, sqlite3.Error) as exc:
+            self.db.close()
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            return (f"the facts are recorded, but the views are behind: bringing them up to date "
+                    f"failed ({reason}); run `ledger views catch-up` once the store is reachable")
+        return None
 
     def close(self) -> None:
         if "ledger" in self.__dict__:

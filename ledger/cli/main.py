@@ -15,7 +15,7 @@ import typer
 
 from ledger.cli import export, read, record, report
 from ledger.cli.logs import configure_logging
-from ledger.cli.output import print_json, progress_bar, reports_errors, table
+from ledger.cli.output import err_console, print_json, progress_bar, reports_errors, table
 from ledger.cli.state import workspace
 from ledger.facts import FACT_TYPES
 from ledger.importing import import_file
@@ -113,9 +113,11 @@ def import_(
         raise typer.BadParameter(f"unknown fact type; expected one of {', '.join(FACT_TYPES)}",
                                  param_hint="--type")
     kobo = kobo_mapping_option(file, kobo_form, kobo_mapping)
-    with workspace() as ws, progress_bar(f"importing {file.name}", None, quiet=json_output) as tick:
-        report = import_file(ws.record_many, file, rejects_path=rejects, fact_type=fact_type,
-                             kobo=kobo, progress=tick)
+    with workspace() as ws:
+        with progress_bar(f"importing {file.name}", None, quiet=json_output) as tick:
+            report = import_file(ws.ledger.record_many, file, rejects_path=rejects,
+                                 fact_type=fact_type, kobo=kobo, progress=tick)
+        views_behind = ws.catch_up_after_writing()
     structlog.get_logger().info("facts_imported", total=report.total, recorded=report.recorded,
                                 already_recorded=report.already_recorded, rejected=report.rejected)
     if json_output:
@@ -124,12 +126,16 @@ def import_(
         table(f"Imported {file.name}", ["total", "recorded", "already recorded", "rejected"],
               [[report.total, report.recorded, report.already_recorded, report.rejected]],
               numeric=["total", "recorded", "already recorded", "rejected"])
+    if views_behind is not None:
+        err_console.print(f"[bold red]error:[/] {views_behind}", highlight=False, soft_wrap=True)
     if report.rejected:
         for rejection in report.first_rejections[:10]:
             typer.echo(f"  line {rejection['line']}: {rejection['error']}", err=True)
         typer.echo(f"All {report.rejected} rejected records with reasons: {report.rejects_file}",
                    err=True)
         raise typer.Exit(1)  # the good records are recorded; the exit code says some were not
+    if views_behind is not None:
+        raise typer.Exit(1)
 
 
 def kobo_mapping_option(file: Path, form: str | None, mapping: Path | None) -> KoboMapping | None:

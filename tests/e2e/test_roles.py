@@ -141,6 +141,7 @@ def test_a_writer_without_a_running_projector_is_told_the_views_are_behind(
                           env=writer_env, cwd=tmp_path, capture_output=True, text=True,
                           check=False, timeout=120)
     assert done.returncode == 1
+    assert str(len(EXAMPLE)) in done.stdout, "the report of what was recorded comes first"
     assert "behind" in done.stderr
     assert "ledger_projector" in done.stderr
     assert "Traceback" not in done.stderr
