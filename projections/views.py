@@ -16,6 +16,13 @@ Tables (in the same store as the facts):
 ``view_sites``    the live registration of every site (name, kind, location, authority).
 ``view_position`` the last ledger position applied (the projector's tracking record).
 ``view_rulebooks`` user rulebooks (TOML text); the built-in ones ship with the package.
+``view_meta``     the layout version, the rebuild generation, and the views digest
+                  (:mod:`projections.digest`) kept with the position.
+
+One projector writes at a time: every projector transaction takes the position's row lock
+(PostgreSQL) or the write lock (SQLite) first. A rebuild builds ``*_next`` tables aside and swaps
+them in atomically (:meth:`Views.rebuild`). On PostgreSQL with roles, only ``ledger_projector``
+may write these tables; other logins wait for it (:meth:`Views.wait_for_projector`).
 
 Every batch of view writes carries its new position in the same transaction, so a crash
 at any point leaves the views at a consistent position and the next catch-up resumes there:
