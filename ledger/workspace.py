@@ -84,14 +84,19 @@ class Workspace:
     # ---- writing ------------------------------------------------------------------------------
     def record(self, fact: FactInput) -> Outcome:
         outcome = self.ledger.record(fact)
-        self.catch_up()
+        self._views_current_or_say_so()
         return outcome
 
     def record_many(
         self, facts: Iterable[FactInput | LedgerError], *, batch_size: int = BATCH_SIZE
     ) -> Iterator[Outcome]:
         yield from self.ledger.record_many(facts, batch_size=batch_size)
-        self.catch_up()
+        self._views_current_or_say_so()
+
+    def _views_current_or_say_so(self) -> None:
+        problem = self.catch_up_after_writing()
+        if problem is not None:
+            raise StoreError(problem)
 
     def catch_up(self, progress: ProgressFn | None = None) -> int:
         """Bring the views up to the ledger's last fact; returns how many facts were applied."""
@@ -109,7 +114,7 @@ class Workspace:
         try:
             self.catch_up()
         except ViewsBehindError as exc:
-            return str(exc)
+            return f"the facts are recorded, but {exc}"
         except (StoreError, psycopg.Error, sqlite3.Error) as exc:
             self.db.close()
             reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]

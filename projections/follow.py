@@ -49,6 +49,7 @@ def follow(
     on_applied: Callable[[int], None] | None = None,
 ) -> None:
     """Catch up, then keep catching up until ``stop`` is set or ``max_seconds`` have passed."""
+    views.require_projector("`ledger views follow`")
     stop = stop or threading.Event()
     deadline = None if max_seconds is None else time.monotonic() + max_seconds
     channel = channel or db.events_table

@@ -315,7 +315,7 @@ class Views:
         book = parse_rulebook(text, source)
         if book.name in builtin_rulebooks():
             raise RulebookError(f"{source}: {book.name!r} is a built-in rulebook; choose another name")
-        self._require_projector("adding a rulebook")
+        self.require_projector("adding a rulebook")
         with self.db.transaction() as cur:
             self._position(cur)
             cur.execute("DELETE FROM view_rulebooks WHERE name = %s", (book.name,))
@@ -341,7 +341,7 @@ class Views:
                               (f"{self.db.settings.schema}.{table}", privilege)).fetchone()
         return bool(row and row[0])
 
-    def _require_projector(self, what: str) -> None:
+    def require_projector(self, what: str) -> None:
         if not self.can_project():
             raise StoreError(f"{what} writes the views, and {self.db.settings.user!r} may not: "
                              "run it as a login granted ledger_projector (docs/deployment.md)")
@@ -522,7 +522,7 @@ class Views:
         of the store file). Killed midway, a rebuild leaves the live views as they were (the
         ``_next`` tables are dropped by the next rebuild).
         """
-        self._require_projector("`ledger views rebuild`")
+        self.require_projector("`ledger views rebuild`")
         with self._rebuild_lock():
             head, total, books = self._start_rebuild()
             log.info("views_rebuild_started", head=head)

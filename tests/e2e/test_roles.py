@@ -145,7 +145,20 @@ def test_a_writer_without_a_running_projector_is_told_the_views_are_behind(
     assert "behind" in done.stderr
     assert "ledger_projector" in done.stderr
     assert "Traceback" not in done.stderr
-    assert deployed["projector"].json("views", "catch-up")["applied"] == len(EXAMPLE)
+    recorded = subprocess.run(
+        [str(LEDGER), "record", "household_departed", "--source-id", "late-H5",
+         "--effective-on", "2026-03-10", "--household-id", "H5", "--from-site-id", "CHAMISHKU",
+         "--pathway", "return", "--to-pcode", "IQG15Q07"],
+        env=writer_env, cwd=tmp_path, capture_output=True, text=True, check=False, timeout=120)
+    assert recorded.returncode == 1
+    assert "the facts are recorded, but the views are" in recorded.stderr
+    assert "Traceback" not in recorded.stderr
+    following = writer("views", "follow", "--max-seconds", "1")
+    assert following.code == 1
+    assert "ledger_projector" in following.stderr
+    assert "Traceback" not in following.stderr
+
+    assert deployed["projector"].json("views", "catch-up")["applied"] == len(EXAMPLE) + 1
     assert writer.json("views", "status")["behind"] == 0
 
 
