@@ -10,6 +10,7 @@ re-folded households up to its own batch end and the rebuild then declared the v
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from ledger.workspace import Workspace
 from tests.integration.test_projector_crash import many_facts, view_content
 
 ROUNDS = 2
+IRIS = Path(__file__).resolve().parents[2] / "examples" / "iris.toml"
 ROUNDS_SLOW = 8
 # Small batches and chunks: many interleavings of catch-up batches and rebuild chunks per round.
 FOLLOWER_BATCH = 200
@@ -141,3 +143,30 @@ def test_readers_see_the_old_views_until_the_rebuild_swaps_the_new_ones_in(
         assert seen
         assert all(s == before for s in seen)
         assert view_content(ws) == before
+
+
+@pytest.mark.usefixtures("small_chunks")
+def test_a_rulebook_added_beside_a_follower_is_in_every_household_row(
+    store_settings: StoreSettings,
+) -> None:
+    ws = Workspace(store_settings)
+    ws.init()
+    try:
+        list(ws.ledger.record_many(parse_fact(f) for f in spread_facts()))
+        ws.views.catch_up()
+        errors: list[BaseException] = []
+        stop = threading.Event()
+        thread = threading.Thread(target=follower, args=(store_settings, stop, errors))
+        thread.start()
+        with Workspace(store_settings) as adder:
+            adder.views.add_rulebook(IRIS.read_text(encoding="utf-8"), str(IRIS))
+        stop.set()
+        thread.join(timeout=300)
+        assert not errors, errors
+        assert ws.views.ledger_head() == ws.views.position()
+        after = view_content(ws)
+        assert {row[0] for row in after["states"]} == {"official", "operational", "iris"}
+        ws.views.rebuild()
+        assert view_content(ws) == after
+    finally:
+        ws.close()
