@@ -52,15 +52,20 @@ class Workspace:
     def init(self, *, roles: bool = False) -> list[str]:
         """Create or upgrade everything; harmless when run again. Returns the PostgreSQL roles
         that exist (``roles``: create the missing ones first)."""
-        create_schema_if_missing(self.settings)
-        ledger = MovementLedger(self.settings)
-        ledger.recorder.create_table()  # type: ignore[attr-defined]  # both SQL recorders have it
-        record_version(self.db)
-        view_tables = self.views.create_tables()
-        create_functions(self.db)
-        existing = refresh_roles(self.db, view_tables, create=roles)
-        ledger.close()
-        return existing
+        try:
+            create_schema_if_missing(self.settings)
+            ledger = MovementLedger(self.settings)
+            try:
+                ledger.recorder.create_table()  # type: ignore[attr-defined]  # both recorders have it
+                record_version(self.db)
+                view_tables = self.views.create_tables()
+                create_functions(self.db)
+                return refresh_roles(self.db, view_tables, create=roles)
+            finally:
+                ledger.close()
+        except psycopg.errors.InsufficientPrivilege:
+            raise StoreError(f"{self.settings.user!r} may not create or change the store's tables: "
+                             "run `ledger init` as the database owner") from None
 
     def check_initialised(self) -> None:
         if not is_initialised(self.db):

@@ -217,3 +217,11 @@ def test_no_login_changes_a_stored_fact_even_with_the_lock_it_needs(
                           "LOCK TABLE ledger_events IN EXCLUSIVE MODE"):
             with pytest.raises(psycopg.errors.InsufficientPrivilege), conn.transaction():
                 conn.execute(statement)
+
+
+def test_init_by_a_login_that_is_not_the_owner_is_one_line(deployed: dict[str, Cli]) -> None:
+    for kind in ("writer", "reader"):
+        result = deployed[kind]("init")
+        assert result.code == 1
+        assert "database owner" in result.stderr
+        assert "Traceback" not in result.stderr
