@@ -7,18 +7,23 @@ after every write.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+import os
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import cached_property
+
+import psycopg
 
 from ledger.application import BATCH_SIZE, MovementLedger, Outcome
 from ledger.errors import LedgerError, StoreError
 from ledger.facts import FactInput
 from ledger.store.db import Database
 from ledger.store.schema import (
+    create_functions,
     create_schema_if_missing,
-    grant_writer_role,
     is_initialised,
     record_version,
+    refresh_roles,
 )
 from ledger.store.settings import StoreSettings
 from ledger.store.tokens import create_tokens_table
@@ -27,30 +32,46 @@ ProgressFn = Callable[[int], None]
 
 
 class Workspace:
-    def __init__(self, settings: StoreSettings) -> None:
+    def __init__(self, settings: StoreSettings, *, views_wait_seconds: float | None = None) -> None:
         self.settings = settings
         self.db = Database(settings)
+        self.views_wait_seconds = views_wait_seconds
 
     @classmethod
-    def from_env(cls) -> Workspace:
-        return cls(StoreSettings.from_env())
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Workspace:
+        """The store of LEDGER_DATABASE_URL; LEDGER_VIEWS_WAIT: how many seconds a login that may
+        not write the views waits for the projector after a write (default 30)."""
+        env = os.environ if env is None else env
+        wait = env.get("LEDGER_VIEWS_WAIT")
+        try:
+            seconds = float(wait) if wait else None
+        except ValueError:
+            raise StoreError(f"LEDGER_VIEWS_WAIT {wait!r}: expected a number of seconds") from None
+        return cls(StoreSettings.from_env(env), views_wait_seconds=seconds)
 
     # ---- set-up ---------------------------------------------------------------------------
-    def init(self) -> None:
-        """Create or upgrade everything; harmless when run again."""
-        create_schema_if_missing(self.settings)
-        ledger = MovementLedger(self.settings)
-        ledger.recorder.create_table()  # type: ignore[attr-defined]  # both SQL recorders have it
-        record_version(self.db)
+    def init(self, *, roles: bool = False) -> list[str]:
+        """Create or upgrade everything; harmless when run again. Returns the PostgreSQL roles
+        that exist (``roles``: create the missing ones first)."""
         from projections.sqlviews import create_analyst_views, drop_analyst_views  # noqa: PLC0415
 
-        drop_analyst_views(self.db)  # they pin the view tables create_tables may replace
-        view_tables = self.views.create_tables()
-        create_analyst_views(self.db)
-        create_tokens_table(self.db)  # the HTTP service's API tokens (hashes only)
-        # the writer refreshes analyst_rulebooks when it adds a rulebook
-        grant_writer_role(self.db, [*view_tables, "analyst_rulebooks"])
-        ledger.close()
+        try:
+            create_schema_if_missing(self.settings)
+            ledger = MovementLedger(self.settings)
+            try:
+                ledger.recorder.create_table()  # type: ignore[attr-defined]  # both recorders have it
+                record_version(self.db)
+                drop_analyst_views(self.db)  # they pin the view tables create_tables may replace
+                view_tables = self.views.create_tables()
+                create_analyst_views(self.db)
+                create_tokens_table(self.db)  # the HTTP service's API tokens (hashes only)
+                create_functions(self.db)
+                return refresh_roles(self.db, [*view_tables, "analyst_rulebooks"], create=roles)
+            finally:
+                ledger.close()
+        except psycopg.errors.InsufficientPrivilege:
+            raise StoreError(f"{self.settings.user!r} may not create or change the store's tables: "
+                             "run `ledger init` as the database owner") from None
 
     def check_initialised(self) -> None:
         if not is_initialised(self.db):
@@ -67,19 +88,26 @@ class Workspace:
     def views(self):  # type: ignore[no-untyped-def]
         from projections.views import Views  # noqa: PLC0415  (read side wired lazily)
 
-        return Views(self.db)
+        if self.views_wait_seconds is None:
+            return Views(self.db)
+        return Views(self.db, wait_seconds=self.views_wait_seconds)
 
     # ---- writing ------------------------------------------------------------------------------
     def record(self, fact: FactInput) -> Outcome:
         outcome = self.ledger.record(fact)
-        self.catch_up()
+        self._views_current_or_say_so()
         return outcome
 
     def record_many(
         self, facts: Iterable[FactInput | LedgerError], *, batch_size: int = BATCH_SIZE
     ) -> Iterator[Outcome]:
         yield from self.ledger.record_many(facts, batch_size=batch_size)
-        self.catch_up()
+        self._views_current_or_say_so()
+
+    def _views_current_or_say_so(self) -> None:
+        problem = self.catch_up_after_writing()
+        if problem is not None:
+            raise StoreError(problem)
 
     def catch_up(self, progress: ProgressFn | None = None) -> int:
         """Bring the views up to the ledger's last fact; returns how many facts were applied.
@@ -96,6 +124,26 @@ class Workspace:
                     "run `ledger views catch-up` where the store can be written")
             return 0
         return int(self.views.catch_up(progress=progress))
+
+    def catch_up_after_writing(self) -> str | None:
+        """Bring the views up to date after facts were recorded: None, or why they are behind.
+
+        The facts are recorded whatever happens here, so a lost connection or a missing
+        projector is a one-line message for the caller to print after its report, not an error
+        that would hide what was recorded.
+        """
+        from projections.views import ViewsBehindError  # noqa: PLC0415  (read side wired lazily)
+
+        try:
+            self.catch_up()
+        except ViewsBehindError as exc:
+            return f"the facts are recorded, but {exc}"
+        except (StoreError, psycopg.Error, sqlite3.Error) as exc:
+            self.db.close()
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            return (f"the facts are recorded, but the views are behind: bringing them up to date "
+                    f"failed ({reason}); run `ledger views catch-up` once the store is reachable")
+        return None
 
     def close(self) -> None:
         if "ledger" in self.__dict__:

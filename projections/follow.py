@@ -5,10 +5,17 @@ it alone: a notification can be lost (a dropped connection, a restart), so it al
 ``poll_seconds``. SQLite has no notifications (the library's SQLite recorder has no
 ``subscribe()``): the follower polls. Either way, catching up is idempotent and reads by
 position, so an extra wake-up costs one cheap query and a missed one costs at most one poll.
+
+A lost connection (the server restarted, fast or immediate, or the network dropped) is logged
+(``follow_connection_lost``), and the follower reconnects with a backoff that doubles from
+``RETRY_FIRST`` to ``RETRY_MAX`` seconds (``follow_reconnected``), then catches up: a batch
+interrupted mid-way was rolled back whole, so nothing is applied twice.
 """
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -17,10 +24,18 @@ import psycopg
 import structlog
 from psycopg import sql
 
+from ledger.errors import StoreError
 from ledger.store.db import Database
 from projections.views import Views
 
 log = structlog.get_logger()
+
+RETRY_FIRST = 0.5
+RETRY_MAX = 30.0
+# What a store that went away raises: psycopg's OperationalError covers AdminShutdown (a fast
+# shutdown) and "server closed the connection" (an immediate one); StoreError is a reconnect
+# that failed; SQLite's OperationalError a locked or unreadable file.
+LOST = (psycopg.OperationalError, psycopg.InterfaceError, StoreError, sqlite3.OperationalError)
 
 
 def follow(
@@ -34,30 +49,60 @@ def follow(
     on_applied: Callable[[int], None] | None = None,
 ) -> None:
     """Catch up, then keep catching up until ``stop`` is set or ``max_seconds`` have passed."""
+    views.require_projector("`ledger views follow`")
     stop = stop or threading.Event()
     deadline = None if max_seconds is None else time.monotonic() + max_seconds
-    conn = _listen(db, channel or db.events_table) if db.is_postgres else None
+    channel = channel or db.events_table
+    conn = _listen(db, channel) if db.is_postgres else None
     log.info("follow_started", poll_seconds=poll_seconds, listen=conn is not None)
+    retry = RETRY_FIRST
     try:
         while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
-            applied = views.catch_up()
-            if applied and on_applied is not None:
-                on_applied(applied)
-            if conn is not None:
-                # Wakes on the first notification, or after poll_seconds without one.
-                for _ in conn.notifies(timeout=poll_seconds, stop_after=1):
-                    pass
-            else:
-                stop.wait(poll_seconds)
+            try:
+                if conn is None and db.is_postgres:
+                    conn = _listen(db, channel)
+                    log.warning("follow_reconnected")  # as visible as the loss it ends
+                applied = views.catch_up()
+                retry = RETRY_FIRST
+                if applied and on_applied is not None:
+                    on_applied(applied)
+                if conn is not None:
+                    # Wakes on the first notification, or after poll_seconds without one.
+                    for _ in conn.notifies(timeout=poll_seconds, stop_after=1):
+                        pass
+                else:
+                    stop.wait(poll_seconds)
+            except LOST as exc:
+                log.warning("follow_connection_lost", error=_first_line(exc), retry_in=retry)
+                _drop(conn)
+                conn = None
+                db.close()  # the next statement opens a new connection
+                stop.wait(retry)
+                retry = min(retry * 2, RETRY_MAX)
     finally:
-        if conn is not None:
+        _drop(conn)
+        try:
+            log.info("follow_stopped", position=views.position())
+        except LOST:
+            log.info("follow_stopped")
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def _drop(conn: psycopg.Connection[tuple[object, ...]] | None) -> None:
+    if conn is not None:
+        with contextlib.suppress(psycopg.Error):  # already gone
             conn.close()
-        log.info("follow_stopped", position=views.position())
 
 
 def _listen(db: Database, channel: str) -> psycopg.Connection[tuple[object, ...]]:
     s = db.settings
-    conn = psycopg.connect(host=s.host, port=s.port, user=s.user, password=s.password,
-                           dbname=s.dbname, autocommit=True)
+    try:
+        conn = psycopg.connect(host=s.host, port=s.port, user=s.user, password=s.password,
+                               dbname=s.dbname, autocommit=True, connect_timeout=10)
+    except psycopg.OperationalError as exc:
+        raise StoreError(f"cannot connect to {s.describe()}: {_first_line(exc)}") from None
     conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
     return conn

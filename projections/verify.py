@@ -45,6 +45,8 @@ from projections.fold import HouseholdState, state_at
 from projections.rulebook_versions import load_versions
 from projections.rulebooks import Rulebook
 from projections.stored import decode, facts_of_households
+from projections.viewcheck import check_views, views_digest_status
+from projections.views import Views
 
 PAGE = 5000
 HOUSEHOLD_PAGE = 1000
@@ -95,6 +97,9 @@ class Verification:
     broken_links: int = 0
     figures: list[FigureCheck] = field(default_factory=list)
     anchors: dict[str, int | None] = field(default_factory=dict)
+    # The views against their digest ({"ok", "digest_position", "tables_changed"}) and, with
+    # ``verify --views``, every cell recomputed from the log ({"check": ViewCheck.as_dict()}).
+    views: dict[str, Any] = field(default_factory=lambda: {"ok": True})
 
     @property
     def first_break(self) -> Break | None:
@@ -103,7 +108,7 @@ class Verification:
     @property
     def ok(self) -> bool:
         return (self.broken_links == 0 and all(f.ok or f.retracted for f in self.figures)
-                and all(p is not None for p in self.anchors.values()))
+                and all(p is not None for p in self.anchors.values()) and self.views["ok"])
 
     def as_dict(self) -> dict[str, Any]:
         first = self.first_break
@@ -121,6 +126,7 @@ class Verification:
             "figures_retracted": [f.figure_id for f in self.figures if f.retracted],
             "anchors": [{"digest": d, "position": p, "found": p is not None}
                         for d, p in self.anchors.items()],
+            "views": self.views,
         }
 
 
@@ -325,9 +331,15 @@ def check_figures(db: Database, rulebooks: Mapping[str, Rulebook], result: Verif
 
 
 def verify(db: Database, rulebooks: Mapping[str, Rulebook], *, anchors: Sequence[str] = (),
-           figures: bool = True) -> Verification:
+           figures: bool = True, views: Views | None = None) -> Verification:
     """Recompute the chain and every published figure (``figures`` false: only their digests
-    and which of them depend on a broken fact, without re-deriving their values)."""
+    and which of them depend on a broken fact, without re-deriving their values), and check the
+    view tables against their digest; with ``views``, recompute every view cell from the log."""
     result, published = verify_chain(db, anchors)
     check_figures(db, rulebooks, result, published, rederive_values=figures)
+    result.views = views_digest_status(db)
+    if views is not None:
+        check = check_views(views)
+        result.views = {**result.views, "ok": result.views["ok"] and check.ok,
+                        "check": check.as_dict()}
     return result

@@ -7,8 +7,7 @@ Tables (in the same store as the facts):
                   ``valid_from <= D < valid_to`` and ``recorded_from <= K < recorded_to``. Open
                   ends are stored as 9999-12-31 so every comparison is a plain range; a query
                   at or after that end reads the moment just before it (:func:`within_time`).
-                  The state
-                  itself is a number, ``sig``, into ``view_signatures``: national figures are
+                  The state itself is a number, ``sig``, into ``view_signatures``: national figures are
                   then one GROUP BY on an integer, and the few thousand distinct states are
                   decoded in Python.
 ``view_pairs``    for every pair of rulebooks (names in sorted order), each household's
@@ -21,6 +20,14 @@ Tables (in the same store as the facts):
 ``view_position`` the last ledger position applied (the projector's tracking record).
 ``view_rulebooks`` user rulebooks added before rulebooks had versions (read as their version 1;
                   no longer written: versions are ``rulebook_defined`` facts, docs/rulebooks.md).
+``view_meta``     the layout version, the rebuild generation, the views digest
+                  (:mod:`projections.digest`) kept with the position, and a digest of the
+                  rulebook versions the views were built for.
+
+One projector writes at a time: every projector transaction takes the position's row lock
+(PostgreSQL) or the write lock (SQLite) first. A rebuild builds ``*_next`` tables aside and swaps
+them in atomically (:meth:`Views.rebuild`). On PostgreSQL with roles, only ``ledger_projector``
+may write these tables; other logins wait for it (:meth:`Views.wait_for_projector`).
 
 Every batch of view writes carries its new position in the same transaction, so a crash
 at any point leaves the views at a consistent position and the next catch-up resumes there:
@@ -32,16 +39,22 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import fcntl
 import hashlib
-from collections.abc import Callable, Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import orjson
+import psycopg
 import structlog
 
-from ledger.errors import RulebookError
+from ledger.errors import RulebookError, StoreError
 from ledger.store.chain import format_time
 from ledger.store.db import Cursor, Database
+from ledger.store.schema import grant_view_tables
+from projections import digest
 from projections.bridge import SiteInfo
 from projections.fold import BitemporalRow, HouseholdState, bitemporal_rows
 from projections.pairs import PairRow, pair_rows
@@ -76,6 +89,58 @@ PAIR_ROW_TYPES = ("text", "text", "text", *TIME_TYPES, "int4", "int4")
 PAIR_ROW_COLUMNS = ("left_rulebook", "right_rulebook", "household_id", *TIME_COLUMNS, "left_sig",
                     "right_sig")
 SITE_FACTS = ("site_registered", "site_closed")
+SWAPPED_TABLES = ("view_states", "view_pairs", "view_sites")  # rebuilt aside, then swapped in
+NEXT = "_next"  # the suffix of the tables a rebuild is building
+DEFAULT_WAIT_SECONDS = 30.0  # how long a non-projector login waits for the projector
+WAIT_POLL_SECONDS = 0.1
+
+
+class ViewsBehindError(StoreError):
+    """The views are behind the ledger and this login may not bring them up to date."""
+
+
+def recreate_analyst_views(db: Database) -> None:
+    """HOOK: re-create the SQL views that depend on the view tables, after a rebuild swapped new
+    tables in (on PostgreSQL the swap drops the old tables with CASCADE, and their dependent
+    views with them; SQLite keeps a view but it must be re-created to be sure it reads the new
+    table). Called once per rebuild, after the swap has committed. The analyst views of
+    ``projections.sqlviews`` (``create_analyst_views(db)``, idempotent) are wired in here."""
+    from projections.sqlviews import create_analyst_views, drop_analyst_views  # noqa: PLC0415
+
+    try:
+        drop_analyst_views(db)
+        create_analyst_views(db)
+    except (StoreError, psycopg.errors.InsufficientPrivilege) as exc:  # a login without CREATE
+        log.warning("analyst_views_not_recreated", error=str(exc))
+
+
+def _moved(sums: dict[str, digest.Sums] | None, before: Mapping[str, digest.Sums],
+           after: Mapping[str, digest.Sums]) -> dict[str, digest.Sums] | None:
+    """The digest after rows measured ``before`` were replaced by rows measured ``after``."""
+    if sums is None:
+        return None  # no digest kept yet: measured whole when saved
+    moved = dict(sums)
+    for table, part in after.items():
+        total = digest.add(moved[table], part)
+        moved[table] = digest.add(total, before[table], -1) if table in before else total
+    return moved
+
+
+def site_rows(facts: Sequence[FactRecord], site_ids: Sequence[str]) -> list[tuple[Any, ...]]:
+    """The ``view_sites`` rows of these sites from their facts (voided ones left out)."""
+    voided = {f.data["voided_source_id"] for f in facts if f.type == "fact_voided"}
+    rows = []
+    for site_id in site_ids:
+        live = [f for f in facts if f.subject_id == site_id and f.type in SITE_FACTS
+                and f.source_id not in voided]
+        registrations = [f for f in live if f.type == "site_registered"]
+        if not registrations:
+            continue
+        latest = max(registrations, key=lambda f: (f.effective_on, f.position)).data
+        closed = any(f.type == "site_closed" for f in live)
+        rows.append((site_id, latest["name"], latest["kind"], latest["location_pcode"],
+                     latest.get("authority_adm1"), int(closed)))
+    return rows
 
 ProgressFn = Callable[[int], None]
 
@@ -119,8 +184,12 @@ def rulebooks_key(books: Sequence[Rulebook]) -> str:
 
 
 class Views:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, wait_seconds: float = DEFAULT_WAIT_SECONDS) -> None:
         self.db = db
+        self.wait_seconds = wait_seconds
+        self._can_project: bool | None = None
+        self._reads_facts: bool | None = None
+        self._parsed: dict[tuple[str, str], Rulebook] = {}
         self._sigs: dict[HouseholdState, int] = {}
         self._states: dict[int, HouseholdState] = {}
         self._new_sigs: list[int] = []
@@ -150,16 +219,18 @@ class Views:
             self._new_sigs.append(sig)
         return sig
 
-    def _save_signatures(self, cur: Cursor) -> None:
+    def _save_signatures(self, cur: Cursor) -> list[int]:
         """Write the states numbered since the last call (inside the locked transaction)."""
-        if self._new_sigs:
+        saved = list(self._new_sigs)
+        if saved:
             cur.executemany(
                 "INSERT INTO view_signatures VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 [(sig, s.status, s.place, s.individuals, s.members, s.cause, pack_flags(s),
                   s.prior_status, s.prior_place)
-                 for sig in self._new_sigs for s in (self._states[sig],)],
+                 for sig in saved for s in (self._states[sig],)],
             )
             self._new_sigs.clear()
+        return saved
 
     # ---- parameters in each engine's types ------------------------------------------------
     def day(self, value: dt.date) -> Any:
@@ -176,49 +247,91 @@ class Views:
         tables are dropped and the next catch-up rebuilds them from the ledger. User rulebooks
         (``view_rulebooks``) are kept.
         """
-        pg = self.db.is_postgres
-        date, stamp = ("date", "timestamptz") if pg else ("TEXT", "TEXT")
         with self.db.transaction() as cur:
             cur.execute("CREATE TABLE IF NOT EXISTS view_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
             row = cur.execute("SELECT value FROM view_meta WHERE key = 'version'").fetchone()
             if row is None or row[0] != str(VIEWS_VERSION):
                 for table in DERIVED_TABLES:
-                    cur.execute(f"DROP TABLE IF EXISTS {table}")
-                cur.execute("DELETE FROM view_meta WHERE key = 'version'")
+                    cur.execute(f"DROP TABLE IF EXISTS {table}{self._cascade}")
+                cur.execute("DELETE FROM view_meta WHERE key IN ('version', 'generation', %s)",
+                            (digest.META_KEY,))
                 cur.execute("INSERT INTO view_meta VALUES ('version', %s)", (str(VIEWS_VERSION),))
                 self._sigs.clear()
                 self._states.clear()
-            times = (f"valid_from {date} NOT NULL, valid_to {date} NOT NULL, "
-                     f"recorded_from {stamp} NOT NULL, recorded_to {stamp} NOT NULL")
-            cur.execute("CREATE TABLE IF NOT EXISTS view_states (rulebook TEXT NOT NULL, "
-                        f"household_id TEXT NOT NULL, {times}, sig INTEGER NOT NULL)")
-            cur.execute("CREATE INDEX IF NOT EXISTS view_states_household_idx "
-                        "ON view_states (household_id)")
-            cur.execute("CREATE INDEX IF NOT EXISTS view_states_sig_idx ON view_states (rulebook, sig)")
-            cur.execute("CREATE TABLE IF NOT EXISTS view_pairs (left_rulebook TEXT NOT NULL, "
-                        f"right_rulebook TEXT NOT NULL, household_id TEXT NOT NULL, {times}, "
-                        "left_sig INTEGER NOT NULL, right_sig INTEGER NOT NULL)")
-            cur.execute("CREATE INDEX IF NOT EXISTS view_pairs_household_idx "
-                        "ON view_pairs (household_id)")
+            fresh = not self._table_exists(cur, "view_states")
+            self._create_derived(cur, "")
+            if fresh:
+                self._create_indexes(cur, "", self._generation(cur))
             cur.execute("CREATE TABLE IF NOT EXISTS view_signatures (sig INTEGER PRIMARY KEY, "
                         "status TEXT NOT NULL, place TEXT, individuals INTEGER NOT NULL, "
                         "members INTEGER, cause TEXT, flags INTEGER NOT NULL, prior_status TEXT, "
                         "prior_place TEXT)")
-            cur.execute("CREATE TABLE IF NOT EXISTS view_sites (site_id TEXT PRIMARY KEY, "
-                        "name TEXT NOT NULL, kind TEXT NOT NULL, location_pcode TEXT NOT NULL, "
-                        "authority_adm1 TEXT, closed INTEGER NOT NULL)")
             cur.execute("CREATE TABLE IF NOT EXISTS view_position (projection TEXT PRIMARY KEY, "
                         "position BIGINT NOT NULL)")
             cur.execute("CREATE TABLE IF NOT EXISTS view_rulebooks (name TEXT PRIMARY KEY, "
                         "definition TEXT NOT NULL, added_at TEXT NOT NULL)")
             cur.execute(("INSERT INTO view_position VALUES (%s, 0) ON CONFLICT DO NOTHING"),
                         (PROJECTION,))
+            if digest.load(cur) is None:
+                row = cur.execute("SELECT position FROM view_position WHERE projection = %s",
+                                  (PROJECTION,)).fetchone()
+                digest.save(cur, int(row[0]) if row else 0, digest.measure_all(cur, self.db))
         return [*DERIVED_TABLES, "view_rulebooks", "view_meta"]
+
+    @property
+    def _cascade(self) -> str:
+        # PostgreSQL refuses to drop a table that SQL views depend on; they are re-created by
+        # recreate_analyst_views after a swap. SQLite drops the table and leaves its views.
+        return " CASCADE" if self.db.is_postgres else ""
+
+    def _table_exists(self, cur: Cursor, name: str) -> bool:
+        if self.db.is_postgres:
+            row = cur.execute("SELECT to_regclass(%s) IS NOT NULL",
+                              (f"{self.db.settings.schema}.{name}",)).fetchone()
+        else:
+            row = cur.execute("SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' "
+                              "AND name = %s", (name,)).fetchone()
+        return bool(row and row[0])
+
+    def _create_derived(self, cur: Cursor, suffix: str) -> None:
+        """The tables a rebuild replaces: states, pairs, sites (``suffix`` ``_next`` while built)."""
+        pg = self.db.is_postgres
+        date, stamp = ("date", "timestamptz") if pg else ("TEXT", "TEXT")
+        times = (f"valid_from {date} NOT NULL, valid_to {date} NOT NULL, "
+                 f"recorded_from {stamp} NOT NULL, recorded_to {stamp} NOT NULL")
+        cur.execute(f"CREATE TABLE IF NOT EXISTS view_states{suffix} (rulebook TEXT NOT NULL, "
+                    f"household_id TEXT NOT NULL, {times}, sig INTEGER NOT NULL)")
+        cur.execute(f"CREATE TABLE IF NOT EXISTS view_pairs{suffix} (left_rulebook TEXT NOT NULL, "
+                    f"right_rulebook TEXT NOT NULL, household_id TEXT NOT NULL, {times}, "
+                    "left_sig INTEGER NOT NULL, right_sig INTEGER NOT NULL)")
+        cur.execute(f"CREATE TABLE IF NOT EXISTS view_sites{suffix} (site_id TEXT PRIMARY KEY, "
+                    "name TEXT NOT NULL, kind TEXT NOT NULL, location_pcode TEXT NOT NULL, "
+                    "authority_adm1 TEXT, closed INTEGER NOT NULL)")
+
+    def _create_indexes(self, cur: Cursor, suffix: str, generation: int) -> None:
+        """Index names carry the rebuild generation: an index keeps its name when its table is
+        renamed, and SQLite cannot rename an index."""
+        tag = f"_{generation}" if generation else ""
+        cur.execute(f"CREATE INDEX IF NOT EXISTS view_states_household_idx{tag} "
+                    f"ON view_states{suffix} (household_id)")
+        cur.execute(f"CREATE INDEX IF NOT EXISTS view_states_sig_idx{tag} "
+                    f"ON view_states{suffix} (rulebook, sig)")
+        cur.execute(f"CREATE INDEX IF NOT EXISTS view_pairs_household_idx{tag} "
+                    f"ON view_pairs{suffix} (household_id)")
+
+    def _generation(self, cur: Cursor) -> int:
+        row = cur.execute("SELECT value FROM view_meta WHERE key = 'generation'").fetchone()
+        return int(row[0]) if row else 0
 
     # ---- rulebooks ------------------------------------------------------------------------------
     def rulebooks(self) -> dict[str, Rulebook]:
         """Every rulebook in its current version: the versions the views hold."""
         return {name: v.book for name, v in load_versions(self.db).current().items()}
+
+    def _books(self, cur: Cursor) -> dict[str, Rulebook]:
+        """The rulebooks, read inside the projector's transaction (its connection)."""
+        del cur  # load_versions reads on the same connection, so under the same lock
+        return self.rulebooks()
 
     def rulebook(self, name: str) -> Rulebook:
         books = self.rulebooks()
@@ -244,9 +357,50 @@ class Views:
         cur.execute("DELETE FROM view_meta WHERE key = 'rulebooks'")
         cur.execute("INSERT INTO view_meta VALUES ('rulebooks', %s)", (rulebooks_key(books),))
 
+    # ---- who projects -----------------------------------------------------------------------------
+    def can_project(self) -> bool:
+        """May this connection write the views? (PostgreSQL: a member of ledger_projector or the
+        tables' owner; SQLite: always.) A login that may not waits for the projector instead."""
+        if self._can_project is None:
+            self._can_project = (not self.db.is_postgres) or self._has_privilege("view_position",
+                                                                                   "UPDATE")
+        return self._can_project
+
+    def _has_privilege(self, table: str, privilege: str) -> bool:
+        with self.db.cursor() as cur:
+            row = cur.execute("SELECT has_table_privilege(%s, %s)",
+                              (f"{self.db.settings.schema}.{table}", privilege)).fetchone()
+        return bool(row and row[0])
+
+    def require_projector(self, what: str) -> None:
+        if not self.can_project():
+            raise StoreError(f"{what} writes the views, and {self.db.settings.user!r} may not: "
+                             "run it as a login granted ledger_projector (docs/deployment.md)")
+
+    def wait_for_projector(self, target: int | None = None) -> None:
+        """Return once the views have reached ``target`` (default: the ledger's head), which the
+        projector (``ledger views follow`` running as a ledger_projector login) brings them to;
+        raise ViewsBehindError after ``wait_seconds``."""
+        target = self.ledger_head() if target is None else target
+        deadline = time.monotonic() + self.wait_seconds
+        position = self.position()
+        while position < target:
+            if time.monotonic() >= deadline:
+                raise ViewsBehindError(
+                    f"the views are {target - position:,} facts behind the ledger and no projector "
+                    f"brought them up to date within {self.wait_seconds:g} s: is `ledger views "
+                    "follow` running as a login granted ledger_projector? (docs/deployment.md)")
+            time.sleep(WAIT_POLL_SECONDS)
+            position = self.position()
+
     # ---- the projector ---------------------------------------------------------------------------
     def _position(self, cur: Cursor) -> int:
-        """The position, locked for this transaction (the projector's single-writer lock)."""
+        """The position, locked for this transaction: the projector's single-writer lock.
+
+        PostgreSQL: the row lock of the position (every projector transaction takes it first,
+        so they never interleave and never deadlock); SQLite: the write lock, which every
+        writing transaction takes at BEGIN IMMEDIATE.
+        """
         lock = " FOR UPDATE" if self.db.is_postgres else ""
         row = cur.execute("SELECT position FROM view_position WHERE projection = %s" + lock,
                           (PROJECTION,)).fetchone()
@@ -261,21 +415,33 @@ class Views:
 
     def ledger_head(self) -> int:
         with self.db.cursor() as cur:
-            row = cur.execute("SELECT max(notification_id) FROM ledger_facts").fetchone()
+            if self.db.is_postgres and self._reads_facts is None:
+                self._reads_facts = self._has_privilege("ledger_facts", "SELECT")
+            if self._reads_facts is False:
+                # ledger_reader reads no facts; a SECURITY DEFINER function tells it the head.
+                row = cur.execute(f"SELECT {self.db.settings.schema}.ledger_head()").fetchone()
+            else:
+                row = cur.execute("SELECT max(notification_id) FROM ledger_facts").fetchone()
             return int(row[0]) if row and row[0] is not None else 0
 
     def catch_up(self, progress: ProgressFn | None = None, *, batch: int = BATCH,
                  max_batches: int | None = None) -> int:
-        """Apply every fact recorded after the views' position; returns how many were applied."""
+        """Apply every fact recorded after the views' position; returns how many were applied.
+
+        A login that may not write the views (ledger_writer, ledger_reader) waits for the
+        projector to reach the ledger's head instead, and applies nothing itself.
+        """
+        if not self.can_project():
+            self.wait_for_projector()
+            return 0
         if max_batches is None and self.position() == 0 and self.ledger_head() > REBUILD_THRESHOLD:
             return self.rebuild(progress)  # a first projection of a big ledger: one pass is faster
-        books = list(self.rulebooks().values())
-        if self._rulebooks_changed(books):
+        if self._rulebooks_changed(list(self.rulebooks().values())):
             return self.rebuild(progress)  # a rulebook version recorded since: every household
         applied = 0
         batches = 0
         while max_batches is None or batches < max_batches:
-            count = self._apply_batch(books, batch)
+            count = self._apply_batch(batch)
             if count == 0:
                 break
             applied += count
@@ -286,7 +452,7 @@ class Views:
             log.info("projection_caught_up", facts=applied, position=self.position())
         return applied
 
-    def _apply_batch(self, books: Sequence[Rulebook], batch: int) -> int:
+    def _apply_batch(self, batch: int) -> int:
         with self.db.transaction() as cur:
             position = self._position(cur)
             rows = cur.execute(
@@ -295,23 +461,41 @@ class Views:
             ).fetchall()
             if not rows:
                 return 0
+            # Read under the lock: a rulebook added meanwhile is in every batch after its rebuild.
+            books = list(self._books(cur).values())
             end = rows[-1][0]
             households = sorted({r[3] for r in rows if r[3] is not None})
             sites = sorted({r[2] for r in rows if r[1] in SITE_FACTS or (
                 r[1] == "fact_voided" and r[3] is None)})
+            stored = digest.load(cur)
+            sums = stored[1] if stored is not None else None
             if households:
+                before = self._measure(cur, ("view_states", "view_pairs"), "household_id", households)
                 facts = facts_of_households(cur, self.db, households, end)
                 self._delete_households(cur, households)
-                self._write_states(cur, facts, books)
+                new_sigs = self._write_states(cur, facts, books)
+                after = self._measure(cur, ("view_states", "view_pairs"), "household_id", households)
+                sums = _moved(sums, before, after)
+                if new_sigs:
+                    sums = _moved(sums, {}, self._measure(cur, ("view_signatures",), "sig", new_sigs))
             if sites:
+                before = self._measure(cur, ("view_sites",), "site_id", sites)
                 self._refresh_sites(cur, sites, end)
+                sums = _moved(sums, before, self._measure(cur, ("view_sites",), "site_id", sites))
             cur.execute("UPDATE view_position SET position = %s WHERE projection = %s",
                         (end, PROJECTION))
+            digest.save(cur, end, sums if sums is not None else digest.measure_all(cur, self.db))
             return len(rows)
 
+    def _measure(self, cur: Cursor, tables: Sequence[str], column: str,
+                 keys: Sequence[Any]) -> dict[str, digest.Sums]:
+        condition, params = self.db.any_of(column, keys)
+        return {t: digest.measure(cur, self.db, t, where=condition, params=params) for t in tables}
+
     def _write_states(self, cur: Cursor, facts: dict[str, list[FactRecord]],
-                      books: Sequence[Rulebook]) -> None:
-        """Insert every row of these households (their old rows are already deleted)."""
+                      books: Sequence[Rulebook], suffix: str = "") -> list[int]:
+        """Insert every row of these households (their old rows are already deleted) into the
+        live tables or, during a rebuild, the ``_next`` ones; returns the new signatures."""
         states: list[tuple[Any, ...]] = []
         pairs: list[tuple[Any, ...]] = []
         ordered = sorted(books, key=lambda b: b.name)
@@ -329,9 +513,10 @@ class Views:
                          self._sig(row.left), self._sig(row.right))
                         for row in pair_rows(rows[left.name], rows[right.name])
                     )
-        self._save_signatures(cur)
-        cur.copy_rows("view_states", STATE_ROW_COLUMNS, states, STATE_ROW_TYPES)
-        cur.copy_rows("view_pairs", PAIR_ROW_COLUMNS, pairs, PAIR_ROW_TYPES)
+        new_sigs = self._save_signatures(cur)
+        cur.copy_rows(f"view_states{suffix}", STATE_ROW_COLUMNS, states, STATE_ROW_TYPES)
+        cur.copy_rows(f"view_pairs{suffix}", PAIR_ROW_COLUMNS, pairs, PAIR_ROW_TYPES)
+        return new_sigs
 
     def _delete_households(self, cur: Cursor, households: Sequence[str]) -> None:
         condition, params = self.db.any_of("household_id", households)
@@ -342,63 +527,128 @@ class Views:
         return (self.day(row.valid_from), self.day(row.valid_to or END_OF_TIME_DATE),
                 self.moment(row.recorded_from), self.moment(row.recorded_to or END_OF_TIME))
 
-    def _refresh_sites(self, cur: Cursor, site_ids: Sequence[str], end: int) -> None:
+    def _refresh_sites(self, cur: Cursor, site_ids: Sequence[str], end: int,
+                       suffix: str = "") -> None:
         subjects, params = self.db.any_of("f.subject_id", site_ids)
         query = (select_facts(self.db) + " WHERE " + subjects + " AND f.notification_id <= %s "
                  "AND f.household_id IS NULL ORDER BY f.notification_id")
         facts = [decode(r) for r in cur.execute(query, [*params, end]).fetchall()]
-        voided = {f.data["voided_source_id"] for f in facts if f.type == "fact_voided"}
         sites, params = self.db.any_of("site_id", site_ids)
-        cur.execute("DELETE FROM view_sites WHERE " + sites, params)
-        for site_id in site_ids:
-            live = [f for f in facts if f.subject_id == site_id and f.type in SITE_FACTS
-                    and f.source_id not in voided]
-            registrations = [f for f in live if f.type == "site_registered"]
-            if not registrations:
-                continue
-            latest = max(registrations, key=lambda f: (f.effective_on, f.position)).data
-            closed = any(f.type == "site_closed" for f in live)
-            cur.execute("INSERT INTO view_sites VALUES (%s, %s, %s, %s, %s, %s)",
-                        (site_id, latest["name"], latest["kind"], latest["location_pcode"],
-                         latest.get("authority_adm1"), int(closed)))
+        cur.execute(f"DELETE FROM view_sites{suffix} WHERE " + sites, params)
+        for row in site_rows(facts, site_ids):
+            cur.execute(f"INSERT INTO view_sites{suffix} VALUES (%s, %s, %s, %s, %s, %s)", row)
 
+    # ---- the rebuild --------------------------------------------------------------------------------
     def rebuild(self, progress: ProgressFn | None = None) -> int:
-        """Drop every view row and project the whole ledger again; returns the facts applied.
+        """Project the whole ledger again into new tables and swap them in; returns the facts
+        applied.
 
-        One pass over the ledger ordered by household (each household folded once), committed
-        in chunks. Every chunk replaces its households' rows and holds the projector's lock, so
-        a catch-up running meanwhile, or one resuming after this rebuild was killed, can only
-        rewrite the same rows: the position stays 0 until the last chunk, so a restarted
-        catch-up recomputes every household.
+        One pass over the ledger ordered by household (each household folded once) into
+        ``view_states_next``, ``view_pairs_next`` and ``view_sites_next``, committed in chunks;
+        then one transaction, under the projector's lock, drops the live tables, renames the new
+        ones in their place and sets the position to the head the pass read up to. Readers see
+        the old views until that commit and the new ones after it, never a half-built state.
+        Catch-ups running meanwhile (``record``, ``views follow``) keep the old tables current;
+        what they applied past the rebuild's head is applied again after the swap (a household's
+        rows are always recomputed whole, so re-applying is harmless). One rebuild at a time: a
+        second waits for the first (a PostgreSQL advisory lock; on SQLite an exclusive ``flock``
+        of the store file). Killed midway, a rebuild leaves the live views as they were (the
+        ``_next`` tables are dropped by the next rebuild).
         """
-        with self.db.transaction() as cur:
-            self._position(cur)
-            cur.execute("DELETE FROM view_states")
-            cur.execute("DELETE FROM view_pairs")
-            cur.execute("DELETE FROM view_sites")
-            cur.execute("UPDATE view_position SET position = 0 WHERE projection = %s", (PROJECTION,))
-            row = cur.execute("SELECT max(notification_id), count(*) FROM ledger_facts").fetchone()
-        head, total = (int(row[0] or 0), int(row[1])) if row else (0, 0)
-        log.info("views_rebuild_started", head=head)
-        books = list(self.rulebooks().values())
-        applied = 0
-        for chunk in self._households_in_order(head):
-            applied += self._replace_households(chunk, books, progress)
-        with self.db.transaction() as cur:
-            self._position(cur)
-            sites = [r[0] for r in cur.execute(
-                "SELECT DISTINCT subject_id FROM ledger_facts WHERE fact_type = %s", ("site_registered",)
-            ).fetchall()]
-            self._refresh_sites(cur, sites, head)
-            cur.execute("UPDATE view_position SET position = %s WHERE projection = %s", (head, PROJECTION))
-            self._remember_rulebooks(cur, books)
-        with self.db.cursor() as cur:
-            # Fresh statistics, or the planner would guess one row and sort instead of hashing.
-            cur.execute("ANALYZE view_states")
-            cur.execute("ANALYZE view_pairs")
+        self.require_projector("`ledger views rebuild`")
+        with self._rebuild_lock():
+            head, total, books = self._start_rebuild()
+            log.info("views_rebuild_started", head=head)
+            applied = 0
+            for chunk in self._households_in_order(head):
+                applied += self._build_households(chunk, books, progress)
+            self._index_next()
+            self._swap_in(head, books)
+        recreate_analyst_views(self.db)
         if progress:
             progress(total - applied)
         return total + self.catch_up(progress)
+
+    @contextmanager
+    def _rebuild_lock(self) -> Iterator[None]:
+        if self.db.is_postgres:
+            conn = self.db.connection()
+            key = int.from_bytes(hashlib.sha256(
+                f"ledger views rebuild {self.db.settings.schema}".encode()).digest()[:8], "big",
+                signed=True)
+            conn.execute("SELECT pg_advisory_lock(%s)", (key,))
+            try:
+                yield
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+            return
+        assert self.db.settings.sqlite_path is not None
+        # flock locks are apart from the fcntl locks SQLite takes on the same file.
+        with self.db.settings.sqlite_path.open("rb") as store:
+            fcntl.flock(store, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(store, fcntl.LOCK_UN)
+
+    def _start_rebuild(self) -> tuple[int, int, list[Rulebook]]:
+        with self.db.transaction() as cur:
+            self._position(cur)
+            for table in SWAPPED_TABLES:
+                cur.execute(f"DROP TABLE IF EXISTS {table}{NEXT}{self._cascade}")
+            self._create_derived(cur, NEXT)
+            row = cur.execute("SELECT max(notification_id), count(*) FROM ledger_facts").fetchone()
+            books = list(self._books(cur).values())
+        head, total = (int(row[0] or 0), int(row[1])) if row else (0, 0)
+        return head, total, books
+
+    def _build_households(self, facts: dict[str, list[FactRecord]], books: Sequence[Rulebook],
+                          progress: ProgressFn | None) -> int:
+        if not facts:
+            return 0
+        with self.db.transaction() as cur:
+            self._position(cur)  # signatures are shared with the live tables: numbered under the lock
+            self._write_states(cur, facts, books, NEXT)
+        count = sum(len(f) for f in facts.values())
+        if progress:
+            progress(count)
+        return count
+
+    def _index_next(self) -> None:
+        with self.db.transaction() as cur:
+            self._create_indexes(cur, NEXT, self._generation(cur) + 1)
+        if self.db.is_postgres:
+            with self.db.cursor() as cur:
+                # Fresh statistics, or the planner would guess one row and sort instead of hashing.
+                cur.execute(f"ANALYZE view_states{NEXT}")
+                cur.execute(f"ANALYZE view_pairs{NEXT}")
+
+    def _swap_in(self, head: int, books: Sequence[Rulebook]) -> None:
+        with self.db.transaction() as cur:
+            self._position(cur)
+            generation = self._generation(cur) + 1
+            sites = [r[0] for r in cur.execute(
+                "SELECT DISTINCT subject_id FROM ledger_facts WHERE fact_type = %s AND "
+                "notification_id <= %s", ("site_registered", head)).fetchall()]
+            if sites:
+                self._refresh_sites(cur, sites, head, NEXT)
+            if not self.db.is_postgres:
+                # Rename without rewriting (or checking) SQL views that name the old tables.
+                cur.execute("PRAGMA legacy_alter_table = ON")
+            for table in SWAPPED_TABLES:
+                cur.execute(f"DROP TABLE IF EXISTS {table}{self._cascade}")
+                cur.execute(f"ALTER TABLE {table}{NEXT} RENAME TO {table}")
+            if not self.db.is_postgres:
+                cur.execute("PRAGMA legacy_alter_table = OFF")
+            cur.execute("UPDATE view_position SET position = %s WHERE projection = %s",
+                        (head, PROJECTION))
+            cur.execute("DELETE FROM view_meta WHERE key = 'generation'")
+            cur.execute("INSERT INTO view_meta VALUES ('generation', %s)", (str(generation),))
+            digest.save(cur, head, digest.measure_all(cur, self.db))
+            self._remember_rulebooks(cur, books)
+            if self.db.is_postgres:
+                grant_view_tables(cur.raw, self.db.settings.schema, SWAPPED_TABLES)
+        log.info("views_swapped_in", position=head, generation=generation)
 
     def _households_in_order(self, head: int) -> Iterator[dict[str, list[FactRecord]]]:
         """Every household's facts up to ``head``, REBUILD_CHUNK households at a time.
@@ -426,24 +676,12 @@ class Views:
             with self.db.cursor() as cur:
                 households = [r[0] for r in cur.execute(
                     "SELECT DISTINCT household_id FROM ledger_facts WHERE household_id > %s "
-                    "ORDER BY household_id LIMIT %s", (after, REBUILD_CHUNK)).fetchall()]
+                    "AND notification_id <= %s ORDER BY household_id LIMIT %s",
+                    (after, head, REBUILD_CHUNK)).fetchall()]
                 if not households:
                     return
                 yield facts_of_households(cur, self.db, households, head)
             after = households[-1]
-
-    def _replace_households(self, facts: dict[str, list[FactRecord]], books: Sequence[Rulebook],
-                            progress: ProgressFn | None) -> int:
-        if not facts:
-            return 0
-        with self.db.transaction() as cur:
-            self._position(cur)
-            self._delete_households(cur, list(facts))
-            self._write_states(cur, facts, books)
-        count = sum(len(f) for f in facts.values())
-        if progress:
-            progress(count)
-        return count
 
     # ---- queries ----------------------------------------------------------------------------------
     def sites(self) -> dict[str, SiteInfo]:

@@ -478,13 +478,19 @@ def verify_command(
     figures: Annotated[bool, typer.Option(
         "--figures/--no-figures", help="Re-derive every published figure from the stored facts "
         "(default) or only check their digests.")] = True,
+    views: Annotated[bool, typer.Option(
+        "--views", help="Also recompute every view row from the log (household page by page) "
+        "and report every cell that differs from the stored views. Without it, the views are "
+        "checked against the digest kept with their position, which notices most edits.")] = False,
     json_output: Json = False,
 ) -> None:
     """Recompute the hash chain over every stored fact and every published figure; report OK,
-    or the first fact that no longer matches and the published figures that depend on it.
-    Exits 1 when the ledger does not verify."""
+    or the first fact that no longer matches and the published figures that depend on it; and
+    check that the views were not edited behind the projector's back. Exits 1 when the ledger
+    does not verify."""
     with workspace() as ws:
-        result = verify_ledger(ws.db, ws.views.rulebooks(), anchors=digest or (), figures=figures)
+        result = verify_ledger(ws.db, ws.views.rulebooks(), anchors=digest or (), figures=figures,
+                               views=ws.views if views else None)
     if json_output:
         print_json(result.as_dict())
     else:
@@ -493,9 +499,31 @@ def verify_command(
         raise typer.Exit(1)
 
 
+MAX_CELLS_SHOWN = 50
+
+
+def print_view_problems(views: dict[str, Any]) -> None:
+    if views.get("tables_changed"):
+        console.print(f"[bold red]VIEWS CHANGED[/]: {', '.join(views['tables_changed'])} no longer "
+                      f"match the digest kept at position {views['digest_position']}: edited "
+                      "behind the projector's back (`ledger verify --views` lists the cells, "
+                      "`ledger views rebuild` repairs them)", highlight=False)
+    check = views.get("check")
+    if check and check["differences"]:
+        cells = check["cells"]
+        table(f"View cells that differ from the log ({check['differences']:,})",
+              ["table", "key", "column", "stored", "expected"],
+              [[c["table"], " ".join(str(v) for v in c["key"].values()), c["column"], c["stored"],
+                c["expected"]] for c in cells[:MAX_CELLS_SHOWN]])
+        if len(cells) > MAX_CELLS_SHOWN:
+            console.print(f"  ... and {len(cells) - MAX_CELLS_SHOWN:,} more (all of them with --json)")
+
+
 def print_verification(r: Verification) -> None:
     first = r.first_break
     retracted = [f for f in r.figures if f.retracted]
+    if not r.views["ok"]:
+        print_view_problems(r.views)
     if r.ok:
         console.print(f"[bold green]OK[/]: {r.facts:,} facts chained, head {r.head_position} "
                       f"digest {r.head_digest}; {len(r.figures) - len(retracted)} published "

@@ -18,7 +18,16 @@ import typer
 from ledger.cli import export, figures, read, record, report, rulebooks, serve, tokens
 from ledger.cli.logs import configure_logging
 from ledger.cli.options import parse_as_of
-from ledger.cli.output import Force, fail, output_path, print_json, progress_bar, reports_errors, table
+from ledger.cli.output import (
+    Force,
+    err_console,
+    fail,
+    output_path,
+    print_json,
+    progress_bar,
+    reports_errors,
+    table,
+)
 from ledger.cli.settings import check_settings
 from ledger.cli.state import workspace
 from ledger.errors import LedgerError
@@ -82,16 +91,25 @@ def _main() -> None:
 
 @app.command()
 @reports_errors
-def init(json_output: JsonOption = False) -> None:
+def init(
+    roles: Annotated[bool, typer.Option(
+        "--roles", help="PostgreSQL: also create the roles ledger_writer, ledger_reader, "
+        "ledger_auditor, ledger_protection and ledger_projector (needs CREATEROLE), to grant to "
+        "login roles (docs/deployment.md). Without it, existing roles get their rights refreshed.",
+    )] = False,
+    json_output: JsonOption = False,
+) -> None:
     """Create or upgrade the store (tables, immutability triggers, views). Safe to run again."""
     with workspace(initialised=False) as ws:
-        ws.init()
+        existing = ws.init(roles=roles)
         described = ws.settings.describe()
-    structlog.get_logger().info("store_initialised", store=described)
+    structlog.get_logger().info("store_initialised", store=described, roles=len(existing))
     if json_output:
-        print_json({"ok": True, "store": described})
+        print_json({"ok": True, "store": described, "roles": existing})
     else:
         typer.echo(f"Store ready: {described}")
+        if existing:
+            typer.echo(f"Roles: {', '.join(existing)}")
 
 
 @app.command("import")
@@ -162,12 +180,16 @@ def import_(
                                  param_hint="--reported")
     rejects_output = output_path(rejects or default_rejects_path(file), "rejects", force=force,
                                  inputs=[file, kobo_mapping, reported_mapping])
-    with workspace() as ws, progress_bar(f"importing {file.name}", None, quiet=json_output) as tick:
-        records = None
-        if reported is not None:
-            records = reported_records(ws, file, reported, dataset, reported_as_of, reported_mapping)
-        report = import_file(ws.record_many, file, rejects_path=rejects_output, fact_type=fact_type,
-                             kobo=kobo, progress=tick, strict=strict, records=records)
+    with workspace() as ws:
+        with progress_bar(f"importing {file.name}", None, quiet=json_output) as tick:
+            records = None
+            if reported is not None:
+                records = reported_records(ws, file, reported, dataset, reported_as_of,
+                                           reported_mapping)
+            report = import_file(ws.ledger.record_many, file, rejects_path=rejects_output,
+                                 fact_type=fact_type, kobo=kobo, progress=tick, strict=strict,
+                                 records=records)
+        views_behind = ws.catch_up_after_writing()
     structlog.get_logger().info("facts_imported", total=report.total, recorded=report.recorded,
                                 already_recorded=report.already_recorded, rejected=report.rejected)
     for warning in report.warnings:
@@ -178,12 +200,16 @@ def import_(
         table(f"Imported {file.name}", ["total", "recorded", "already recorded", "rejected"],
               [[report.total, report.recorded, report.already_recorded, report.rejected]],
               numeric=["total", "recorded", "already recorded", "rejected"])
+    if views_behind is not None:
+        err_console.print(f"[bold red]error:[/] {views_behind}", highlight=False, soft_wrap=True)
     if report.rejected:
         for rejection in report.first_rejections[:10]:
             typer.echo(f"  line {rejection['line']}: {rejection['error']}", err=True)
         typer.echo(f"All {report.rejected} rejected records with reasons: {report.rejects_file}",
                    err=True)
         raise typer.Exit(1)  # the good records are recorded; the exit code says some were not
+    if views_behind is not None:
+        raise typer.Exit(1)
 
 
 def reported_records(ws: Workspace, file: Path, source: str, dataset: str | None,

@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from ledger.store.settings import StoreSettings
 from ledger.workspace import Workspace
 
 
 @contextmanager
 def workspace(*, initialised: bool = True) -> Iterator[Workspace]:
-    ws = Workspace(StoreSettings.from_env())
+    ws = Workspace.from_env()
     try:
         if initialised:
             ws.check_initialised()

@@ -28,6 +28,7 @@ from psycopg.sql import SQL, Composed, Identifier, Literal
 from ledger.store.chain import GENESIS, FactMeta, format_time, link_digest, parse_time
 
 FACTS_TABLE = "ledger_facts"
+LOCK_FUNCTION = "ledger_lock_events"
 FACT_TYPES_PG = ["int8", "text", "text", "text", "text", "uuid", "int8", "date", "timestamptz", "text",
                  "text"]
 FACT_COLUMNS = (
@@ -186,6 +187,23 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         ]
         for table in (self.events_table_name, self.facts_table):
             self.sql_create_statements += self._immutability_sql(table)
+        # The library takes the EXCLUSIVE lock with LOCK TABLE, which needs UPDATE, DELETE or
+        # TRUNCATE on the table; a function with its owner's rights takes it instead, so the
+        # writer role needs only INSERT (and EXECUTE). The lock lasts until the caller commits.
+        lock = Identifier(LOCK_FUNCTION)
+        self.sql_create_statements.append(SQL(
+            "CREATE OR REPLACE FUNCTION {schema}.{lock}() RETURNS void LANGUAGE plpgsql "
+            "SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$ BEGIN "
+            "LOCK TABLE {schema}.{events} IN EXCLUSIVE MODE; END $$"
+        ).format(schema=schema, lock=lock, events=Identifier(self.events_table_name)))
+        self.sql_create_statements.append(SQL(
+            "REVOKE ALL ON FUNCTION {schema}.{lock}() FROM PUBLIC").format(schema=schema, lock=lock))
+        self.library_lock_statements = self.lock_table_statements
+        self.lock_table_statements = [
+            SQL("SET LOCAL lock_timeout = '{0}s'").format(self.datastore.lock_timeout),
+            SQL("SELECT {schema}.{lock}()").format(schema=schema, lock=lock),
+        ]
+        self.lock_function_present: bool | None = None
         self.select_head_statement = SQL(
             "SELECT chain_hash, recorded_at FROM {schema}.{facts} "
             "ORDER BY notification_id DESC LIMIT 1"
@@ -256,6 +274,19 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                                     event.state, position))
             self.append_chain(curs, stored_events, ids, kwargs.get("fact_meta") or {})
         return ids
+
+    def _lock_table(self, curs: Cursor[DictRow]) -> None:
+        """Take the events table's EXCLUSIVE lock through ``ledger_lock_events()``, or with the
+        library's LOCK TABLE on a store that ``ledger init`` has not upgraded yet."""
+        if self.lock_function_present is None:
+            curs.execute("SELECT to_regprocedure(%s) IS NOT NULL AS present",
+                         (f"{self.datastore.schema}.{LOCK_FUNCTION}()",))
+            row = curs.fetchone()
+            self.lock_function_present = bool(row and row["present"])
+        statements = (self.lock_table_statements if self.lock_function_present
+                      else self.library_lock_statements)
+        for statement in statements:
+            curs.execute(statement, prepare=True)
 
     def append_chain(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent],

@@ -11,7 +11,8 @@ import pytest
 from psycopg.sql import SQL, Identifier
 
 from ledger.application import MovementLedger
-from ledger.store.schema import WRITER_ROLE
+from ledger.store.db import Database
+from ledger.store.schema import WRITER_ROLE, refresh_roles
 from ledger.store.settings import StoreSettings
 from tests.factdicts import parsed, registration, site
 
@@ -80,6 +81,8 @@ def test_the_writer_role_may_only_read_and_append(
 ) -> None:
     for fact_in in parsed(site("CHAMISHKU")):
         pg_app.record(fact_in)
+    with Database(pg_settings) as db:
+        refresh_roles(db, [], create=True)  # what `ledger init --roles` does
     qualified = f"{pg_settings.schema}.{table}"
 
     s = pg_settings

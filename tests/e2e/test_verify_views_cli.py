@@ -1,0 +1,35 @@
+"""`ledger verify --views` as a user runs it, after someone edited the views with SQL."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ledger.demo import worked_example
+from tests.conftest import SQL_RUNNER
+from tests.e2e.conftest import Cli, assert_no_traceback, write_jsonl
+
+
+def test_verify_names_edited_view_cells_and_a_rebuild_repairs_them(cli: Cli, sql: SQL_RUNNER,
+                                                                   tmp_path: Path) -> None:
+    cli.ok("import", write_jsonl(tmp_path / "example.jsonl", worked_example()))
+    assert cli.json("verify", "--views")["views"]["check"]["differences"] == 0
+
+    sql("UPDATE view_signatures SET individuals = individuals * 10")
+    plain = cli("verify")
+    checked = cli("verify", "--views", "--json")
+    human = cli("verify", "--views")
+
+    assert plain.code == checked.code == human.code == 1
+    assert "VIEWS CHANGED" in plain.stdout
+    assert "view_signatures" in plain.stdout
+    report = json.loads(checked.stdout)
+    assert report["views"]["tables_changed"] == ["view_signatures"]
+    assert report["views"]["check"]["differences"] == len(report["views"]["check"]["cells"]) > 0
+    assert {c["column"] for c in report["views"]["check"]["cells"]} >= {"individuals"}
+    assert "View cells that differ from the log" in human.stdout
+    for result in (plain, checked, human):
+        assert_no_traceback(result)
+
+    cli.ok("views", "rebuild")
+    assert cli.json("verify", "--views")["ok"] is True
