@@ -9,6 +9,8 @@ import typer
 
 from ledger.cli.options import AsOf, By, Json, KnownAt, parse_as_of, parse_known_at, parse_level
 from ledger.cli.output import print_json, reports_errors
+from ledger.cli.public import DEFAULT as PUBLIC_MIN
+from ledger.cli.public import MinHouseholds, Public
 from ledger.cli.state import workspace
 from projections.export import (
     FORMATS,
@@ -17,9 +19,11 @@ from projections.export import (
     count_export,
     household_export,
     ledger_digest,
+    place_name,
     view_export,
     write_export,
 )
+from projections.public import public_bridge, public_bridge_export, public_view, public_view_export
 from projections.queries import now, reconcile, show
 
 app = typer.Typer(help="Write views, bridges and audit trails to CSV (with HXL hashtags) or XLSX.",
@@ -59,16 +63,20 @@ def _write(export: Export, output: Path, fmt: str, json_output: bool) -> None:
 def export_view(
     rulebook: Annotated[str, typer.Option("--rulebook", help="official, operational or one you added.")],
     output: Output, fmt: Format = None, as_of: AsOf = None, known_at: KnownAt = None,
-    by: By = "cell", json_output: Json = False,
+    by: By = "cell", public: Public = False, min_households: MinHouseholds = PUBLIC_MIN,
+    json_output: Json = False,
 ) -> None:
-    """One rulebook's figures, as `ledger views show` gives them."""
+    """One rulebook's figures, as `ledger views show` gives them (--public: safe to publish)."""
     chosen, level = _format(fmt, output), parse_level(by)
     with workspace() as ws:
         ws.catch_up()
         result = show(ws.views, rulebook, as_of=parse_as_of(as_of),
                       known_at=parse_known_at(known_at), level=level)
-        export = view_export(result, ws.views.sites(), ws.views.rulebook(rulebook),
-                             ledger_digest(ws.db))
+        sites, book = ws.views.sites(), ws.views.rulebook(rulebook)
+        export = view_export(result, sites, book, ledger_digest(ws.db))
+        if public:
+            export = public_view_export(public_view(result, book, sites, min_households),
+                                        lambda p: place_name(p, sites), export.about)
     _write(export, output, chosen, json_output)
 
 
@@ -78,16 +86,23 @@ def export_reconcile(
     output: Output, fmt: Format = None,
     left: Annotated[str, typer.Option("--left", help="Left rulebook.")] = "official",
     right: Annotated[str, typer.Option("--right", help="Right rulebook.")] = "operational",
-    as_of: AsOf = None, known_at: KnownAt = None, by: By = "cell", json_output: Json = False,
+    as_of: AsOf = None, known_at: KnownAt = None, by: By = "cell",
+    public: Public = False, min_households: MinHouseholds = PUBLIC_MIN, json_output: Json = False,
 ) -> None:
-    """The bridge between two rulebooks: each cell's figures and the reasons for every gap."""
+    """The bridge between two rulebooks: each cell's figures and the reasons for every gap
+    (--public: safe to publish, one row per figure)."""
     chosen, level = _format(fmt, output), parse_level(by)
     with workspace() as ws:
         ws.catch_up()
         bridge = reconcile(ws.views, left, right, as_of=parse_as_of(as_of),
                            known_at=parse_known_at(known_at), level=level)
         books = [ws.views.rulebook(left), ws.views.rulebook(right)]
-        export = bridge_export(bridge, ws.views.sites(), books, ledger_digest(ws.db))
+        sites = ws.views.sites()
+        export = bridge_export(bridge, sites, books, ledger_digest(ws.db))
+        if public:
+            export = public_bridge_export(public_bridge(bridge, books[0], books[1], sites,
+                                                        min_households),
+                                          lambda p: place_name(p, sites), export.about)
     _write(export, output, chosen, json_output)
 
 

@@ -10,10 +10,13 @@ import typer
 
 from ledger.cli.options import AsOf, By, Json, KnownAt, parse_as_of, parse_known_at, parse_level
 from ledger.cli.output import console, print_json, progress_bar, reports_errors, table
+from ledger.cli.public import DEFAULT as PUBLIC_MIN
+from ledger.cli.public import MinHouseholds, Public, print_public_bridge, print_public_view
 from ledger.cli.state import workspace
 from ledger.errors import RulebookError
 from ledger.pcodes import NATIONAL, name_of
-from projections.bridge import Bridge, Figure, SiteInfo
+from projections.bridge import Bridge, Figure, Level, SiteInfo
+from projections.public import public_bridge, public_bridge_document, public_view, public_view_document
 from projections.queries import ViewResult, reconcile, show, totals
 
 views_app = typer.Typer(help="The population figures of one rulebook, and the views behind them.",
@@ -72,10 +75,14 @@ def views_show(
     place: Annotated[list[str] | None, typer.Option(
         "--place", help="Only this place (a site id, or a p-code at the --by level); repeatable.",
     )] = None,
+    public: Public = False, min_households: MinHouseholds = PUBLIC_MIN,
     json_output: Json = False,
 ) -> None:
     """Population figures under one rulebook, by cell, district, governorate or nationally."""
     level = parse_level(by)
+    if public:
+        _public_view(rulebook, as_of, known_at, level, place, min_households, json_output)
+        return
     with workspace() as ws:
         ws.catch_up()
         result = show(ws.views, rulebook, as_of=parse_as_of(as_of),
@@ -91,6 +98,25 @@ def views_show(
            for r in result.rows]
           + [["total", "", "", f"{result.total.households:,}", f"{result.total.individuals:,}"]],
           numeric=["households", "individuals"])
+
+
+def _public_view(rulebook: str, as_of: str | None, known_at: str | None, level: Level,
+                 place: list[str] | None, min_households: int, json_output: bool) -> None:
+    """Suppressed on the whole table (what --place leaves out is published elsewhere), then kept."""
+    with workspace() as ws:
+        ws.catch_up()
+        result = show(ws.views, rulebook, as_of=parse_as_of(as_of),
+                      known_at=parse_known_at(known_at), level=level)
+        sites = ws.views.sites()
+        book = ws.views.rulebook(rulebook)
+    document = public_view_document(public_view(result, book, sites, min_households),
+                                    lambda p: place_label(p, sites))
+    if place:
+        document["rows"] = [r for r in document["rows"] if r["place"] in set(place)]
+    if json_output:
+        print_json(document)
+    else:
+        print_public_view(document)
 
 
 @views_app.command("rebuild")
@@ -153,7 +179,8 @@ def views_status(json_output: Json = False) -> None:
 def reconcile_command(
     left: Annotated[str, typer.Option("--left", help="Left rulebook.")] = "official",
     right: Annotated[str, typer.Option("--right", help="Right rulebook.")] = "operational",
-    as_of: AsOf = None, known_at: KnownAt = None, by: By = "cell", json_output: Json = False,
+    as_of: AsOf = None, known_at: KnownAt = None, by: By = "cell",
+    public: Public = False, min_households: MinHouseholds = PUBLIC_MIN, json_output: Json = False,
 ) -> None:
     """Put two rulebooks' figures side by side and explain every gap, household by household.
 
@@ -166,6 +193,12 @@ def reconcile_command(
         bridge = reconcile(ws.views, left, right, as_of=parse_as_of(as_of),
                            known_at=parse_known_at(known_at), level=level)
         sites = ws.views.sites()
+        books = ws.views.rulebook(left), ws.views.rulebook(right)
+    if public:
+        document = public_bridge_document(public_bridge(bridge, *books, sites, min_households),
+                                          lambda p: place_label(p, sites))
+        print_json(document) if json_output else print_public_bridge(document)
+        return
     if json_output:
         print_json(bridge_document(bridge, sites))
         return
