@@ -56,7 +56,8 @@ class _Table:
         self.exempt: set[object] = set()
 
     def cell(self, key: object, figure: Figure) -> None:
-        self.households[key] = abs(figure.households)
+        """A reason of 0 households but some individuals (composition) concerns a household too."""
+        self.households[key] = abs(figure.households) or (1 if figure.individuals else 0)
 
     def line(self, total: object, parts: Sequence[tuple[object, int]]) -> None:
         coefficients: dict[object, int] = {}
