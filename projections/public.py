@@ -307,3 +307,47 @@ def public_bridge_export(bridge: PublicBridge, place_name: Any, about: list[tupl
                                                    "#loc+code", "#loc+name", "#meta+figure",
                                                    "#affected+hh", "#affected+ind",
                                                    "#meta+suppressed"))], about)
+
+
+def render_public(views: tuple[PublicView, PublicView], bridge: PublicBridge, digest: str | None,
+                  title: str) -> str:
+    """``report --html --public``: the public tables only (no charts: a chart shows every value)."""
+    import html  # noqa: PLC0415
+
+    def esc(value: object) -> str:
+        return html.escape(str(value))
+
+    def cell(shown: Shown, key: str) -> str:
+        value = getattr(shown, key)
+        return "<td class='num'>suppressed</td>" if value is None else f"<td class='num'>{value:,}</td>"
+
+    def view_table(view: PublicView) -> str:
+        rows = "".join(f"<tr><td>{esc(s)}</td><td>{esc(p)}</td>{cell(v, 'households')}"
+                       f"{cell(v, 'individuals')}</tr>" for (s, p), v in view.cells.items())
+        rows += "".join(f"<tr><td>total {esc(s)}</td><td></td>{cell(v, 'households')}"
+                        f"{cell(v, 'individuals')}</tr>" for s, v in view.by_status.items())
+        rows += (f"<tr><td>total</td><td></td>{cell(view.total, 'households')}"
+                 f"{cell(view.total, 'individuals')}</tr>")
+        return (f"<h2>{esc(view.result.rulebook)} view by {esc(view.result.level)}</h2><table><thead>"
+                "<tr><th>status</th><th>place</th><th>households</th><th>individuals</th></tr></thead>"
+                f"<tbody>{rows}</tbody></table>")
+
+    raw = bridge.bridge
+    reasons = "".join(f"<tr><td>{esc(r)}</td>{cell(v, 'households')}{cell(v, 'individuals')}</tr>"
+                      for r, v in bridge.reason_totals.items())
+    known = raw.known_at.isoformat(timespec="seconds") if raw.known_at else ""
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{esc(title)}</title><style>body{{font-family:system-ui,sans-serif;margin:24px}}"
+        "table{border-collapse:collapse;margin:8px 0}td,th{padding:3px 10px;border-bottom:1px solid "
+        "#ddd}td.num{text-align:right}</style></head><body>"
+        f"<h1>{esc(title)}</h1><p id='public-rule'>Public figures: "
+        f"{esc(rule_text(bridge.min_households))}.</p>"
+        f"<p>As of {esc(raw.as_of.isoformat())}, known at {esc(known)}; {esc(raw.left)} vs "
+        f"{esc(raw.right)}; ledger digest <code>{esc(digest or '(empty ledger)')}</code></p>"
+        f"<h2>Bridge totals</h2><table><thead><tr><th></th><th>households</th><th>individuals</th>"
+        f"</tr></thead><tbody><tr><td>{esc(raw.left)}</td>{cell(bridge.left_total, 'households')}"
+        f"{cell(bridge.left_total, 'individuals')}</tr>{reasons}<tr><td>{esc(raw.right)}</td>"
+        f"{cell(bridge.right_total, 'households')}{cell(bridge.right_total, 'individuals')}</tr>"
+        f"</tbody></table>{view_table(views[0])}{view_table(views[1])}</body></html>"
+    )

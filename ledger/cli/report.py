@@ -9,7 +9,10 @@ import typer
 
 from ledger.cli.options import AsOf, Json, KnownAt, parse_as_of, parse_known_at
 from ledger.cli.output import print_json, reports_errors
+from ledger.cli.public import DEFAULT as PUBLIC_MIN
+from ledger.cli.public import MinHouseholds, Public
 from ledger.cli.state import workspace
+from projections.public import public_bridge, public_view, render_public
 from projections.report import gather, render
 
 
@@ -20,6 +23,7 @@ def report_command(
     as_of: AsOf = None, known_at: KnownAt = None,
     left: Annotated[str, typer.Option("--left", help="Left rulebook.")] = "official",
     right: Annotated[str, typer.Option("--right", help="Right rulebook.")] = "operational",
+    public: Public = False, min_households: MinHouseholds = PUBLIC_MIN,
     json_output: Json = False,
 ) -> None:
     """Write one HTML page: the reconciliation bridge as a waterfall, both views by governorate
@@ -29,7 +33,15 @@ def report_command(
         ws.catch_up()
         data = gather(ws.views, ws.db, as_of=parse_as_of(as_of), known_at=parse_known_at(known_at),
                       left=left, right=right)
-    write_report(html, render(data))
+        sites = ws.views.sites()
+    if public:  # the public tables only: a chart would show every value
+        views = tuple(public_view(v, b, sites, min_households) for v, b in zip(data.views_adm1,
+                                                                                data.books, strict=True))
+        bridge = public_bridge(data.bridge, *data.books, sites, min_households)
+        write_report(html, render_public((views[0], views[1]), bridge, data.digest,
+                                         "Movement Ledger: public figures"))
+    else:
+        write_report(html, render(data))
     if json_output:
         print_json({"html": str(html), "as_of": data.as_of, "known_at": data.known_at,
                     "rulebooks": [b.name for b in data.books], "digest": data.digest})

@@ -89,3 +89,13 @@ def test_household_level_outputs_refuse_public(cli: Cli, tmp_path: Path) -> None
         result = cli(*args, "--public")
         assert result.code == 2
         assert "never public" in " ".join(result.stderr.split())
+
+
+def test_public_report_has_tables_only_and_states_the_rule(cli: Cli, tmp_path: Path) -> None:
+    loaded(cli, tmp_path)
+    page = tmp_path / "public.html"
+    cli.ok("report", "--html", page, "--as-of", AS_OF, "--public", "--min-households", "2")
+    text = page.read_text(encoding="utf-8")
+    assert "Public figures: cells of fewer than 2 households are suppressed" in text
+    assert "suppressed</td>" in text
+    assert "plotly" not in text.lower()  # no chart: a chart would show every value
