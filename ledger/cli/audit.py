@@ -15,6 +15,7 @@ from ledger.application import Outcome
 from ledger.cells import spreadsheet_text
 from ledger.cli.options import AsOf, Json, KnownAt, note, parse_as_of, parse_known_at, parse_level
 from ledger.cli.output import Force, console, output_path, print_json, reports_errors, table
+from ledger.cli.public import NeverPublic, refuse_public
 from ledger.cli.state import workspace
 from ledger.errors import StoreError
 from ledger.facts import parse_fact
@@ -110,10 +111,12 @@ def stamp(moment: dt.datetime | None) -> str:
 @reports_errors
 def household(
     household_id: Annotated[str, typer.Argument(help="The household's id.")],
-    known_at: KnownAt = None, csv_path: Csv = None, force: Force = False, json_output: Json = False,
+    known_at: KnownAt = None, csv_path: Csv = None, force: Force = False,
+    public: NeverPublic = False, json_output: Json = False,
 ) -> None:
     """Every fact of a household across registries (both times, who, paper trail, voids) and
     its status, place and individuals under each rulebook over time."""
+    refuse_public(public, "`audit household`")
     csv_out = csv_output(csv_path, force)
     with workspace() as ws:
         history = read_history(ws.db, ws.views.rulebooks(), household_id, parse_known_at(known_at))
@@ -167,10 +170,12 @@ def note_current_version(ws: Workspace, rulebook: str, known_at: dt.datetime) ->
 @reports_errors
 def count(
     rulebook: Rulebook, status: Status, place: Place, by: By = "cell", as_of: AsOf = None,
-    known_at: KnownAt = None, csv_path: Csv = None, force: Force = False, json_output: Json = False,
+    known_at: KnownAt = None, csv_path: Csv = None, force: Force = False,
+    public: NeverPublic = False, json_output: Json = False,
 ) -> None:
     """The households behind a figure, each with the facts that put it there; they add up to
     the figure exactly."""
+    refuse_public(public, "`audit count`")
     level, cell = parse_level(by), (parse_status(status), place)
     moment = parse_known_at(known_at) or now()
     csv_out = csv_output(csv_path, force)

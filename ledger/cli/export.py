@@ -9,6 +9,8 @@ import typer
 
 from ledger.cli.options import AsOf, By, Json, KnownAt, parse_as_of, parse_known_at, parse_level
 from ledger.cli.output import Force, output_path, print_json, reports_errors
+from ledger.cli.public import DEFAULT as PUBLIC_MIN
+from ledger.cli.public import MinHouseholds, Public
 from ledger.cli.state import workspace
 from ledger.outputs import OutputPath, staged
 from projections.export import (
@@ -18,10 +20,12 @@ from projections.export import (
     count_export,
     household_export,
     ledger_digest,
+    place_name,
     view_export,
     write_export,
 )
 from projections.places import check_places
+from projections.public import public_bridge, public_bridge_export, public_view, public_view_export
 from projections.queries import now, reconcile, show
 from projections.rulebook_versions import load_versions
 
@@ -75,9 +79,10 @@ def _write(export: Export, output: OutputPath, fmt: str, json_output: bool, hxl:
 def export_view(
     rulebook: Annotated[str, typer.Option("--rulebook", help="official, operational or one you added.")],
     output: Output, fmt: Format = None, as_of: AsOf = None, known_at: KnownAt = None,
-    by: By = "cell", hxl: Hxl = True, force: Force = False, json_output: Json = False,
+    by: By = "cell", hxl: Hxl = True, force: Force = False, public: Public = False,
+    min_households: MinHouseholds = PUBLIC_MIN, json_output: Json = False,
 ) -> None:
-    """One rulebook's figures, as `ledger views show` gives them."""
+    """One rulebook's figures, as `ledger views show` gives them (--public: safe to publish)."""
     level = parse_level(by)
     chosen, target = _target(fmt, output, force)
     with workspace() as ws:
@@ -85,7 +90,11 @@ def export_view(
         result = show(ws.views, rulebook, as_of=parse_as_of(as_of),
                       known_at=parse_known_at(known_at), level=level)
         book = load_versions(ws.db).get(result.rulebook, result.version).book
-        export = view_export(result, ws.views.sites(), book, ledger_digest(ws.db))
+        sites = ws.views.sites()
+        export = view_export(result, sites, book, ledger_digest(ws.db))
+        if public:
+            export = public_view_export(public_view(result, book, sites, min_households),
+                                        lambda p: place_name(p, sites), export.about)
     _write(export, target, chosen, json_output, hxl)
 
 
@@ -95,10 +104,12 @@ def export_reconcile(
     output: Output, fmt: Format = None,
     left: Annotated[str, typer.Option("--left", help="Left rulebook.")] = "official",
     right: Annotated[str, typer.Option("--right", help="Right rulebook.")] = "operational",
-    as_of: AsOf = None, known_at: KnownAt = None, by: By = "cell", hxl: Hxl = True, force: Force = False,
+    as_of: AsOf = None, known_at: KnownAt = None, by: By = "cell", hxl: Hxl = True,
+    force: Force = False, public: Public = False, min_households: MinHouseholds = PUBLIC_MIN,
     json_output: Json = False,
 ) -> None:
-    """The bridge between two rulebooks: each cell's figures and the reasons for every gap."""
+    """The bridge between two rulebooks: each cell's figures and the reasons for every gap
+    (--public: safe to publish, one row per figure)."""
     level = parse_level(by)
     chosen, target = _target(fmt, output, force)
     with workspace() as ws:
@@ -107,8 +118,13 @@ def export_reconcile(
                            known_at=parse_known_at(known_at), level=level)
         versions = load_versions(ws.db)
         used = [versions.at(name, bridge.known_at) for name in (left, right)]
-        export = bridge_export(bridge, ws.views.sites(), [v.book for v in used],
+        sites = ws.views.sites()
+        export = bridge_export(bridge, sites, [v.book for v in used],
                                ledger_digest(ws.db), {v.name: v.version for v in used})
+        if public:
+            export = public_bridge_export(public_bridge(bridge, used[0].book, used[1].book, sites,
+                                                        min_households),
+                                          lambda p: place_name(p, sites), export.about)
     _write(export, target, chosen, json_output, hxl)
 
 

@@ -11,9 +11,11 @@ import typer
 
 from ledger.cli.options import AsOf, By, Json, KnownAt, parse_as_of, parse_known_at, parse_level
 from ledger.cli.output import console, print_json, progress_bar, reports_errors, table
+from ledger.cli.public import DEFAULT as PUBLIC_MIN
+from ledger.cli.public import MinHouseholds, Public, print_public_bridge, print_public_view
 from ledger.cli.state import workspace
 from ledger.pcodes import NATIONAL, name_of
-from projections.bridge import Bridge, Figure, SiteInfo
+from projections.bridge import Bridge, Figure, Level, SiteInfo
 from projections.places import (
     UsageError,
     bridge_in,
@@ -21,6 +23,7 @@ from projections.places import (
     check_places,
     check_view_place,
 )
+from projections.public import public_bridge, public_bridge_document, public_view, public_view_document
 from projections.queries import ViewResult, reconcile, show, totals
 from projections.rulebook_versions import load_versions
 
@@ -91,10 +94,14 @@ def views_show(
         "An unknown place is an error naming the closest known ones; a known place where "
         "nobody is counted shows 0 and says so (JSON: nobody_counted_at).",
     )] = None,
+    public: Public = False, min_households: MinHouseholds = PUBLIC_MIN,
     json_output: Json = False,
 ) -> None:
     """Population figures under one rulebook, by cell, district, governorate or nationally."""
     level = parse_level(by)
+    if public:
+        _public_view(rulebook, as_of, known_at, level, place, min_households, json_output)
+        return
     with workspace() as ws:
         ws.catch_up()
         sites = ws.views.sites()
@@ -121,6 +128,25 @@ def views_show(
            for r in result.rows]
           + [["total", "", "", f"{result.total.households:,}", f"{result.total.individuals:,}"]],
           numeric=["households", "individuals"])
+
+
+def _public_view(rulebook: str, as_of: str | None, known_at: str | None, level: Level,
+                 place: list[str] | None, min_households: int, json_output: bool) -> None:
+    """Suppressed on the whole table (what --place leaves out is published elsewhere), then kept."""
+    with workspace() as ws:
+        ws.catch_up()
+        result = show(ws.views, rulebook, as_of=parse_as_of(as_of),
+                      known_at=parse_known_at(known_at), level=level)
+        sites = ws.views.sites()
+        book = ws.views.rulebook(rulebook)
+    document = public_view_document(public_view(result, book, sites, min_households),
+                                    lambda p: place_label(p, sites))
+    if place:
+        document["rows"] = [r for r in document["rows"] if r["place"] in set(place)]
+    if json_output:
+        print_json(document)
+    else:
+        print_public_view(document)
 
 
 @views_app.command("rebuild")
@@ -189,7 +215,7 @@ def reconcile_command(
         "district or a governorate p-code (rows whose place lies in it; a camp lies in its "
         "location's district and governorate and in its authority's); totals are the place's.",
     )] = None,
-    json_output: Json = False,
+    public: Public = False, min_households: MinHouseholds = PUBLIC_MIN, json_output: Json = False,
 ) -> None:
     """Put two rulebooks' figures side by side and explain every gap, household by household.
 
@@ -212,6 +238,12 @@ def reconcile_command(
         versions = load_versions(ws.db).numbers_at(bridge.known_at)
         if place is not None:
             bridge = bridge_in(bridge, place, ws.views.sites_at(bridge.as_of, _known(bridge)))
+        books = ws.views.rulebook(left), ws.views.rulebook(right)
+    if public:
+        document = public_bridge_document(public_bridge(bridge, *books, sites, min_households),
+                                          lambda p: place_label(p, sites))
+        print_json(document) if json_output else print_public_bridge(document)
+        return
     if json_output:
         print_json({**bridge_document(bridge, sites, versions), **({"place": place} if place else {})})
         return

@@ -9,10 +9,13 @@ import typer
 
 from ledger.cli.options import AsOf, Json, KnownAt, parse_as_of, parse_known_at
 from ledger.cli.output import Force, output_path, print_json, reports_errors
+from ledger.cli.public import DEFAULT as PUBLIC_MIN
+from ledger.cli.public import MinHouseholds, Public
 from ledger.cli.read import bridge_document, place_label
 from ledger.cli.state import workspace
 from ledger.outputs import OutputPath, staged
 from projections.places import bridge_in, check_places
+from projections.public import public_bridge, public_view, render_public
 from projections.queries import reconcile
 from projections.report import gather, place_bridge_section, render
 
@@ -27,6 +30,7 @@ def report_command(
     place: Annotated[str | None, typer.Option(
         "--place", help="Also a bridge for this place: a site id (by camp), a district or a "
         "governorate p-code (JSON: place_bridge, keys as for `ledger reconcile --json`).")] = None,
+    public: Public = False, min_households: MinHouseholds = PUBLIC_MIN,
     force: Force = False, json_output: Json = False,
 ) -> None:
     """Write one HTML page: the reconciliation bridge as a waterfall, both views by governorate
@@ -44,11 +48,21 @@ def report_command(
             local = bridge_in(reconcile(ws.views, left, right, as_of=data.as_of,
                                         known_at=data.known_at, level="cell"),
                               place, ws.views.sites_at(data.as_of, data.known_at))
-    page = render(data)
+    if public:  # the public tables only: a chart would show every value
+        views = tuple(public_view(v, b, sites, min_households) for v, b in zip(data.views_adm1,
+                                                                                data.books, strict=True))
+        bridge = public_bridge(data.bridge, *data.books, sites, min_households)
+        write_report(target, render_public((views[0], views[1]), bridge, data.digest,
+                                           "Movement Ledger: public figures"))
+        local = None
+        page = ""
+    else:
+        page = render(data)
     if local is not None:
         section = place_bridge_section(local, place or "", place_label(place or "", sites))
         page = page.replace("</main>", section + "</main>", 1)
-    write_report(target, page)
+    if page:
+        write_report(target, page)
     if json_output:
         print_json({"html": str(html), "as_of": data.as_of, "known_at": data.known_at,
                     "rulebooks": [b.name for b in data.books], "digest": data.digest,
