@@ -21,18 +21,22 @@ from ledger.store.schema import (
     record_version,
 )
 from ledger.store.settings import StoreSettings
+from ledger.store.vault_tables import create_vault_tables
+from ledger.vault import Vault, VaultSettings
 
 ProgressFn = Callable[[int], None]
 
 
 class Workspace:
-    def __init__(self, settings: StoreSettings) -> None:
+    def __init__(self, settings: StoreSettings, vault: VaultSettings | None = None) -> None:
         self.settings = settings
         self.db = Database(settings)
+        # No vault settings: no master key, so personal fields are refused (everything else works).
+        self.vault = Vault(self.db, vault or VaultSettings())
 
     @classmethod
     def from_env(cls) -> Workspace:
-        return cls(StoreSettings.from_env())
+        return cls(StoreSettings.from_env(), VaultSettings.from_env())
 
     # ---- set-up ---------------------------------------------------------------------------
     def init(self) -> None:
@@ -42,6 +46,7 @@ class Workspace:
         ledger.recorder.create_table()  # type: ignore[attr-defined]  # both SQL recorders have it
         record_version(self.db)
         view_tables = self.views.create_tables()
+        create_vault_tables(self.db)
         grant_writer_role(self.db, view_tables)
         ledger.close()
 
@@ -64,14 +69,19 @@ class Workspace:
 
     # ---- writing ------------------------------------------------------------------------------
     def record(self, fact: FactInput) -> Outcome:
-        outcome = self.ledger.record(fact)
-        self.catch_up()
+        (outcome,) = list(self.record_many([fact], batch_size=1))
+        if outcome.error is not None:
+            raise outcome.error
         return outcome
 
     def record_many(
         self, facts: Iterable[FactInput | LedgerError], *, batch_size: int = BATCH_SIZE
     ) -> Iterator[Outcome]:
-        yield from self.ledger.record_many(facts, batch_size=batch_size)
+        """Record facts; their personal fields (if any) go into the vault, never the ledger."""
+        def record(items: Iterable[FactInput | LedgerError]) -> Iterator[Outcome]:
+            return self.ledger.record_many(items, batch_size=batch_size)
+
+        yield from self.vault.record_many(record, facts)
         self.catch_up()
 
     def catch_up(self, progress: ProgressFn | None = None) -> int:

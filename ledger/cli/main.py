@@ -41,6 +41,11 @@ app.add_typer(read.views_app, name="views")
 app.add_typer(read.rulebooks_app, name="rulebooks")
 app.add_typer(read.rounds_app, name="rounds")
 app.add_typer(export.app, name="export")
+from ledger.cli import people as people_cli  # noqa: E402 - kept beside its registration
+
+app.add_typer(people_cli.people_app, name="people")
+app.add_typer(people_cli.vault_app, name="vault")
+app.add_typer(people_cli.households_app, name="households")
 from ledger.cli import audit as audit_cli  # noqa: E402 - kept beside its registration
 
 app.add_typer(audit_cli.audit_app, name="audit")

@@ -6,12 +6,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from ledger.store.settings import StoreSettings
+from ledger.vault import VaultSettings
 from ledger.workspace import Workspace
 
 
 @contextmanager
 def workspace(*, initialised: bool = True) -> Iterator[Workspace]:
-    ws = Workspace(StoreSettings.from_env())
+    ws = Workspace(StoreSettings.from_env(), VaultSettings.from_env())
     try:
         if initialised:
             ws.check_initialised()
