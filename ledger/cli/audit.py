@@ -14,6 +14,7 @@ import typer
 from ledger.application import Outcome
 from ledger.cli.options import AsOf, Json, KnownAt, parse_as_of, parse_known_at, parse_level
 from ledger.cli.output import console, print_json, reports_errors, table
+from ledger.cli.public import NeverPublic, refuse_public
 from ledger.cli.state import workspace
 from ledger.errors import StoreError
 from ledger.facts import parse_fact
@@ -99,9 +100,11 @@ def stamp(moment: dt.datetime | None) -> str:
 def household(
     household_id: Annotated[str, typer.Argument(help="The household's id.")],
     known_at: KnownAt = None, csv_path: Csv = None, json_output: Json = False,
+    public: NeverPublic = False,
 ) -> None:
     """Every fact of a household across registries (both times, who, paper trail, voids) and
     its status, place and individuals under each rulebook over time."""
+    refuse_public(public, "`audit household`")
     with workspace() as ws:
         history = read_history(ws.db, ws.views.rulebooks(), household_id, parse_known_at(known_at))
     write_csv(csv_path, history_rows(history))
@@ -145,9 +148,11 @@ def _what(details: dict[str, Any]) -> str:
 def count(
     rulebook: Rulebook, status: Status, place: Place, by: By = "cell", as_of: AsOf = None,
     known_at: KnownAt = None, csv_path: Csv = None, json_output: Json = False,
+    public: NeverPublic = False,
 ) -> None:
     """The households behind a figure, each with the facts that put it there; they add up to
     the figure exactly."""
+    refuse_public(public, "`audit count`")
     level, cell = parse_level(by), (parse_status(status), place)
     moment = parse_known_at(known_at) or now()
     with workspace() as ws:

@@ -10,10 +10,12 @@ import typer
 
 from ledger.cli.options import AsOf, By, Json, KnownAt, parse_as_of, parse_known_at, parse_level
 from ledger.cli.output import console, print_json, progress_bar, reports_errors, table
+from ledger.cli.public import MinHouseholds, Public, public_bridge_document, public_view_document, shown
 from ledger.cli.state import workspace
 from ledger.errors import RulebookError
 from ledger.pcodes import NATIONAL, name_of
 from projections.bridge import Bridge, Figure, SiteInfo
+from projections.disclosure import DEFAULT_MIN_HOUSEHOLDS
 from projections.queries import ViewResult, reconcile, show, totals
 
 views_app = typer.Typer(help="The population figures of one rulebook, and the views behind them.",
@@ -73,6 +75,8 @@ def views_show(
         "--place", help="Only this place (a site id, or a p-code at the --by level); repeatable.",
     )] = None,
     json_output: Json = False,
+    public: Public = False,
+    min_households: MinHouseholds = DEFAULT_MIN_HOUSEHOLDS,
 ) -> None:
     """Population figures under one rulebook, by cell, district, governorate or nationally."""
     level = parse_level(by)
@@ -81,6 +85,9 @@ def views_show(
         result = show(ws.views, rulebook, as_of=parse_as_of(as_of),
                       known_at=parse_known_at(known_at), level=level, places=place)
         sites = ws.views.sites()
+    if public:
+        print_public_view(public_view_document(result, sites, place_label, min_households), json_output)
+        return
     if json_output:
         print_json(view_document(result, sites))
         return
@@ -91,6 +98,20 @@ def views_show(
            for r in result.rows]
           + [["total", "", "", f"{result.total.households:,}", f"{result.total.individuals:,}"]],
           numeric=["households", "individuals"])
+
+
+def print_public_view(document: dict[str, Any], json_output: bool) -> None:
+    if json_output:
+        print_json(document)
+        return
+    table(f"{document['rulebook']} view as of {document['as_of']}, by {document['by']}: public",
+          ["status", "place", "name", "households", "individuals"],
+          [[r["status"], r["place"], r["place_name"], shown(r, "households"), shown(r, "individuals")]
+           for r in document["rows"]]
+          + [["total", "", "", shown(document["total"], "households"),
+              shown(document["total"], "individuals")]],
+          numeric=["households", "individuals"])
+    typer.echo(document["disclosure"]["rule"].capitalize() + ".")
 
 
 @views_app.command("rebuild")
@@ -154,6 +175,7 @@ def reconcile_command(
     left: Annotated[str, typer.Option("--left", help="Left rulebook.")] = "official",
     right: Annotated[str, typer.Option("--right", help="Right rulebook.")] = "operational",
     as_of: AsOf = None, known_at: KnownAt = None, by: By = "cell", json_output: Json = False,
+    public: Public = False, min_households: MinHouseholds = DEFAULT_MIN_HOUSEHOLDS,
 ) -> None:
     """Put two rulebooks' figures side by side and explain every gap, household by household.
 
@@ -166,10 +188,30 @@ def reconcile_command(
         bridge = reconcile(ws.views, left, right, as_of=parse_as_of(as_of),
                            known_at=parse_known_at(known_at), level=level)
         sites = ws.views.sites()
+    if public:
+        print_public_bridge(public_bridge_document(bridge, sites, place_label, min_households),
+                            json_output)
+        return
     if json_output:
         print_json(bridge_document(bridge, sites))
         return
     print_bridge(bridge, sites)
+
+
+def print_public_bridge(document: dict[str, Any], json_output: bool) -> None:
+    if json_output:
+        print_json(document)
+        return
+    left, right = document["left"], document["right"]
+    table(f"{left} vs {right} as of {document['as_of']}, by {document['by']}: public",
+          ["status", "place", "name", f"{left} households", f"{right} households", "delta"],
+          [[r["status"], r["place"], r["place_name"], shown(r["left"], "households"),
+            shown(r["right"], "households"), shown(r["delta"], "households")]
+           for r in document["rows"]]
+          + [["total", "", "", shown(document["totals"]["left"], "households"),
+              shown(document["totals"]["right"], "households"),
+              shown(document["totals"]["delta"], "households")]])
+    typer.echo(document["disclosure"]["rule"].capitalize() + ".")
 
 
 def print_bridge(bridge: Bridge, sites: dict[str, SiteInfo]) -> None:

@@ -190,3 +190,23 @@ def test_people_commands_read_on_record_erase_and_say_so(sqlite_cli: Cli, tmp_pa
     assert "phone" in contact.stderr
     assert_no_traceback(contact)
     assert len(runner.ok("vault", "new-key").stdout.strip()) == 44
+
+
+def test_public_outputs_state_their_rule_and_household_level_ones_refuse_it(sqlite_cli: Cli) -> None:
+    facts = [*SITES] + [
+        {"type": "household_registered", "source_id": f"r{n}", "effective_on": "2026-01-10",
+         "household_id": f"H{n}", "registry": "official", "registration_ref": f"R{n}",
+         "site_id": "KHANKE", "members": 3} for n in range(3)]
+    sqlite_cli.ok("import", write_jsonl(sqlite_cli.cwd / "facts.jsonl", facts))
+    view = sqlite_cli.json("views", "show", "--rulebook", "official", "--public")
+    assert view["rows"][0]["households"] is None
+    assert view["disclosure"]["min_households"] == 5
+    assert sqlite_cli.json("views", "show", "--rulebook", "official", "--public", "--min-households",
+                           "2")["rows"][0]["households"] == 3
+    bridge = sqlite_cli.ok("reconcile", "--public")
+    assert "fewer than 5 households is suppressed" in bridge.stdout
+    count = ("audit", "count", "--rulebook", "official", "--status", "idp_in_camp", "--place", "KHANKE")
+    for args in (("audit", "household", "H1"), count):
+        refused = sqlite_cli(*args, "--public")
+        assert refused.code == 2
+        assert "never public" in refused.stderr
