@@ -9,7 +9,18 @@ import typer
 
 from ledger.cli.options import AsOf, By, Json, KnownAt, parse_as_of, parse_known_at, parse_level
 from ledger.cli.output import print_json, reports_errors
+from ledger.cli.public import (
+    MinHouseholds,
+    NeverPublic,
+    Public,
+    public_bridge_document,
+    public_bridge_export,
+    public_view_document,
+    public_view_export,
+    refuse_public,
+)
 from ledger.cli.state import workspace
+from projections.disclosure import DEFAULT_MIN_HOUSEHOLDS
 from projections.export import (
     FORMATS,
     Export,
@@ -17,6 +28,7 @@ from projections.export import (
     count_export,
     household_export,
     ledger_digest,
+    place_name,
     view_export,
     write_export,
 )
@@ -60,6 +72,7 @@ def export_view(
     rulebook: Annotated[str, typer.Option("--rulebook", help="official, operational or one you added.")],
     output: Output, fmt: Format = None, as_of: AsOf = None, known_at: KnownAt = None,
     by: By = "cell", json_output: Json = False,
+    public: Public = False, min_households: MinHouseholds = DEFAULT_MIN_HOUSEHOLDS,
 ) -> None:
     """One rulebook's figures, as `ledger views show` gives them."""
     chosen, level = _format(fmt, output), parse_level(by)
@@ -69,6 +82,9 @@ def export_view(
                       known_at=parse_known_at(known_at), level=level)
         export = view_export(result, ws.views.sites(), ws.views.rulebook(rulebook),
                              ledger_digest(ws.db))
+        if public:
+            document = public_view_document(result, ws.views.sites(), place_name, min_households)
+            export = public_view_export(document, export.about)
     _write(export, output, chosen, json_output)
 
 
@@ -79,6 +95,7 @@ def export_reconcile(
     left: Annotated[str, typer.Option("--left", help="Left rulebook.")] = "official",
     right: Annotated[str, typer.Option("--right", help="Right rulebook.")] = "operational",
     as_of: AsOf = None, known_at: KnownAt = None, by: By = "cell", json_output: Json = False,
+    public: Public = False, min_households: MinHouseholds = DEFAULT_MIN_HOUSEHOLDS,
 ) -> None:
     """The bridge between two rulebooks: each cell's figures and the reasons for every gap."""
     chosen, level = _format(fmt, output), parse_level(by)
@@ -88,6 +105,9 @@ def export_reconcile(
                            known_at=parse_known_at(known_at), level=level)
         books = [ws.views.rulebook(left), ws.views.rulebook(right)]
         export = bridge_export(bridge, ws.views.sites(), books, ledger_digest(ws.db))
+        if public:
+            document = public_bridge_document(bridge, ws.views.sites(), place_name, min_households)
+            export = public_bridge_export(document, export.about)
     _write(export, output, chosen, json_output)
 
 
@@ -96,9 +116,11 @@ def export_reconcile(
 def export_household(
     household_id: Annotated[str, typer.Argument(help="The household's id.")],
     output: Output, fmt: Format = None, known_at: KnownAt = None, json_output: Json = False,
+    public: NeverPublic = False,
 ) -> None:
     """Every fact of a household (both times, who, which document, voids) and its status over
     time under every rulebook."""
+    refuse_public(public, "`export audit household`")
     chosen = _format(fmt, output)
     with workspace() as ws:
         ws.catch_up()
@@ -120,9 +142,10 @@ def export_count(
                                                         "or locally_integrated.")],
     place: Annotated[str, typer.Option("--place", help="A site id or a p-code (as in a cell).")],
     output: Output, fmt: Format = None, as_of: AsOf = None, known_at: KnownAt = None,
-    json_output: Json = False,
+    json_output: Json = False, public: NeverPublic = False,
 ) -> None:
     """The households behind one figure, with the facts that put each of them there."""
+    refuse_public(public, "`export audit count`")
     chosen = _format(fmt, output)
     day, moment = parse_as_of(as_of) or now().date(), parse_known_at(known_at) or now()
     with workspace() as ws:

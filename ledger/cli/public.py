@@ -13,6 +13,7 @@ import typer
 
 from projections.bridge import Bridge, SiteInfo
 from projections.disclosure import DEFAULT_MIN_HOUSEHOLDS, Suppression, rule, suppress, suppress_together
+from projections.export import Export, Table
 from projections.queries import ViewResult, totals
 
 Public = Annotated[bool, typer.Option(
@@ -105,3 +106,43 @@ def public_bridge_document(bridge: Bridge, sites: dict[str, SiteInfo], names: An
                        + "; reasons are given only in total, when each counts at least "
                        f"{min_households} households", "suppressed_cells": len(hidden.cells)},
     }
+
+
+def _cells(figure: dict[str, Any]) -> tuple[Any, Any, bool]:
+    return figure["households"], figure["individuals"], bool(figure.get("suppressed"))
+
+
+def public_view_export(document: dict[str, Any], about: list[tuple[str, Any]]) -> Export:
+    """A public view as an export: suppressed figures empty, a ``suppressed`` column, the
+    margins as a second table, and the rule in the about rows."""
+    head = (document["rulebook"], document["as_of"].isoformat(), document["known_at"].isoformat())
+    rows = [(*head, r["status"], r["place"], r["place_name"], *_cells(r)) for r in document["rows"]]
+    margins = [("status", m["status"], *_cells(m)) for m in document["margins"]["by_status"]]
+    margins += [("place", m["place"], *_cells(m)) for m in document["margins"]["by_place"]]
+    margins.append(("total", "", *_cells(document["total"])))
+    return Export(f"{document['rulebook']} view by {document['by']}, public", [
+        Table("view", ("rulebook", "as_of", "known_at", "status", "place", "place_name", "households",
+                       "individuals", "suppressed"), rows),
+        Table("margins", ("total_of", "key", "households", "individuals", "suppressed"), margins,
+              ("#meta+total_of", "#meta+key", "#affected+hh", "#affected+ind", "#meta+suppressed")),
+    ], [*about, *_disclosure_rows(document)])
+
+
+def public_bridge_export(document: dict[str, Any], about: list[tuple[str, Any]]) -> Export:
+    head = (document["left"], document["right"], document["as_of"].isoformat())
+    rows = [(*head, r["status"], r["place"], r["place_name"], *_cells(r["left"])[:2],
+             *_cells(r["right"])[:2], *_cells(r["delta"])[:2], bool(r["left"].get("suppressed")))
+            for r in document["rows"]]
+    return Export(f"{document['left']} vs {document['right']} by {document['by']}, public", [
+        Table("bridge", ("left_rulebook", "right_rulebook", "as_of", "status", "place", "place_name",
+                         "left_households", "left_individuals", "right_households",
+                         "right_individuals", "delta_households", "delta_individuals", "suppressed"),
+              rows),
+    ], [*about, *_disclosure_rows(document)])
+
+
+def _disclosure_rows(document: dict[str, Any]) -> list[tuple[str, Any]]:
+    disclosure = document["disclosure"]
+    return [("public", "yes"), ("min_households", disclosure["min_households"]),
+            ("disclosure_rule", disclosure["rule"]),
+            ("suppressed_cells", disclosure["suppressed_cells"])]

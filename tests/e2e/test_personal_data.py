@@ -205,8 +205,12 @@ def test_public_outputs_state_their_rule_and_household_level_ones_refuse_it(sqli
                            "2")["rows"][0]["households"] == 3
     bridge = sqlite_cli.ok("reconcile", "--public")
     assert "fewer than 5 households is suppressed" in bridge.stdout
+    sqlite_cli.ok("export", "view", "--rulebook", "official", "--public", "-o", sqlite_cli.cwd / "v.csv")
+    with (sqlite_cli.cwd / "v.csv").open(encoding="utf-8") as handle:
+        exported = list(csv.DictReader(handle))[1:]  # after the HXL row
+    assert [(r["place"], r["households"], r["suppressed"]) for r in exported] == [("KHANKE", "", "True")]
     count = ("audit", "count", "--rulebook", "official", "--status", "idp_in_camp", "--place", "KHANKE")
-    for args in (("audit", "household", "H1"), count):
+    for args in (("audit", "household", "H1"), count, ("export", "audit", "household", "H1", "-o", "h.csv")):
         refused = sqlite_cli(*args, "--public")
         assert refused.code == 2
         assert "never public" in refused.stderr
