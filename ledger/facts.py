@@ -471,6 +471,13 @@ class FigureValue(BaseModel):
     individuals: Annotated[int, Field(ge=0)]
 
 
+class FigureCell(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    status: str
+    place: Identifier
+
+
 class FigurePublished(FactInput):
     """A figure as it was published: its selectors, its values and the ledger's digest then.
 
@@ -493,6 +500,10 @@ class FigurePublished(FactInput):
     head_position: Annotated[int, Field(ge=1)]
     rulebook_digest: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")] | None = None
     values: Annotated[list[FigureValue], Field(max_length=100_000)]
+    # ``publish --public``: the threshold applied and the cells suppressed in what was published
+    # (``values`` stay exact, so the figure re-derives; the public figure is values minus these).
+    public_min_households: Annotated[int, Field(ge=1)] | None = None
+    suppressed: Annotated[list[FigureCell], Field(max_length=100_000)] | None = None
 
     def subject_id(self) -> str:
         return self.figure_id

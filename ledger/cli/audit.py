@@ -14,7 +14,15 @@ import typer
 from ledger.application import Outcome
 from ledger.cli.options import AsOf, Json, KnownAt, parse_as_of, parse_known_at, parse_level
 from ledger.cli.output import console, print_json, reports_errors, table
-from ledger.cli.public import NeverPublic, refuse_public
+from ledger.cli.public import (
+    MinHouseholds,
+    NeverPublic,
+    Public,
+    figure_suppression,
+    public_figure,
+    refuse_public,
+    shown,
+)
 from ledger.cli.state import workspace
 from ledger.errors import StoreError
 from ledger.facts import parse_fact
@@ -40,6 +48,7 @@ from projections.audit import (
 )
 from projections.audit import household_history as read_history
 from projections.bridge import Figure, Level
+from projections.disclosure import DEFAULT_MIN_HOUSEHOLDS, suppress
 from projections.fold import COUNTED_STATUSES
 from projections.queries import now
 from projections.verify import Verification
@@ -257,8 +266,10 @@ def print_diff(d: FigureDiff) -> None:
 
 # ---- publish and audit figure ---------------------------------------------------------------------
 def publish_figure(ws: Workspace, rulebook: str, level: Level, as_of: dt.date,
-                   recorded_by: str | None, source_document: str | None) -> tuple[str, str, Outcome]:
-    """Record the figure the views give now, at K = the chain head's recorded time."""
+                   recorded_by: str | None, source_document: str | None,
+                   public: int | None = None) -> tuple[str, str, Outcome]:
+    """Record the figure the views give now, at K = the chain head's recorded time; ``public``:
+    the threshold of its public version, whose suppressed cells are recorded with it."""
     head = chain_head(ws.db)  # read before catching up: the views then cover at least the head
     if head is None:
         raise StoreError("nothing to publish: the ledger holds no fact yet")
@@ -269,6 +280,10 @@ def publish_figure(ws: Workspace, rulebook: str, level: Level, as_of: dt.date,
     rows = figure_values(ws.views, book, level, as_of, head.recorded_at, sites)
     today = now().date()
     key = f"{head.digest}|{book.name}|{level}|{as_of.isoformat()}".encode()
+    if public is not None:
+        key += f"|public>={public}".encode()
+    hidden = suppress({(r.status, r.place): r.households for r in rows}, public).cells \
+        if public is not None else frozenset()
     figure_id = f"FIG-{today:%Y%m%d}-{hashlib.sha256(key).hexdigest()[:10]}"
     fact = parse_fact({
         "type": "figure_published", "source_id": figure_id, "effective_on": today.isoformat(),
@@ -278,6 +293,9 @@ def publish_figure(ws: Workspace, rulebook: str, level: Level, as_of: dt.date,
         "head_position": head.position, "rulebook_digest": rulebook_digest(book),
         "values": [{"status": r.status, "place": r.place, "households": r.households,
                     "individuals": r.individuals} for r in rows],
+        **({"public_min_households": public,
+            "suppressed": [{"status": c[0], "place": c[1]} for c in sorted(hidden)]}
+           if public is not None else {}),
     }, internal=True)
     return figure_id, head.digest, ws.record(fact)
 
@@ -292,14 +310,22 @@ def publish_command(
     source_document: Annotated[str | None, typer.Option(
         "--source-document", help="Where it is published (report, dashboard, letter).")] = None,
     json_output: Json = False,
+    public: Public = False, min_households: MinHouseholds = DEFAULT_MIN_HOUSEHOLDS,
 ) -> None:
     """Record a published figure (rulebook, grouping, D, K = now, its values) with the ledger's
-    digest at this moment, so anyone can later re-derive it and check it matches."""
+    digest at this moment, so anyone can later re-derive it and check it matches.
+
+    With --public the figure is published with small cells suppressed (as `views show
+    --public`): the fact records the exact values (so it re-derives), the threshold and the
+    suppressed cells; the output shows the public figure."""
     level = parse_level(by)
     with workspace() as ws:
         figure_id, digest, outcome = publish_figure(
-            ws, rulebook, level, parse_as_of(as_of) or now().date(), recorded_by, source_document)
+            ws, rulebook, level, parse_as_of(as_of) or now().date(), recorded_by, source_document,
+            min_households if public else None)
         published = read_published(ws, figure_id)
+        if public:
+            published = public_figure(published, figure_suppression(ws, figure_id), min_households)
     if json_output:
         print_json({"figure_id": figure_id, "digest": digest, "status": outcome.status,
                     "position": outcome.position, **published})
@@ -307,8 +333,10 @@ def publish_command(
     console.print(f"Published [bold]{figure_id}[/] ({outcome.status}); ledger digest {digest}",
                   highlight=False)
     table(None, ["status", "place", "households", "individuals"],
-          [[v["status"], v["place"], f"{v['households']:,}", f"{v['individuals']:,}"]
+          [[v["status"], v["place"], shown(v, "households"), shown(v, "individuals")]
            for v in published["values"]], numeric=["households", "individuals"])
+    if public:
+        console.print(published["disclosure"]["rule"].capitalize() + ".", highlight=False)
     console.print(f"Check it any time: ledger audit figure {figure_id}", highlight=False)
 
 

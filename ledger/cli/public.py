@@ -15,6 +15,7 @@ from projections.bridge import Bridge, SiteInfo
 from projections.disclosure import DEFAULT_MIN_HOUSEHOLDS, Suppression, rule, suppress, suppress_together
 from projections.export import Export, Table
 from projections.queries import ViewResult, totals
+from projections.stored import decode, select_facts
 
 Public = Annotated[bool, typer.Option(
     "--public", help="Figures safe to publish: cells and totals under --min-households are "
@@ -146,3 +147,22 @@ def _disclosure_rows(document: dict[str, Any]) -> list[tuple[str, Any]]:
     return [("public", "yes"), ("min_households", disclosure["min_households"]),
             ("disclosure_rule", disclosure["rule"]),
             ("suppressed_cells", disclosure["suppressed_cells"])]
+
+
+def figure_suppression(ws: Any, figure_id: str) -> set[tuple[str, str]]:
+    """The cells a published figure's stored fact records as suppressed."""
+    with ws.db.cursor() as cur:
+        row = cur.execute(select_facts(ws.db) + " WHERE f.source_id = %s", (figure_id,)).fetchone()
+    data = decode(row).data if row else {}
+    return {(str(c["status"]), str(c["place"])) for c in data.get("suppressed") or ()}
+
+
+def public_figure(published: dict[str, Any], hidden: set[tuple[str, str]],
+                  min_households: int) -> dict[str, Any]:
+    """A published figure's document as the public saw it."""
+    values = [{"status": v["status"], "place": v["place"],
+               **_figure(v["households"], v["individuals"], (v["status"], v["place"]) in hidden)}
+              for v in published["values"]]
+    return {**published, "values": values,
+            "disclosure": {"public": True, "min_households": min_households,
+                           "rule": rule(min_households), "suppressed_cells": len(hidden)}}

@@ -36,6 +36,8 @@ class PublishedFigure(FactAggregate):
         effective_on: dt.date,
         recorded_by: str | None,
         source_document: str | None,
+        public_min_households: int | None = None,
+        suppressed: list[dict[str, Any]] | None = None,
     ) -> None:
         self._init_entries()
         self.figure_id = figure_id

@@ -209,6 +209,13 @@ def test_public_outputs_state_their_rule_and_household_level_ones_refuse_it(sqli
     with (sqlite_cli.cwd / "v.csv").open(encoding="utf-8") as handle:
         exported = list(csv.DictReader(handle))[1:]  # after the HXL row
     assert [(r["place"], r["households"], r["suppressed"]) for r in exported] == [("KHANKE", "", "True")]
+    published = sqlite_cli.json("publish", "--rulebook", "official", "--public")
+    assert published["values"] == [{"status": "idp_in_camp", "place": "KHANKE", "households": None,
+                                    "individuals": None, "suppressed": True}]
+    assert published["disclosure"]["suppressed_cells"] == 1
+    audit = sqlite_cli.json("audit", "figure", published["figure_id"])  # the exact values re-derive
+    assert audit["cells"][0]["published"]["households"] == 3
+    assert sqlite_cli.json("verify")["ok"] is True
     count = ("audit", "count", "--rulebook", "official", "--status", "idp_in_camp", "--place", "KHANKE")
     for args in (("audit", "household", "H1"), count, ("export", "audit", "household", "H1", "-o", "h.csv")):
         refused = sqlite_cli(*args, "--public")
