@@ -342,8 +342,8 @@ class Vault:
 
 
 def check_erased_unreadable(master: MasterKey, db: Database, household_id: str) -> bool:
-    """True when no key left in the store opens any of the household's records (for tests and
-    ``people show``)."""
+    """True when no key left in the store opens any of the household's records: the check an
+    auditor (or a test) runs after an erasure, with the master key."""
     records = tables.records_of(db, household_id)
     for wrapped in tables.all_keys(db):
         data_key = unwrap(master, wrapped)
