@@ -183,6 +183,7 @@ class Vault:
         self.settings = settings
         self._keys: dict[str, bytes] = {}
         self._key_ids: dict[str, str] = {}
+        self._made: set[str] = set()  # households given a data key by this settlement
         self._tables_checked = False
 
     def check_tables(self) -> None:
@@ -247,6 +248,12 @@ class Vault:
         erased = tables.erasures(self.db, households)
         stored = tables.digests_by_source(self.db, [str(o.source_id) for _, o in personal])
         keys = self._data_keys([h for h in households if h not in erased])
+        # An erasure that ran between the two reads above: its fact is recorded before its key
+        # is deleted, so a key made here for an erased household is found now, and destroyed.
+        for household in tables.erasures(self.db, sorted(self._made - erased.keys())):
+            erased[household] = "now"
+            self.destroy_keys(household)
+        self._made.clear()
         settled: dict[int, Outcome] = {}
         new_records: list[tables.StoredRecord] = []
         for split, outcome in personal:
@@ -292,6 +299,7 @@ class Vault:
             missing = [h for h in wanted if h not in found]
             if missing:
                 tables.insert_keys(self.db, [self._new_wrapped(h) for h in missing], _now())
+                self._made.update(missing)
                 found.update(tables.keys_of(self.db, missing))
             for household, wrapped in found.items():
                 self._keys[household] = unwrap(self.master, wrapped)
