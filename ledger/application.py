@@ -33,6 +33,7 @@ from ledger.domain.rulebook import RulebookDefinition
 from ledger.domain.site import Site
 from ledger.errors import (
     ConcurrencyError,
+    InvalidFactError,
     LedgerError,
     NotFoundError,
     RuleViolationError,
@@ -256,6 +257,11 @@ class _Batch:
         for fact in batch:
             if isinstance(fact, LedgerError):
                 results.append(Outcome("rejected", None, error=fact))
+                continue
+            if fact.personal_fields and fact.personal_data():
+                # The write side never stores a personal field: ``ledger.vault`` splits them off.
+                results.append(Outcome("rejected", fact.source_id, error=InvalidFactError(
+                    "personal fields reach the ledger only through the vault", field="head_name")))
                 continue
             previous = known.get(fact.source_id) or self.pending_sources.get(fact.source_id)
             aggregate: FactAggregate
@@ -572,6 +578,7 @@ HANDLERS: dict[str, Handler] = {
     "household_withdrawn": _on_round("withdraw", about_household=False),
     "round_closed": _on_round("close", about_household=False),
     "fact_voided": _fact_voided,
+    "personal_data_erased": _on_household("erase_personal_data"),
     "figure_published": _figure_published,
     "figure_reported": _figure_reported,
     "figure_retracted": _figure_retracted,

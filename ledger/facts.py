@@ -17,6 +17,7 @@ import orjson
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -48,6 +49,58 @@ Identifier = Annotated[str, StringConstraints(strip_whitespace=True, pattern=ID_
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500),
                  AfterValidator(_no_control_characters)]
 Registry = Literal["official", "operational"]
+
+
+# ---- free text that must not carry a person (issue 13, item 7) -----------------------------
+# A phone number: an international prefix (+964 / 00964) or an Iraqi mobile (07xx), or any run
+# of 9+ digits broken only by spaces, dots, dashes or brackets ("750 123 4567").
+_PHONE = re.compile(r"(?:\+|\b00)\d[\d ().-]{6,}\d|\b07[3-9]\d[ .-]?\d{3}[ .-]?\d{4}\b"
+                    r"|\d(?:[ ().-]?\d){9,}")
+# An identity document: a 12-digit national / unified card number, or a passport-like
+# letter(s)+7-8 digits ("A12345678").
+_ID_DOCUMENT = re.compile(r"\b[A-Za-z]{1,2}\d{7,8}\b|\b\d{12}\b")
+_EMAIL = re.compile(r"[^\s@]+@[^\s@]+\.[A-Za-z]{2,}")
+
+
+def personal_problem(value: str, *, contact: bool = False) -> str | None:
+    """Why ``value`` looks like personal data, or None. ``contact``: e-mail addresses too."""
+    if _ID_DOCUMENT.search(value):
+        return ("looks like an identity document number; free text goes into the immutable log "
+                "and every export: give it as id_document_type / id_document_number on "
+                "household_registered, which keeps it in the encrypted vault")
+    if _PHONE.search(value):
+        return ("looks like a phone number; free text goes into the immutable log and every "
+                "export: give it as the phone field of household_registered, which keeps it "
+                "in the encrypted vault")
+    if contact and _EMAIL.search(value):
+        return "looks like an e-mail address; recorded_by names an organisation or a user id"
+    return None
+
+
+def _no_personal(value: str) -> str:
+    problem = personal_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _no_contact(value: str) -> str:
+    problem = personal_problem(value, contact=True)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _bounds(max_length: int) -> StringConstraints:
+    return StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length)
+
+
+# The limits are what each field is for (docs/personal-data.md): an organisation or user id,
+# a document reference, a short reason, a site's name. Anything longer is a note about people.
+RecordedBy = Annotated[str, _bounds(80), AfterValidator(_no_contact)]
+DocumentRef = Annotated[str, _bounds(200), AfterValidator(_no_personal)]
+ReasonText = Annotated[str, _bounds(300), AfterValidator(_no_personal)]
+SiteName = Annotated[str, _bounds(120), AfterValidator(_no_personal)]
 Pathway = Literal["return", "relocation", "local_integration"]
 SiteKind = Literal["camp", "informal_site"]
 CompositionReason = Literal["birth", "death", "split", "merge", "correction"]
@@ -108,24 +161,48 @@ class FactInput(BaseModel):
     type: str
     source_id: Identifier
     effective_on: PastDate
-    recorded_by: Text | None = None
-    source_document: Text | None = None
+    recorded_by: RecordedBy | None = None
+    source_document: DocumentRef | None = None
+    # The personal fields of this fact type (``_Personal``): split off into the vault at the
+    # edge (``ledger.vault``); never in ``fields()``, ``canonical()`` or the stored event.
+    personal_fields: ClassVar[frozenset[str]] = frozenset()
 
     def subject_id(self) -> str:
         """The identifier of the household, site or round the fact is about."""
         raise NotImplementedError
 
     def fields(self) -> dict[str, Any]:
-        """The fact's fields as plain data (a new dict; nested models as dicts)."""
+        """The fact's fields as plain data (a new dict; nested models as dicts), without the
+        personal ones."""
+        if self.personal_fields:
+            return {k: v for k, v in self.__dict__.items() if k not in self.personal_fields}
         return dict(self.__dict__) if self.flat else self.model_dump()
 
     def canonical(self) -> bytes:
-        """The fact's content as canonical JSON: what 'the same content' means for a source_id."""
+        """The fact's content as canonical JSON: what 'the same content' means for a source_id.
+
+        Personal fields take no part: the vault compares them (a keyed digest per fact).
+        """
         if self.flat:  # orjson writes dates as YYYY-MM-DD, as model_dump(mode="json") does
-            data = {k: v for k, v in self.__dict__.items() if v is not None}
+            data = {k: v for k, v in self.__dict__.items()
+                    if v is not None and k not in self.personal_fields}
         else:
             data = self.model_dump(mode="json", exclude_none=True)
         return orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
+
+    def personal_data(self) -> dict[str, Any]:
+        """The personal fields given (none for most fact types)."""
+        if not self.personal_fields:
+            return {}
+        return {k: v for k in self.personal_fields if (v := self.__dict__.get(k)) is not None}
+
+    def without_personal(self, document_hash: str | None) -> Self:
+        """This fact as the ledger stores it: personal fields dropped, the document's keyed
+        hash (``ledger.vault``) in place of its number."""
+        update: dict[str, Any] = dict.fromkeys(self.personal_fields)
+        if self.personal_fields:
+            update["id_document_hash"] = document_hash
+        return self.model_copy(update=update)
 
     def content_hash(self) -> str:
         return hashlib.sha256(self.canonical()).hexdigest()
@@ -150,10 +227,66 @@ class _Breakdown(BaseModel):
         return self
 
 
+def _as_text(value: Any) -> Any:
+    """A spreadsheet cell holding a number (a phone, a document number) read as its digits."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return value
+
+
+PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Phone = Annotated[str, BeforeValidator(_as_text), StringConstraints(
+    strip_whitespace=True, pattern=r"^\+?[0-9][0-9 ().-]{4,28}[0-9]$")]
+DocumentNumber = Annotated[str, BeforeValidator(_as_text), StringConstraints(
+    strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9 /.-]{0,62}$")]
+DocumentType = Literal["national_id", "unified_nationality_card", "passport", "other"]
+PERSONAL_FIELDS = frozenset({"head_name", "head_sex", "head_birth_year", "phone",
+                             "id_document_type", "id_document_number", "members_names"})
+# Computed by the ledger (``ledger.vault``), never accepted from input.
+DERIVED_FIELDS = frozenset({"id_document_hash"})
+
+
+def _not_future_year(value: int) -> int:
+    if value > dt.datetime.now(dt.UTC).year:
+        raise ValueError(f"{value} is in the future")
+    return value
+
+
+class _Personal(BaseModel):
+    """Personal fields as real registration lists carry them (issue 13).
+
+    They are validated here like any field, then split off at the edge: the vault keeps them
+    encrypted, the stored fact keeps only ``id_document_hash`` (a keyed hash of the document).
+    """
+
+    personal_fields: ClassVar[frozenset[str]] = PERSONAL_FIELDS
+
+    head_name: PersonName | None = None
+    head_sex: Literal["female", "male", "other"] | None = None
+    head_birth_year: Annotated[int, Field(ge=1900), AfterValidator(_not_future_year)] | None = None
+    phone: Phone | None = None
+    id_document_type: DocumentType | None = None
+    id_document_number: DocumentNumber | None = None
+    members_names: Annotated[list[PersonName], Field(max_length=60)] | None = None
+    id_document_hash: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")] | None = None
+
+    @model_validator(mode="after")
+    def _document_named(self) -> Self:
+        if (self.id_document_number is None) != (self.id_document_type is None):
+            raise FieldProblem("id_document_type", "give id_document_type and id_document_number "
+                               "together (types: national_id, unified_nationality_card, "
+                               "passport, other)")
+        return self
+
+
 class SiteRegistered(FactInput):
     type: Literal["site_registered"]
     site_id: Identifier
-    name: Text
+    name: SiteName
     kind: SiteKind
     location_pcode: PlacePCode
     authority_adm1: GovernoratePCode | None = None
@@ -175,7 +308,7 @@ class SiteClosed(FactInput):
         return self.site_id
 
 
-class HouseholdRegistered(_Breakdown, FactInput):
+class HouseholdRegistered(_Breakdown, _Personal, FactInput):
     type: Literal["household_registered"]
     household_id: Identifier
     registry: Registry
@@ -203,7 +336,7 @@ class HouseholdRegistered(_Breakdown, FactInput):
         return self
 
 
-class CompositionChanged(_Breakdown, FactInput):
+class CompositionChanged(_Breakdown, _Personal, FactInput):
     type: Literal["composition_changed"]
     household_id: Identifier
     registry: Registry
@@ -221,7 +354,7 @@ class HouseholdDeparted(FactInput):
     to_pcode: PlacePCode | None = None
     to_site_id: Identifier | None = None
     round_id: Identifier | None = None
-    departure_letter_ref: Text | None = None
+    departure_letter_ref: DocumentRef | None = None
 
     def subject_id(self) -> str:
         return self.household_id
@@ -303,7 +436,7 @@ class HouseholdWithdrawn(FactInput):
     type: Literal["household_withdrawn"]
     round_id: Identifier
     household_id: Identifier
-    reason: Text
+    reason: ReasonText
 
     def subject_id(self) -> str:
         return self.round_id
@@ -320,10 +453,25 @@ class RoundClosed(FactInput):
 class FactVoided(FactInput):
     type: Literal["fact_voided"]
     voided_source_id: Identifier
-    reason: Text
+    reason: ReasonText
 
     def subject_id(self) -> str:
         return self.voided_source_id
+
+
+class PersonalDataErased(FactInput):
+    """A household's personal data erased from the vault (crypto-shredding, ``people erase``).
+
+    Recorded only by the ledger itself; it changes no figure, it stands in the household's
+    audit trail as the record of the erasure.
+    """
+
+    type: Literal["personal_data_erased"]
+    household_id: Identifier
+    reason: ReasonText
+
+    def subject_id(self) -> str:
+        return self.household_id
 
 
 class FigureValue(BaseModel):
@@ -335,6 +483,13 @@ class FigureValue(BaseModel):
     place: Identifier
     households: Annotated[int, Field(ge=0)]
     individuals: Annotated[int, Field(ge=0)]
+
+
+class FigureCell(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    status: str
+    place: Identifier
 
 
 class FigurePublished(FactInput):
@@ -362,6 +517,10 @@ class FigurePublished(FactInput):
     # The version of ``rulebook`` counted with (docs/rulebooks.md); absent on figures published
     # before rulebooks had versions, which were counted with version 1.
     rulebook_version: Annotated[int, Field(ge=1)] | None = None
+    # ``publish --public``: the threshold applied and the cells suppressed in what was published
+    # (``values`` stay exact, so the figure re-derives; the public figure is values minus these).
+    public_min_households: Annotated[int, Field(ge=1)] | None = None
+    suppressed: Annotated[list[FigureCell], Field(max_length=100_000)] | None = None
 
     def subject_id(self) -> str:
         return self.figure_id
@@ -481,6 +640,7 @@ Fact = Annotated[
     | HouseholdWithdrawn
     | RoundClosed
     | FactVoided
+    | PersonalDataErased
     | FigurePublished
     | FigureReported
     | FigureRetracted
@@ -505,6 +665,7 @@ FACT_MODELS: dict[str, type[FactInput]] = {
         HouseholdWithdrawn,
         RoundClosed,
         FactVoided,
+        PersonalDataErased,
         FigurePublished,
         FigureReported,
         FigureRetracted,
@@ -514,7 +675,8 @@ FACT_MODELS: dict[str, type[FactInput]] = {
 # Facts only the ledger itself records: not accepted from files or `record`; the command that does.
 INTERNAL_COMMANDS = {"figure_published": "ledger publish",
                      "figure_retracted": "ledger figures retract",
-                     "rulebook_defined": "ledger rulebooks add"}
+                     "rulebook_defined": "ledger rulebooks add",
+                     "personal_data_erased": "ledger people erase"}
 INTERNAL_FACT_TYPES = frozenset(INTERNAL_COMMANDS)
 FACT_TYPES = tuple(t for t in FACT_MODELS if t not in INTERNAL_FACT_TYPES)
 HOUSEHOLD_FACT_TYPES = frozenset(
@@ -526,9 +688,10 @@ HOUSEHOLD_FACT_TYPES = frozenset(
         "returnee_registered",
         "grant_disbursed",
         "registration_closed",
+        "personal_data_erased",
     }
 )
-LIST_FIELDS = frozenset({"from_site_ids", "destination_pcodes"})
+LIST_FIELDS = frozenset({"from_site_ids", "destination_pcodes", "members_names"})
 
 _FACT_ADAPTER: TypeAdapter[FactInput] = TypeAdapter(Fact)
 
@@ -560,7 +723,8 @@ def _describe(error: ErrorDetails) -> tuple[str | None, str]:
         message = "is required but missing"
     elif error["type"] == "extra_forbidden":
         model = FACT_MODELS.get(str(error["loc"][0])) if error["loc"] else None
-        fields = ", ".join(f for f in model.model_fields if f != "type") if model else ""
+        fields = ", ".join(f for f in model.model_fields
+                           if f != "type" and f not in DERIVED_FIELDS) if model else ""
         message = "is not a field of this fact type" + (f"; expected one of: {fields}" if fields else "")
     elif error["type"].startswith("date_"):
         message = f"{shown(error.get('input'))} is not a date; expected YYYY-MM-DD"
@@ -593,6 +757,11 @@ def parse_fact(data: dict[str, Any], *, internal: bool = False) -> FactInput:
             f"field 'type': {fact_type} facts are recorded only by `{INTERNAL_COMMANDS[fact_type]}`",
             field="type",
         )
+    derived = DERIVED_FIELDS & data.keys()
+    if derived and not internal:
+        name = min(derived)
+        raise InvalidFactError(f"field '{name}': is computed by the ledger from "
+                               "id_document_number; give the number, never a hash", field=name)
     if fact_type not in FACT_MODELS:
         raise InvalidFactError(
             f"field 'type': unknown fact type {shown(fact_type)}; expected one of {', '.join(FACT_TYPES)}",

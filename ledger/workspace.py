@@ -27,27 +27,34 @@ from ledger.store.schema import (
 )
 from ledger.store.settings import StoreSettings
 from ledger.store.tokens import create_tokens_table
+from ledger.store.vault_tables import create_vault_tables
+from ledger.vault import Vault, VaultSettings
 
 ProgressFn = Callable[[int], None]
 
 
 class Workspace:
-    def __init__(self, settings: StoreSettings, *, views_wait_seconds: float | None = None) -> None:
+    def __init__(self, settings: StoreSettings, vault: VaultSettings | None = None, *,
+                 views_wait_seconds: float | None = None) -> None:
         self.settings = settings
         self.db = Database(settings)
         self.views_wait_seconds = views_wait_seconds
+        # No vault settings: no master key, so personal fields are refused (everything else works).
+        self.vault = Vault(self.db, vault or VaultSettings())
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Workspace:
-        """The store of LEDGER_DATABASE_URL; LEDGER_VIEWS_WAIT: how many seconds a login that may
-        not write the views waits for the projector after a write (default 30)."""
+        """The store of LEDGER_DATABASE_URL, the vault's master key (LEDGER_VAULT_KEY or
+        LEDGER_VAULT_KEY_FILE); LEDGER_VIEWS_WAIT: how many seconds a login that may not write
+        the views waits for the projector after a write (default 30)."""
         env = os.environ if env is None else env
         wait = env.get("LEDGER_VIEWS_WAIT")
         try:
             seconds = float(wait) if wait else None
         except ValueError:
             raise StoreError(f"LEDGER_VIEWS_WAIT {wait!r}: expected a number of seconds") from None
-        return cls(StoreSettings.from_env(env), views_wait_seconds=seconds)
+        return cls(StoreSettings.from_env(env), VaultSettings.from_env(env),
+                   views_wait_seconds=seconds)
 
     # ---- set-up ---------------------------------------------------------------------------
     def init(self, *, roles: bool = False) -> list[str]:
@@ -65,6 +72,7 @@ class Workspace:
                 view_tables = self.views.create_tables()
                 create_analyst_views(self.db)
                 create_tokens_table(self.db)  # the HTTP service's API tokens (hashes only)
+                create_vault_tables(self.db)  # personal data, encrypted (docs/personal-data.md)
                 create_functions(self.db)
                 return refresh_roles(self.db, [*view_tables, "analyst_rulebooks"], create=roles)
             finally:
@@ -94,15 +102,27 @@ class Workspace:
 
     # ---- writing ------------------------------------------------------------------------------
     def record(self, fact: FactInput) -> Outcome:
-        outcome = self.ledger.record(fact)
+        (outcome,) = list(self.record_without_views([fact], batch_size=1))
+        if outcome.error is not None:
+            raise outcome.error
         self._views_current_or_say_so()
         return outcome
 
     def record_many(
         self, facts: Iterable[FactInput | LedgerError], *, batch_size: int = BATCH_SIZE
     ) -> Iterator[Outcome]:
-        yield from self.ledger.record_many(facts, batch_size=batch_size)
+        yield from self.record_without_views(facts, batch_size=batch_size)
         self._views_current_or_say_so()
+
+    def record_without_views(
+        self, facts: Iterable[FactInput | LedgerError], *, batch_size: int = BATCH_SIZE
+    ) -> Iterator[Outcome]:
+        """Record facts; their personal fields (if any) go into the vault, never the ledger. The
+        views are not brought up to date (the caller does: :meth:`catch_up_after_writing`)."""
+        def record(items: Iterable[FactInput | LedgerError]) -> Iterator[Outcome]:
+            return self.ledger.record_many(items, batch_size=batch_size)
+
+        yield from self.vault.record_many(record, facts)
 
     def _views_current_or_say_so(self) -> None:
         problem = self.catch_up_after_writing()

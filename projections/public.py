@@ -351,3 +351,35 @@ def render_public(views: tuple[PublicView, PublicView], bridge: PublicBridge, di
         f"{cell(bridge.right_total, 'households')}{cell(bridge.right_total, 'individuals')}</tr>"
         f"</tbody></table>{view_table(views[0])}{view_table(views[1])}</body></html>"
     )
+
+
+def suppressed_cells(result: ViewResult, book: Rulebook, sites: Mapping[str, SiteInfo],
+                     min_households: int) -> set[tuple[str, str]]:
+    """The (status, place) cells ``public_view`` hides (what ``publish --public`` records)."""
+    view = public_view(result, book, sites, min_households)
+    return {cell for cell, shown in view.cells.items() if shown.suppressed}
+
+
+def recorded_suppression(ws: Any, figure_id: str) -> set[tuple[str, str]]:
+    """The cells a published figure's stored fact records as suppressed."""
+    from projections.stored import decode, select_facts  # noqa: PLC0415
+
+    with ws.db.cursor() as cur:
+        row = cur.execute(select_facts(ws.db) + " WHERE f.source_id = %s", (figure_id,)).fetchone()
+    data = decode(row).data if row else {}
+    return {(str(c["status"]), str(c["place"])) for c in data.get("suppressed") or ()}
+
+
+def public_figure(published: dict[str, Any], hidden: set[tuple[str, str]],
+                  min_households: int) -> dict[str, Any]:
+    """A published figure's document as the public saw it: the suppressed cells null."""
+    values = []
+    for v in published["values"]:
+        secret = (v["status"], v["place"]) in hidden
+        values.append({"status": v["status"], "place": v["place"],
+                       "households": None if secret else v["households"],
+                       "individuals": None if secret else v["individuals"], "suppressed": secret})
+    return {**published, "values": values,
+            "public": disclosure(min_households, len(hidden)),
+            "disclosure": {"public": True, "min_households": min_households,
+                           "rule": rule_text(min_households), "suppressed_cells": len(hidden)}}

@@ -15,7 +15,7 @@ from ledger.application import Outcome
 from ledger.cells import spreadsheet_text
 from ledger.cli.options import AsOf, Json, KnownAt, note, parse_as_of, parse_known_at, parse_level
 from ledger.cli.output import Force, console, output_path, print_json, reports_errors, table
-from ledger.cli.public import NeverPublic, refuse_public
+from ledger.cli.public import MinHouseholds, NeverPublic, Public, refuse_public
 from ledger.cli.state import workspace
 from ledger.errors import StoreError
 from ledger.facts import parse_fact
@@ -43,10 +43,12 @@ from projections.audit import (
 )
 from projections.audit import household_history as read_history
 from projections.bridge import Figure, Level
+from projections.disclosure import DEFAULT_MIN_HOUSEHOLDS
 from projections.fold import COUNTED_STATUSES
 from projections.lineage import Explained, Explanation
 from projections.places import check_places
-from projections.queries import now
+from projections.public import public_figure, recorded_suppression, suppressed_cells
+from projections.queries import ViewResult, now
 from projections.rulebook_versions import load_versions
 from projections.verify import FigureCheck, Verification
 from projections.verify import verify as verify_ledger
@@ -323,8 +325,10 @@ def print_diff(d: FigureDiff) -> None:
 
 # ---- publish and audit figure ---------------------------------------------------------------------
 def publish_figure(ws: Workspace, rulebook: str, level: Level, as_of: dt.date,
-                   recorded_by: str | None, source_document: str | None) -> tuple[str, str, Outcome]:
-    """Record the figure the views give now, at K = the chain head's recorded time."""
+                   recorded_by: str | None, source_document: str | None,
+                   public: int | None = None) -> tuple[str, str, Outcome]:
+    """Record the figure the views give now, at K = the chain head's recorded time; ``public``:
+    the threshold of its public version, whose suppressed cells are recorded with it."""
     head = chain_head(ws.db)  # read before catching up: the views then cover at least the head
     if head is None:
         raise StoreError("nothing to publish: the ledger holds no fact yet")
@@ -336,6 +340,10 @@ def publish_figure(ws: Workspace, rulebook: str, level: Level, as_of: dt.date,
     rows = figure_values(ws.views, book, level, as_of, head.recorded_at, sites)
     today = now().date()
     key = f"{head.digest}|{book.name}|{level}|{as_of.isoformat()}".encode()
+    if public is not None:
+        key += f"|public>={public}".encode()
+    hidden = suppressed_cells(ViewResult(book.name, as_of, head.recorded_at, level, tuple(rows)),
+                              book, sites, public) if public is not None else set()
     figure_id = f"FIG-{today:%Y%m%d}-{hashlib.sha256(key).hexdigest()[:10]}"
     fact = parse_fact({
         "type": "figure_published", "source_id": figure_id, "effective_on": today.isoformat(),
@@ -346,6 +354,9 @@ def publish_figure(ws: Workspace, rulebook: str, level: Level, as_of: dt.date,
         "rulebook_version": used.version,
         "values": [{"status": r.status, "place": r.place, "households": r.households,
                     "individuals": r.individuals} for r in rows],
+        **({"public_min_households": public,
+            "suppressed": [{"status": c[0], "place": c[1]} for c in sorted(hidden)]}
+           if public is not None else {}),
     }, internal=True)
     return figure_id, head.digest, ws.record(fact)
 
@@ -363,13 +374,18 @@ def publish_command(
         "--planning", help="Allow an --as-of after today: figures for a planning date (the facts "
         "recorded so far, as they stand on that date).")] = False,
     json_output: Json = False,
+    public: Public = False, min_households: MinHouseholds = DEFAULT_MIN_HOUSEHOLDS,
 ) -> None:
     """Record a published figure (rulebook, grouping, D, K = now, its values) with the ledger's
     digest at this moment, so anyone can later re-derive it and check it matches.
 
     An --as-of after today is refused unless --planning is given (a typo such as 9999-12-31
     would otherwise be published for ever); a figure published by mistake can be withdrawn with
-    `ledger figures retract`."""
+    `ledger figures retract`.
+
+    With --public the figure is published with small cells suppressed (as `views show
+    --public`): the fact records the exact values (so it re-derives), the threshold and the
+    suppressed cells; the output shows the public figure."""
     level = parse_level(by)
     day = parse_as_of(as_of, announce=planning) or now().date()
     if day > now().date() and not planning:
@@ -378,8 +394,12 @@ def publish_command(
             "planning date", param_hint="--as-of")
     with workspace() as ws:
         figure_id, digest, outcome = publish_figure(
-            ws, rulebook, level, day, recorded_by, source_document)
+            ws, rulebook, level, day, recorded_by, source_document,
+            min_households if public else None)
         published = read_published(ws, figure_id)
+        if public:
+            published = public_figure(published, recorded_suppression(ws, figure_id),
+                                      min_households)
     if json_output:
         print_json({"figure_id": figure_id, "digest": digest, "status": outcome.status,
                     "position": outcome.position, **published})
@@ -387,9 +407,15 @@ def publish_command(
     console.print(f"Published [bold]{figure_id}[/] ({outcome.status}); ledger digest {digest}",
                   highlight=False)
     table(None, ["status", "place", "households", "individuals"],
-          [[v["status"], v["place"], f"{v['households']:,}", f"{v['individuals']:,}"]
+          [[v["status"], v["place"], _shown(v, "households"), _shown(v, "individuals")]
            for v in published["values"]], numeric=["households", "individuals"])
+    if public:
+        console.print(published["disclosure"]["rule"].capitalize() + ".", highlight=False)
     console.print(f"Check it any time: ledger audit figure {figure_id}", highlight=False)
+
+
+def _shown(value: dict[str, Any], key: str) -> str:
+    return "suppressed" if value[key] is None else f"{value[key]:,}"
 
 
 def read_published(ws: Workspace, figure_id: str) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import typer
 from ledger.cli.options import AsOf, By, Json, KnownAt, parse_as_of, parse_known_at, parse_level
 from ledger.cli.output import Force, output_path, print_json, reports_errors
 from ledger.cli.public import DEFAULT as PUBLIC_MIN
-from ledger.cli.public import MinHouseholds, Public
+from ledger.cli.public import MinHouseholds, NeverPublic, Public, refuse_public
 from ledger.cli.state import workspace
 from ledger.outputs import OutputPath, staged
 from projections.export import (
@@ -133,10 +133,11 @@ def export_reconcile(
 def export_household(
     household_id: Annotated[str, typer.Argument(help="The household's id.")],
     output: Output, fmt: Format = None, known_at: KnownAt = None, hxl: Hxl = True, force: Force = False,
-    json_output: Json = False,
+    public: NeverPublic = False, json_output: Json = False,
 ) -> None:
     """Every fact of a household (both times, who, which document, voids) and its status over
     time under every rulebook."""
+    refuse_public(public, "`export audit household`")
     chosen, target = _target(fmt, output, force)
     with workspace() as ws:
         ws.catch_up()
@@ -158,9 +159,10 @@ def export_count(
                                                         "or locally_integrated.")],
     place: Annotated[str, typer.Option("--place", help="A site id or a p-code (as in a cell).")],
     output: Output, fmt: Format = None, as_of: AsOf = None, known_at: KnownAt = None,
-    hxl: Hxl = True, force: Force = False, json_output: Json = False,
+    hxl: Hxl = True, force: Force = False, public: NeverPublic = False, json_output: Json = False,
 ) -> None:
     """The households behind one figure, with the facts that put each of them there."""
+    refuse_public(public, "`export audit count`")
     chosen, target = _target(fmt, output, force)
     day, moment = parse_as_of(as_of) or now().date(), parse_known_at(known_at) or now()
     with workspace() as ws:

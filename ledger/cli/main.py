@@ -62,6 +62,11 @@ app.add_typer(export.app, name="export")
 app.add_typer(figures.app, name="figures")
 app.add_typer(tokens.app, name="tokens")
 app.command("serve")(serve.serve_command)
+from ledger.cli import people as people_cli  # noqa: E402 - kept beside its registration
+
+app.add_typer(people_cli.people_app, name="people")
+app.add_typer(people_cli.vault_app, name="vault")
+app.add_typer(people_cli.households_app, name="households")
 from ledger.cli import audit as audit_cli  # noqa: E402 - kept beside its registration
 
 app.add_typer(audit_cli.audit_app, name="audit")
@@ -186,7 +191,7 @@ def import_(
             if reported is not None:
                 records = reported_records(ws, file, reported, dataset, reported_as_of,
                                            reported_mapping)
-            report = import_file(ws.ledger.record_many, file, rejects_path=rejects_output,
+            report = import_file(ws.record_without_views, file, rejects_path=rejects_output,
                                  fact_type=fact_type, kobo=kobo, progress=tick, strict=strict,
                                  records=records)
         views_behind = ws.catch_up_after_writing()

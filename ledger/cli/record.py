@@ -9,7 +9,7 @@ import typer
 
 from ledger.cli.output import print_json, reports_errors
 from ledger.cli.state import workspace
-from ledger.facts import FACT_MODELS, FACT_TYPES, LIST_FIELDS, parse_fact
+from ledger.facts import DERIVED_FIELDS, FACT_MODELS, FACT_TYPES, LIST_FIELDS, parse_fact
 
 FIELD_HELP = {
     "source_id": "Unique id of the source record (form uuid, letter number, row key).",
@@ -31,6 +31,13 @@ FIELD_HELP = {
     "location": "The source's own location, when the figure is for only a part of --place.",
     "households": "Households (families) counted, if the source gives them.",
     "individuals": "Individuals counted.",
+    "head_name": "Head of household's name (personal: kept encrypted in the vault, never logged).",
+    "head_sex": "Head of household's sex: female, male or other (personal).",
+    "head_birth_year": "Head of household's year of birth (personal).",
+    "phone": "Contact phone number (personal).",
+    "id_document_type": "national_id, unified_nationality_card, passport or other (personal).",
+    "id_document_number": "ID document number (personal; the fact keeps only a keyed hash).",
+    "members_names": "Members' names, comma-separated (personal).",
 }
 DEFAULTED = {("figure_reported", "effective_on")}  # filled in by the model (from as_of)
 
@@ -45,7 +52,7 @@ def _make_command(fact_type: str) -> Any:
     model = FACT_MODELS[fact_type]
     params = []
     for name, info in model.model_fields.items():
-        if name == "type":
+        if name == "type" or name in DERIVED_FIELDS:
             continue
         option = typer.Option(
             ... if info.is_required() and (fact_type, name) not in DEFAULTED else None,

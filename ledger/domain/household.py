@@ -19,6 +19,10 @@ PLACING_KINDS = ("household_registered", "household_reentered", "household_trans
 
 
 class Household(FactAggregate):
+    """(``id_document_hash`` was added to the registration and composition events with a
+    default: events stored before it replay with None, so no upcast is needed. The library
+    asks every keyword-only argument of a new event, so the application always passes it.)"""
+
     @staticmethod
     def create_id(household_id: str, **_: Any) -> Any:
         return aggregate_id("household", household_id)
@@ -42,6 +46,7 @@ class Household(FactAggregate):
         effective_on: dt.date,
         recorded_by: str | None,
         source_document: str | None,
+        id_document_hash: str | None = None,
     ) -> None:
         self._init_entries()
         self.household_id = household_id
@@ -109,6 +114,7 @@ class Household(FactAggregate):
         effective_on: dt.date,
         recorded_by: str | None,
         source_document: str | None,
+        id_document_hash: str | None = None,
     ) -> None:
         self._add(source_id, "household_registered", effective_on, registry=registry, site_id=site_id)
 
@@ -137,6 +143,7 @@ class Household(FactAggregate):
         effective_on: dt.date,
         recorded_by: str | None,
         source_document: str | None,
+        id_document_hash: str | None = None,
     ) -> None:
         self._add(source_id, "composition_changed", effective_on, registry=registry)
 
@@ -261,3 +268,25 @@ class Household(FactAggregate):
         source_document: str | None,
     ) -> None:
         self._add(source_id, "registration_closed", effective_on, registry=registry)
+
+    def erase_personal_data(self, **fields: Any) -> None:
+        """Record that the vault's keys of this household were destroyed (issue 13)."""
+        if self.live("personal_data_erased"):
+            raise DomainRuleError(
+                f"the personal data of household '{self.household_id}' are already erased",
+                field="household_id",
+            )
+        self._personal_data_erased(**fields)
+
+    @event("PersonalDataErased")
+    def _personal_data_erased(
+        self,
+        *,
+        household_id: str,
+        reason: str,
+        source_id: str,
+        effective_on: dt.date,
+        recorded_by: str | None,
+        source_document: str | None,
+    ) -> None:
+        self._add(source_id, "personal_data_erased", effective_on, reason=reason)

@@ -37,6 +37,8 @@ class PublishedFigure(FactAggregate):
         recorded_by: str | None,
         source_document: str | None,
         rulebook_version: int | None = None,
+        public_min_households: int | None = None,
+        suppressed: list[dict[str, Any]] | None = None,
     ) -> None:
         self._init_entries()
         self.figure_id = figure_id

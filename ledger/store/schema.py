@@ -136,12 +136,17 @@ def _grant(db: Database, conn: psycopg.Connection[Any], existing: set[str],
     present = {t for t in (VAULT_RECORDS, VAULT_KEYS, ACCESS_LOG) if db.table_exists(t)}
     facts = (db.events_table, FACTS_TABLE)
     rights: dict[str, list[tuple[str, Sequence[str]]]] = {
+        # The writer writes vault records and keys, and reads a key (to seal a household's next
+        # record with it) and the records' digests (to tell a repeated import), never a plaintext.
         WRITER_ROLE: [("SELECT, INSERT", facts), ("SELECT", ("ledger_schema", *view_tables)),
-                      ("INSERT", [t for t in (VAULT_RECORDS, VAULT_KEYS) if t in present])],
+                      ("INSERT", [t for t in (VAULT_RECORDS, VAULT_KEYS) if t in present]),
+                      ("SELECT", [t for t in (VAULT_KEYS,) if t in present]),
+                      ("SELECT (source_id, personal_digest, household_id, registry)",
+                       [t for t in (VAULT_RECORDS,) if t in present])],
         READER_ROLE: [("SELECT", ("ledger_schema", FIGURES_VIEW, *view_tables))],
         AUDITOR_ROLE: [("SELECT", (*facts, "ledger_schema", FIGURES_VIEW, *view_tables,
                                    *[t for t in (ACCESS_LOG,) if t in present]))],
-        PROTECTION_ROLE: [("SELECT", [t for t in (VAULT_RECORDS,) if t in present]),
+        PROTECTION_ROLE: [("SELECT", [*facts, *[t for t in (VAULT_RECORDS,) if t in present]]),
                           ("SELECT, DELETE", [t for t in (VAULT_KEYS,) if t in present]),
                           ("SELECT, INSERT", [t for t in (ACCESS_LOG,) if t in present])],
         PROJECTOR_ROLE: [("SELECT", (*facts, "ledger_schema"))],

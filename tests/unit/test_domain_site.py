@@ -13,7 +13,9 @@ from tests.factdicts import fact, site, voided
 
 
 def fields(data: dict[str, Any]) -> dict[str, Any]:
-    return parse_fact(data).model_dump(exclude={"type"})
+    found = parse_fact(data).fields()
+    del found["type"]
+    return found
 
 
 def closing(**kw: Any) -> dict[str, Any]:
