@@ -14,9 +14,10 @@ A setting added later is checked by adding it to :data:`CHECKS`.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from urllib.parse import parse_qs, urlparse
 
-from ledger.errors import LedgerError
-from ledger.store.settings import StoreSettings
+from ledger.errors import LedgerError, StoreError
+from ledger.store.settings import SCHEMA_PATTERN, StoreSettings
 
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
@@ -26,7 +27,15 @@ class SettingError(LedgerError):
 
 
 def _database_url(value: str) -> None:
-    StoreSettings.from_url(value)
+    """A malformed URL or schema name is a usage error (exit 2). A well-formed schema name that
+    cannot hold a ledger (``pg_catalog``, ``information_schema``, a reserved word) is a store
+    problem: the command itself says so when it opens the store (exit 1, issue 11 item 7)."""
+    try:
+        StoreSettings.from_url(value)
+    except StoreError:
+        schema = parse_qs(urlparse(value).query).get("schema", [""])[0]
+        if not (schema and SCHEMA_PATTERN.match(schema)):
+            raise
 
 
 def _log_level(value: str) -> None:

@@ -84,6 +84,8 @@ def test_every_fact_type_is_recorded(ledger_app: MovementLedger, sql: Sql) -> No
         fact("round_closed", round_id="R1", effective_on="2026-03-15"),
         fact("site_closed", site_id="ESYAN", effective_on="2026-03-20"),
         voided("grant-1"),
+        fact("figure_reported", source="MoMD", dataset="MoMD April 2026", as_of="2026-04-30",
+             place="IQG09", households=5, individuals=31, effective_on="2026-04-30"),
     ]
 
     outcomes = record(ledger_app, *facts)
