@@ -20,7 +20,7 @@ VARYING = [
 
 
 def blocks() -> list[str]:
-    return re.findall(r"```(?:bash)?\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
+    return re.findall(r"```[a-z]*\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
 
 
 def shape(line: str) -> str:
