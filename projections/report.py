@@ -107,11 +107,19 @@ def moment_label(as_of: dt.date, known_at: dt.datetime | None) -> str:
     return f"as of {as_of.isoformat()} · known at {_known(known_at)}"
 
 
-def _layout(fig: go.Figure, title: str, height: int = 420, moment: str | None = None) -> go.Figure:
-    text = f"{title}<br><sup>{moment}</sup>" if moment else title
+def _layout(fig: go.Figure, title: str, height: int = 420, moment: str | None = None,
+            notes: Sequence[str] = ()) -> go.Figure:
+    """A short title, then small lines under it: ``notes`` (how to read the chart), the moment.
+
+    Titles stay short enough for a chart in half the page's width, clear of the toolbar in the
+    right margin; whatever more a chart must say goes in a note line, and the top margin grows
+    by a line for each note so the lines never run into the plot.
+    """
+    small = [*notes, *([moment] if moment else [])]
+    text = "".join([title, *(f"<br><sup>{line}</sup>" for line in small)])
     fig.update_layout(title={"text": text, "x": 0.01, "xanchor": "left"}, height=height,
                       template="plotly_white", modebar=MODEBAR,
-                      margin={"l": 60, "r": 48, "t": 80, "b": 60},
+                      margin={"l": 60, "r": 48, "t": 80 + 24 * len(notes), "b": 60},
                       legend={"orientation": "h", "y": -0.2})
     return fig
 
@@ -171,9 +179,12 @@ def waterfall(bridge: Bridge, unit: str) -> go.Figure:
     ))
     fig.update_yaxes(title=unit, range=_waterfall_range(values, measures))
     fig.update_xaxes(tickangle=-30, automargin=True)
-    return _layout(fig, f"{bridge.left} − each reason's contribution ({bridge.left} − "
-                        f"{bridge.right}) = {bridge.right}, in {unit}",
-                   moment=moment_label(bridge.as_of, bridge.known_at))
+    # The title names the two figures; the sign convention is a note line under it (a title
+    # that said it all ran past half the page's width and under the toolbar).
+    sign = [f"each reason's contribution is {bridge.left} − {bridge.right}; each step subtracts it:",
+            f"{bridge.left} − Σ contributions = {bridge.right}"]
+    return _layout(fig, f"From {bridge.left} to {bridge.right}, in {unit}", 480,
+                   moment=moment_label(bridge.as_of, bridge.known_at), notes=sign)
 
 
 def by_governorate(views_adm1: Sequence[ViewResult]) -> go.Figure:

@@ -21,10 +21,17 @@ tables behind them (``docs/sql.md``):
 "Today" is the UTC date and the current time, as the ``ledger`` command reads them. The views
 read the projector's tables (``view_states``, ``view_pairs``, ``view_signatures``,
 ``view_sites``), so they are as current as the projector: the same figures as ``ledger views
-show`` and ``ledger reconcile`` once the views have caught up. The bridge's reasons are the same
-rules as :func:`projections.bridge._reason` at cell level, written as one SQL ``CASE`` over the
-states' stored flags (generated from :data:`projections.views.FLAG_FIELDS`, so a new flag
-cannot silently shift a bit); the comparison test keeps them equal.
+show`` and ``ledger reconcile`` once the views have caught up. The bridge's reasons are the
+rules of :func:`projections.bridge._reason`, written as one SQL ``CASE`` (:func:`reason_case`)
+over the columns of ``view_signatures`` (status, place, individuals, cause, the packed flags,
+prior_status/prior_place) and the rulebooks' registries: a reason depends on the two states
+only, so the views stay current with the signatures the projector writes and need no table of
+their own refreshed on each catch-up. The ``CASE`` is generated from
+:data:`projections.views.FLAG_FIELDS` and the bridge's ``_FLAG_REASONS``/``_CAUSE_REASONS``, so
+a new flag or cause cannot silently shift; a test compares it with the Python rules on every
+pair of a few hundred states at every level, on both engines. Camps are grouped by
+``view_sites``, the latest live registration: what ``ledger reconcile`` reads today (no fact is
+effective in the future); the PostgreSQL functions at an earlier (D, K) group them the same way.
 
 :func:`create_analyst_views` drops and re-creates everything; it is cheap (no scan of the view
 tables) and safe to call again. It must run after anything that drops or replaces the tables
@@ -39,7 +46,8 @@ from collections.abc import Sequence
 
 from ledger.pcodes import NATIONAL, admin_units
 from ledger.store.db import Cursor, Database
-from projections.bridge import _FLAG_REASONS, UNEXPLAINED
+from projections.bridge import _CAUSE_REASONS, _FLAG_REASONS, UNEXPLAINED
+from projections.fold import IDP_IN_CAMP
 from projections.views import FLAG_FIELDS, Views
 
 VIEWS = ("analyst_bridge_reasons_today", "analyst_bridge_today", "analyst_bridge_parts_today",
@@ -173,9 +181,12 @@ LEFT JOIN analyst_places d ON d.pcode = c.adm2
 LEFT JOIN analyst_places a ON a.pcode = c.adm1"""
 
 
-def reason_case() -> str:
-    """``_reason`` at cell level over signature aliases ``l``/``r`` and rulebook aliases
-    ``lb``/``rb``, generated from the flag bits the projector stores."""
+def reason_case(left_place: str | None = None, right_place: str | None = None) -> str:
+    """:func:`projections.bridge._reason` as one SQL ``CASE`` over signature aliases ``l``/``r``
+    and rulebook aliases ``lb``/``rb``, given the two places at the row's level (SQL
+    expressions; default the cell places). Generated from the flag bits the projector stores and
+    from the bridge's own rule tables, so a new flag or cause cannot silently shift; the reason
+    reads only signature columns, so the views need no table of their own kept current."""
     bit = {name: 1 << i for i, name in enumerate(FLAG_FIELDS)}
 
     def differs(flag: str) -> str:
@@ -184,22 +195,37 @@ def reason_case() -> str:
     def has(alias: str, flag: str) -> str:
         return f"({alias}.flags & {bit[flag]}) <> 0"
 
-    lp, rp = _cell_place("l"), _cell_place("r")
+    def caused(side: str, other: str) -> str:  # _caused_by_last_placement
+        here_is_there = (f"{side}.status = {other}.status "
+                         f"AND {side}.place IS NOT DISTINCT FROM {other}.place")
+        return (f"NOT ({here_is_there}) AND {side}.prior_status IS NOT DISTINCT FROM "
+                f"{other}.status AND {side}.prior_place IS NOT DISTINCT FROM {other}.place")
+
+    lp = left_place or _cell_place("l")
+    rp = right_place or _cell_place("r")
     flagged = "\n".join(f"    WHEN {differs(flag)} THEN '{reason}'" for flag, reason in _FLAG_REASONS)
+    by_cause = "\n".join(
+        f"    WHEN ({has(side, flag)} AND {caused(side, other)}) THEN '{reason}'"
+        for flag, reason in _CAUSE_REASONS for side, other in (("l", "r"), ("r", "l")))
+    any_cause = " OR ".join(f"{has(alias, flag)}" for alias in ("l", "r")
+                            for flag, _ in _CAUSE_REASONS)
     return f"""CASE
     WHEN l.status = r.status AND ({lp}) IS NOT DISTINCT FROM ({rp})
          AND l.individuals = r.individuals THEN NULL
     WHEN {differs('registered')} THEN 'only_' || CASE WHEN {has('l', 'registered')}
          THEN lb.registry ELSE rb.registry END || '_registry'
 {flagged}
+{by_cause}
     WHEN l.status = r.status THEN CASE
-        WHEN ({lp}) IS NOT DISTINCT FROM ({rp}) THEN 'composition_differs'
-        WHEN l.status = 'idp_in_camp' AND l.place = r.place THEN 'site_attribution'
+        WHEN l.individuals <> r.individuals THEN 'composition_differs'
+        WHEN l.status = '{IDP_IN_CAMP}' AND l.place IS NOT DISTINCT FROM r.place
+             THEN 'site_attribution'
         ELSE 'location_differs' END
     WHEN {differs('return_kept_displaced')} THEN 'return_not_ending_displacement'
     WHEN ({has('l', 'skipped_departure')} AND r.cause = 'departure')
       OR ({has('r', 'skipped_departure')} AND l.cause = 'departure') THEN 'departure_rule_differs'
     WHEN l.cause = 'registration' OR r.cause = 'registration' THEN 'registration_differs'
+    WHEN {any_cause} THEN 'combined_causes'
     ELSE '{UNEXPLAINED}'
 END"""
 

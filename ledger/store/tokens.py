@@ -54,8 +54,12 @@ def create_tokens_table(db: Database) -> None:
         )
     if db.is_postgres:
         with db.transaction() as cur:
-            cur.raw.execute(SQL("GRANT SELECT ON {}.{} TO {}").format(
-                Identifier(db.settings.schema), Identifier(TOKENS_TABLE), Identifier(WRITER_ROLE)))
+            # The roles exist once `ledger init --roles` made them (docs/deployment.md).
+            row = cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (WRITER_ROLE,)).fetchone()
+            if row is not None:
+                cur.raw.execute(SQL("GRANT SELECT ON {}.{} TO {}").format(
+                    Identifier(db.settings.schema), Identifier(TOKENS_TABLE),
+                    Identifier(WRITER_ROLE)))
 
 
 def require_tokens_table(db: Database) -> None:

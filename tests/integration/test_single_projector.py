@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from ledger.cli.rulebooks import define_rulebook
 from ledger.facts import parse_fact
 from ledger.store.settings import StoreSettings
 from ledger.workspace import Workspace
@@ -159,7 +160,10 @@ def test_a_rulebook_added_beside_a_follower_is_in_every_household_row(
         thread = threading.Thread(target=follower, args=(store_settings, stop, errors))
         thread.start()
         with Workspace(store_settings) as adder:
-            adder.views.add_rulebook(IRIS.read_text(encoding="utf-8"), str(IRIS))
+            # `ledger rulebooks add`: record the rulebook_defined fact, then project it
+            define_rulebook(adder, IRIS.read_text(encoding="utf-8"), str(IRIS), new_version=False,
+                            recorded_by=None)
+            adder.views.catch_up()
         stop.set()
         thread.join(timeout=300)
         assert not errors, errors
