@@ -15,10 +15,12 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
+import os
 import string
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 import typer
@@ -47,7 +49,8 @@ EXCLUDED: dict[str, str] = {
 }
 
 EXAMPLES = {"import_csv": 300, "import_jsonl": 300, "import_xlsx": 120, "read": 450,
-            "export": 200, "record": 400, "settings": 150, "mappings": 130}
+            "export": 200, "record": 400, "settings": 150, "mappings": 130, "people": 60,
+            "serve": 40}
 
 COMMON = settings(derandomize=True, deadline=None, database=None,
                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
@@ -61,8 +64,19 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'ledger.db'}"
     for args in (("init",), ("import", FIXTURES / "sites.jsonl"),
                  ("import", FIXTURES / "registrations.jsonl"),
-                 ("import", FIXTURES / "movements.jsonl")):
+                 ("import", FIXTURES / "movements.jsonl"),
+                 ("import", FIXTURES / "camp_counts.hxl.csv", "--reported", "CCCM", "--dataset",
+                  "Camp counts January 2026"),  # figures for `compare` to hold against the ledger
+                 ("import", FIXTURES / "dtm_idps_admin2.hxl.csv", "--reported", "DTM",
+                  "--dataset", "DTM Master List Round 13")):
         assert run_ledger(url, *args).code == 0
+    key = run_ledger(url, "vault", "new-key").stdout.strip()  # HV1's personal data, in the vault
+    registered = run_ledger(url, "record", "household_registered", "--source-id", "fz-vault-HV1",
+                            "--effective-on", "2026-02-01", "--household-id", "HV1",
+                            "--registry", "operational", "--registration-ref", "REF-HV1",
+                            "--site-id", "CHAMISHKU", "--members", "2", "--head-name", "Fuzz Head",
+                            "--phone", "+964 750 000 0000", env={"LEDGER_VAULT_KEY": key})
+    assert registered.code == 0, registered.stderr
     yield url
     verified = run_ledger(url, "verify", "--json")
     check(verified)
@@ -109,24 +123,37 @@ def pool(*good: str) -> st.SearchStrategy[str]:
     return st.one_of(st.sampled_from(good), junk) if good else junk
 
 
-VALUES: dict[str, st.SearchStrategy[str]] = {
-    "as_of": st.one_of(dates, junk), "effective_on": st.one_of(dates, junk),
-    "displaced_on": st.one_of(dates, junk), "planned_on": st.one_of(dates, junk),
-    "known_at": st.one_of(moments, junk), "vs_known_at": st.one_of(moments, junk),
-    "rulebook": pool("official", "operational"), "left": pool("official", "operational"),
-    "right": pool("operational", "official"), "by": pool("cell", "adm2", "adm1", "national"),
-    "status": pool("idp_in_camp", "idp_out_of_camp", "returnee", "departed"),
-    "place": pool("CHAMISHKU", "ESYAN", "IQG09", "IQG09Q04", "IRQ"),
-    "format": pool("csv", "xlsx"), "type": pool(*FACT_TYPES), "kobo_form": pool("registration",
-                                                                             "departure"),
-    "registry": pool("official", "operational"), "pathway": pool("return", "relocation",
-                                                                 "local_integration"),
-    "kind": pool("camp", "informal_site"), "members": ints, "female": ints, "male": ints,
-    "children": ints, "amount_iqd": ints, "seed": ints, "digest": pool("0" * 64, "abc"),
+GOOD: dict[str, tuple[str, ...]] = {  # the well-formed values of an option, by parameter name
+    "rulebook": ("official", "operational"), "left": ("official", "operational"),
+    "right": ("operational", "official"), "via": ("operational", "official"),
+    "by": ("cell", "adm2", "adm1", "national"),
+    "status": ("idp_in_camp", "idp_out_of_camp", "returnee", "departed"),
+    "place": ("CHAMISHKU", "ESYAN", "IQG09", "IQG09Q04", "IRQ"),
+    "format": ("csv", "xlsx"), "fmt": ("csv", "xlsx"), "type": tuple(FACT_TYPES),
+    "kobo_form": ("registration", "departure"), "registry": ("official", "operational"),
+    "pathway": ("return", "relocation", "local_integration"), "kind": ("camp", "informal_site"),
+    "digest": ("0" * 64, "abc"),
+    "reported": ("DTM", "MoMD", "CCCM", "DTM:DTM Master List Round 13", "CCCM:", ":x"),
+    "dataset": ("DTM Master List Round 13", "Camp counts January 2026"),
+    "name": ("official", "operational"), "role": ("recorder", "reader", "auditor", "admin"),
+    "org": ("IOM", "MoMD"), "purpose": ("case review",), "figure_id": ("1", "F1", "0"),
+    "token_id": ("1", "T1", "0"),
+}
+NUMBERS = {"members", "female", "male", "children", "amount_iqd", "seed", "min_households",
+           "version"}
+WELL_FORMED: dict[str, st.SearchStrategy[str]] = {
+    **{name: st.sampled_from(good) for name, good in GOOD.items()},
+    **dict.fromkeys(("as_of", "effective_on", "displaced_on", "planned_on"), dates),
+    "known_at": moments, "vs_known_at": moments,
+    **dict.fromkeys(NUMBERS, st.integers(0, 12).map(str)),
     "poll": st.just("0.01"), "max_seconds": st.just("0"),
 }
+VALUES: dict[str, st.SearchStrategy[str]] = {
+    **{name: st.one_of(good, junk) for name, good in WELL_FORMED.items()},
+    **dict.fromkeys(NUMBERS, ints), "poll": st.just("0.01"), "max_seconds": st.just("0"),
+}
 IDS = pool("H1", "H2", "H3", "H4", "R1", "CHAMISHKU", "fx-reg-H1", "IQG15Q07")
-PATH_OPTIONS = {"output", "html", "csv", "rejects"}
+PATH_OPTIONS = {"output", "html", "csv", "csv_path", "rejects"}
 SUFFIXES = st.sampled_from([".csv", ".xlsx", ".html", ".jsonl", "", ".txt"])
 
 
@@ -154,25 +181,32 @@ def invocation(draw: Any, paths: tuple[str, ...], out: Path) -> list[str]:
     """A command line for one command: each option present or not, with a good or a bad value."""
     command = COMMANDS[paths]
     argv = list(paths)
+    # one in two command lines is well-formed option by option, now and then, so that the
+    # commands run past their usage checks; the others take good and bad values alike
+    careful = draw(st.booleans())
     for param in command.params:
         name = param.name
         if name in {"help", "install_completion", "show_completion"}:
             continue
         if param.param_type_name == "argument":
-            argv.append(draw(IDS))
+            argv.append(draw(VALUES.get(name, IDS)))
             continue
         flag = param.opts[0]
-        if getattr(param, "is_flag", False):
-            if draw(st.booleans()):
-                argv.append(flag)
+        if getattr(param, "is_flag", False):  # --hxl/--no-hxl: either spelling, or neither
+            spellings = [flag, *param.secondary_opts]
+            choice = draw(st.integers(0, len(spellings)))
+            if choice:
+                argv.append(spellings[choice - 1])
             continue
-        left_out = draw(st.integers(0, 9)) == 0 if param.required else draw(st.booleans())
+        left_out = draw(st.integers(0, 9 if not careful else 29)) == 0 if param.required \
+            else draw(st.booleans())
         if left_out and name != "max_seconds":  # `views follow` must stop
             continue  # a required option is left out now and then (usage: exit 2)
         if name in PATH_OPTIONS:  # always in a folder that exists (EXCLUDED: missing folders)
             value = str(out / f"{name}{draw(SUFFIXES)}")
         else:
-            value = draw(VALUES.get(name, IDS))
+            good = careful and name in WELL_FORMED and draw(st.integers(0, 9)) != 0
+            value = draw(WELL_FORMED[name] if good else VALUES.get(name, IDS))
             if paths[0] == "export" and "control_characters_in_xlsx_exports" in EXCLUDED:
                 value = "".join(c for c in value if c.isprintable())
         argv += [flag, value]
@@ -188,14 +222,18 @@ def run_and_check(store: str, argv: list[str], out: Path) -> Ran:
 
 
 READ = [p for p in COMMANDS if p[0] in {"views", "rulebooks", "rounds", "audit", "reconcile",
-                                        "verify", "report", "publish", "init", "demo"}
+                                        "verify", "report", "publish", "init", "demo", "compare",
+                                        "figures", "tokens", "vault", "households"}
         and p not in SKIPPED]
 EXPORT = [p for p in COMMANDS if p[0] == "export"]
 RECORD = [p for p in COMMANDS if p[0] == "record"]
+PEOPLE = [p for p in COMMANDS if p[0] == "people"]  # run with no vault key: a sentence each
+BAD_OPTIONS_ONLY = [("serve",)]  # would listen until stopped: fuzzed only with a bad --port
 
 
 def test_every_command_is_fuzzed() -> None:
-    covered = set(READ) | set(EXPORT) | set(RECORD) | SKIPPED
+    covered = set(READ) | set(EXPORT) | set(RECORD) | set(PEOPLE) | set(BAD_OPTIONS_ONLY) \
+        | SKIPPED
     assert covered == set(COMMANDS), set(COMMANDS) - covered
     assert sum(EXAMPLES.values()) >= 2000
 
@@ -225,6 +263,55 @@ def test_record_commands_never_crash(store: str, tmp_path: Path, data: st.DataOb
     out = fresh_dir(tmp_path)
     paths = data.draw(st.sampled_from(RECORD))
     run_and_check(store, data.draw(invocation(paths, out)), out)
+
+
+VAULT_KEYS = ("LEDGER_VAULT_KEY", "LEDGER_VAULT_KEY_FILE")
+
+
+@pytest.mark.slow
+@settings(COMMON, max_examples=EXAMPLES["people"])
+@given(data=st.data())
+def test_people_commands_without_a_vault_key_get_a_sentence(store: str, tmp_path: Path,
+                                                            data: st.DataObject) -> None:
+    out = fresh_dir(tmp_path)
+    paths = data.draw(st.sampled_from(PEOPLE))
+    argv = data.draw(invocation(paths, out))
+    if paths != ("people", "access-log") and not argv[2].startswith("-"):
+        # HV1 has personal data in the vault: shown, never erased, so each show needs the key
+        argv[2] = data.draw(pool("HV1", "H1") if paths[1] == "show" else pool("HV2", "H1", "H2"))
+    with mock.patch.dict(os.environ):
+        for key in VAULT_KEYS:
+            os.environ.pop(key, None)
+        ran = run_and_check(store, argv, out)
+    if ran.code != 0:
+        assert ran.stderr.strip(), (argv, ran.stdout)  # an error is a sentence on stderr
+    if argv[:3] == ["people", "show", "HV1"] and "--help" not in argv:
+        assert ran.code != 0, f"personal data shown with no vault key: {argv}\n{ran.stdout}"
+        if ran.code == 1:
+            assert "LEDGER_VAULT_KEY" in ran.stderr, ran.stderr
+
+
+def not_an_int(value: str) -> bool:
+    try:
+        int(value)
+    except ValueError:
+        return True
+    return False
+
+
+@pytest.mark.slow
+@settings(COMMON, max_examples=EXAMPLES["serve"])
+@given(host=st.one_of(st.sampled_from(["127.0.0.1", "::1", "localhost"]), junk),
+       port=st.one_of(st.sampled_from(["65536", "-1", "80.5", "http", "99999999999"]),
+                      junk.filter(not_an_int)),
+       order=st.booleans())
+def test_serve_with_a_bad_port_exits_2_at_once(store: str, host: str, port: str,
+                                               order: bool) -> None:
+    """`serve` would listen until stopped, so only a bad --port (usage, exit 2) is run here."""
+    options = [["--host", host], ["--port", port]]
+    ran = run_ledger(store, "serve", *itertools.chain(*(options if order else options[::-1])))
+    check(ran)
+    assert ran.code == 2, (host, port, ran.stdout, ran.stderr)
 
 
 # --- settings ------------------------------------------------------------------------------------
@@ -325,7 +412,21 @@ def import_options(draw: Any, out: Path) -> list[str]:
         options.append("--strict")
     if draw(st.booleans()):
         options += ["--rejects", str(out / f"rejects{draw(SUFFIXES)}")]
-    return [*options, "--json"]
+    return [*options, *reported_options(draw, rarely=True), "--json"]
+
+
+def reported_options(draw: Any, *, rarely: bool = False) -> list[str]:
+    """--reported SOURCE with --dataset and --as-of (each there or not), and --force."""
+    options: list[str] = []
+    if draw(st.integers(0, 5 if rarely else 0)) == 0:
+        options += ["--reported", draw(pool("DTM", "MoMD", "CCCM"))]
+    if draw(st.integers(0, 3 if rarely else 1)) != 0 if options else draw(st.integers(0, 9)) == 0:
+        options += ["--dataset", draw(VALUES["dataset"])]
+    if draw(st.integers(0, 2)) == 0:
+        options += ["--as-of", draw(VALUES["as_of"])]
+    if draw(st.booleans()):
+        options.append("--force")
+    return options
 
 
 def check_import(ran: Ran, out: Path, source: Path) -> None:
@@ -349,8 +450,12 @@ def test_import_of_a_malformed_csv_never_crashes(store: str, tmp_path: Path,
                                                  data: st.DataObject) -> None:
     out = fresh_dir(tmp_path)
     base = data.draw(st.sampled_from(["table", "table", "kobo_registration_hxl.csv",
-                                      "kobo_registration_legacy.csv", "kobo_departure.csv"]))
-    if base == "table":
+                                      "kobo_registration_legacy.csv", "kobo_departure.csv",
+                                      "dtm_idps_admin2.hxl.csv", "camp_counts.hxl.csv"]))
+    if base.endswith(".hxl.csv"):  # figures someone else published, damaged
+        text = (FIXTURES / base).read_bytes()
+        options = [*reported_options(data.draw), "--rejects", str(out / "rejects.csv"), "--json"]
+    elif base == "table":
         delimiter = data.draw(st.sampled_from([",", ";", "\t"]))
         text = csv_text(data.draw(tabular_rows()), delimiter).encode()
         options = import_options(data.draw, out)
@@ -411,7 +516,7 @@ def test_import_of_a_malformed_xlsx_never_crashes(store: str, tmp_path: Path,
     sheet = workbook.active
     for row in data.draw(tabular_rows()):
         cells = [ILLEGAL_CHARACTERS_RE.sub("", c) for c in row]  # a workbook cannot hold them
-        sheet.append([int(c) if c.isdigit() and len(c) < 9 else (c or None) for c in cells])
+        sheet.append([int(c) if c.isdecimal() and len(c) < 9 else (c or None) for c in cells])
     source = out / "input.xlsx"
     workbook.save(source)
     if "not_a_zip_xlsx" not in EXCLUDED and data.draw(st.integers(0, 9)) == 0:
@@ -422,20 +527,22 @@ def test_import_of_a_malformed_xlsx_never_crashes(store: str, tmp_path: Path,
 
 # --- mapping and rulebook files ------------------------------------------------------------------
 
+REPORTED_MAPPING = (Path(__file__).parents[2] / "ledger" / "data" / "reported" / "hxl.toml"
+                    ).read_text(encoding="utf-8")
 toml_text = st.one_of(
     st.sampled_from(['fact_type = "household_departed"\n[fields]\nsource_id = "_uuid"\n',
                      'fact_type = "nope"\n', "[fields\n", "", "fact_type = 3\n",
                      'fact_type = "household_registered"\n[templates]\nsource_document = "{"\n',
                      'fact_type = "household_registered"\n[summaries]\nmembers = 3\n',
                      'name = "x"\n', (Path(__file__).parents[2] / "examples" / "iris.toml")
-                     .read_text(encoding="utf-8")]),
+                     .read_text(encoding="utf-8"), REPORTED_MAPPING]),
     st.text(alphabet=string.printable, max_size=80),
 )
 
 
 @pytest.mark.slow
 @settings(COMMON, max_examples=EXAMPLES["mappings"])
-@given(text=toml_text, use=st.sampled_from(["mapping", "rulebook"]))
+@given(text=toml_text, use=st.sampled_from(["mapping", "rulebook", "reported_mapping"]))
 def test_a_malformed_mapping_or_rulebook_file_gets_a_sentence(store: str, tmp_path: Path,
                                                               text: str, use: str) -> None:
     out = fresh_dir(tmp_path)
@@ -443,6 +550,11 @@ def test_a_malformed_mapping_or_rulebook_file_gets_a_sentence(store: str, tmp_pa
     toml.write_text(text, encoding="utf-8")
     if use == "mapping":
         ran = run_ledger(store, "import", FIXTURES / "kobo_departure.csv", "--kobo-mapping", toml,
+                         "--rejects", out / "r.csv", "--json")
+        check_import(ran, out, toml)
+    elif use == "reported_mapping":
+        ran = run_ledger(store, "import", FIXTURES / "camp_counts.hxl.csv", "--reported", "CCCM",
+                         "--dataset", "fuzz", "--reported-mapping", toml,
                          "--rejects", out / "r.csv", "--json")
         check_import(ran, out, toml)
     else:
