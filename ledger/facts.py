@@ -97,10 +97,11 @@ def _bounds(max_length: int) -> StringConstraints:
 
 # The limits are what each field is for (docs/personal-data.md): an organisation or user id,
 # a document reference, a short reason, a site's name. Anything longer is a note about people.
-RecordedBy = Annotated[str, _bounds(80), AfterValidator(_no_contact)]
-DocumentRef = Annotated[str, _bounds(200), AfterValidator(_no_personal)]
-ReasonText = Annotated[str, _bounds(300), AfterValidator(_no_personal)]
-SiteName = Annotated[str, _bounds(120), AfterValidator(_no_personal)]
+_CONTROL = AfterValidator(_no_control_characters)
+RecordedBy = Annotated[str, _bounds(80), _CONTROL, AfterValidator(_no_contact)]
+DocumentRef = Annotated[str, _bounds(200), _CONTROL, AfterValidator(_no_personal)]
+ReasonText = Annotated[str, _bounds(300), _CONTROL, AfterValidator(_no_personal)]
+SiteName = Annotated[str, _bounds(120), _CONTROL, AfterValidator(_no_personal)]
 Pathway = Literal["return", "relocation", "local_integration"]
 SiteKind = Literal["camp", "informal_site"]
 CompositionReason = Literal["birth", "death", "split", "merge", "correction"]
@@ -238,7 +239,8 @@ def _as_text(value: Any) -> Any:
     return value
 
 
-PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+                     _CONTROL]
 Phone = Annotated[str, BeforeValidator(_as_text), StringConstraints(
     strip_whitespace=True, pattern=r"^\+?[0-9][0-9 ().-]{4,28}[0-9]$")]
 DocumentNumber = Annotated[str, BeforeValidator(_as_text), StringConstraints(

@@ -156,9 +156,20 @@ def _digest(data_key: bytes, personal: Mapping[str, Any]) -> str:
                     hashlib.sha256).hexdigest()
 
 
+class VaultKeyError(StoreError, InvalidTag):
+    """The master key given is not the vault's (still an ``InvalidTag`` for the crypto checks)."""
+
+
 def unwrap(master: MasterKey, wrapped: tables.WrappedKey) -> bytes:
-    return AESGCM(master.wrapping).decrypt(wrapped.wrap_nonce, wrapped.wrapped_key,
-                                           _key_aad(wrapped.household_id))
+    """A household's data key; a clear error when the master key is not the one that wrapped it."""
+    try:
+        return AESGCM(master.wrapping).decrypt(wrapped.wrap_nonce, wrapped.wrapped_key,
+                                               _key_aad(wrapped.household_id))
+    except InvalidTag:
+        raise VaultKeyError(
+            f"the vault master key set (LEDGER_VAULT_KEY / LEDGER_VAULT_KEY_FILE) is not the one "
+            f"that sealed household {wrapped.household_id!r}'s personal data; set the key this "
+            "vault was made with") from None
 
 
 def decrypt(data_key: bytes, record: tables.StoredRecord) -> dict[str, Any]:

@@ -238,6 +238,7 @@ def public_view_document(view: PublicView, place_name: object) -> dict[str, Any]
                          for p, v in view.by_place.items()],
         },
         "public": disclosure(view.min_households, view.suppressed),
+        "disclosure": disclosure_record(view.min_households, view.suppressed),
     }
 
 
@@ -254,12 +255,19 @@ def public_bridge_document(bridge: PublicBridge, place_name: object) -> dict[str
         "totals": {"left": bridge.left_total.as_dict(), "right": bridge.right_total.as_dict(),
                    "reasons": [{"reason": k, **v.as_dict()} for k, v in bridge.reason_totals.items()]},
         "public": disclosure(bridge.min_households, bridge.suppressed),
+        "disclosure": disclosure_record(bridge.min_households, bridge.suppressed),
     }
 
 
 def disclosure(min_households: int, suppressed: int) -> dict[str, object]:
     return {"min_households": min_households, "suppressed": suppressed,
             "rule": rule_text(min_households)}
+
+
+def disclosure_record(min_households: int, suppressed: int) -> dict[str, object]:
+    """The ``disclosure`` key of a public JSON document (beside ``public``, same facts)."""
+    return {"public": True, "min_households": min_households, "rule": rule_text(min_households),
+            "suppressed_cells": suppressed}
 
 
 def public_view_export(view: PublicView, place_name: Any, about: list[tuple[str, Any]]) -> Any:
@@ -381,5 +389,4 @@ def public_figure(published: dict[str, Any], hidden: set[tuple[str, str]],
                        "individuals": None if secret else v["individuals"], "suppressed": secret})
     return {**published, "values": values,
             "public": disclosure(min_households, len(hidden)),
-            "disclosure": {"public": True, "min_households": min_households,
-                           "rule": rule_text(min_households), "suppressed_cells": len(hidden)}}
+            "disclosure": disclosure_record(min_households, len(hidden))}

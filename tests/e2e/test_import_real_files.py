@@ -32,6 +32,18 @@ def ledger(store_settings: StoreSettings) -> Ledger:
     return run
 
 
+def vault_key(ledger: Ledger) -> dict[str, str]:
+    """The environment of a store that keeps personal fields: a master key made by the command."""
+    return {"LEDGER_VAULT_KEY": ledger.ok("vault", "new-key").stdout.strip(), "LEDGER_USER": "tester"}
+
+
+def people(ledger: Ledger, household_id: str, env: dict[str, str]) -> dict[str, object]:
+    ran = ledger("people", "show", household_id, "--purpose", "test", "--json", env=env)
+    assert ran.code == 0, ran.stderr
+    (record,) = ran.json()["records"]
+    return dict(record["fields"])
+
+
 def details(ledger: Ledger, household_id: str) -> dict[str, object]:
     (fact,) = ledger.ok("audit", "household", household_id, "--json").json()["facts"]
     return {**fact["details"], "source_document": fact["source_document"]}
@@ -93,18 +105,35 @@ def test_a_kobo_export_in_its_current_layout_imports_with_its_form(
         ledger: Ledger, tmp_path: Path, suffix: str, hxl_row: bool) -> None:
     source = kobo_csv(tmp_path, hxl_row=hxl_row) if suffix == ".csv" else \
         kobo_xlsx(tmp_path, hxl_row=hxl_row)
-    ran = ledger("import", source, "--kobo-form", "registration", "--json")
+    env = vault_key(ledger)
+    ran = ledger("import", source, "--kobo-form", "registration", "--json", env=env)
     assert ran.code == 0, ran.stderr
     report = ran.json()
     assert (report["total"], report["recorded"], report["rejected"]) == (2, 2, 0)
+    assert report["warnings"] == []  # the form's name and phone columns are personal fields
     kh1, kh2 = details(ledger, "KH1"), details(ledger, "KH2")
     assert (kh1["site_id"], kh1["members"], kh1["female"], kh1["male"]) == ("CHAMISHKU", 6, 4, 2)
     assert (kh2["site_id"], kh2["members"], kh2["female"], kh2["male"]) == ("ESYAN", 4, 2, 2)
     assert kh1["source_document"] == "KoboToolbox submission 5201"
-    # the head of household's name and phone are columns of the export, never facts
-    assert "household/head_name" in " ".join(report["warnings"])
+    # the head of household's name and phone go to the encrypted vault, never into the facts
     stored = json.dumps([kh1, kh2], ensure_ascii=False)
     assert not any(value in stored for value in PERSONAL_VALUES)
+    assert not any(value in ran.stdout + ran.stderr for value in PERSONAL_VALUES)
+    assert people(ledger, "KH1", env) == {"head_name": "Layla Haji Murad", "phone": "+964 750 123 4567"}
+
+
+def test_a_kobo_export_with_personal_columns_and_no_vault_key_is_refused_with_one_message(
+        ledger: Ledger, tmp_path: Path) -> None:
+    ran = ledger("import", kobo_csv(tmp_path, hxl_row=True), "--kobo-form", "registration",
+                 "--json")
+    assert ran.code == 1
+    report = ran.json()
+    assert (report["recorded"], report["rejected"]) == (0, 2)
+    (message,) = {r["error"] for r in report["first_rejections"]}
+    assert "LEDGER_VAULT_KEY" in message
+    assert "ledger vault new-key" in message
+    assert not any(value in ran.stdout + ran.stderr for value in PERSONAL_VALUES)
+    assert recorded_households(ledger, "KH1", "KH2") == []
 
 
 def test_a_legacy_kobo_export_counts_only_the_repeat_slots_that_hold_a_member(ledger: Ledger) -> None:
@@ -180,25 +209,44 @@ def test_a_header_that_cannot_give_facts_gets_one_message_and_nothing_is_recorde
     assert not (tmp_path / "file.rejects.csv").exists()
 
 
+def with_document_type(source: Path, target: Path) -> Path:
+    """The file with the id_document_type its id_document_number column needs (issue 13)."""
+    with source.open(newline="", encoding="utf-8-sig") as handle:
+        header, *rows = list(csv.reader(handle))
+    at = header.index("id_document_number")
+    return write_csv(target, [*header[:at], "id_document_type", *header[at:]],
+                     [[*row[:at], "passport", *row[at:]] for row in rows])
+
+
 def test_extra_and_personal_columns_are_ignored_with_one_warning_and_never_stored(
         ledger: Ledger, tmp_path: Path) -> None:
-    source = Path(shutil.copy(FIXTURES / "households_with_names.csv", tmp_path / "households.csv"))
-    ran = ledger("import", source, "--type", "household_registered", "--json")
+    """`notes` is no field and `name` looks personal but is no field of a household (its head's
+    name is `head_name`): both are ignored, each with one warning, and `name` is stored nowhere.
+    The phone and the ID document are personal fields: kept in the vault only."""
+    source = with_document_type(FIXTURES / "households_with_names.csv", tmp_path / "households.csv")
+    env = vault_key(ledger)
+    ran = ledger("import", source, "--type", "household_registered", "--json", env=env)
     assert ran.code == 1  # N3's camp is unknown: rejected, the other two recorded
     report = ran.json()
     assert (report["recorded"], report["rejected"]) == (2, 1)
     assert len(report["warnings"]) == 2
     ignored, personal = report["warnings"]
     assert "notes" in ignored
-    assert all(c in personal for c in ("name", "phone", "id_document_number"))
+    assert "name" in personal
+    assert not any(c in personal for c in ("phone", "id_document"))
     assert ran.stderr.count("warning:") == 2
     rejects = (tmp_path / "households.rejects.csv").read_text(encoding="utf-8")
     assert "N3" in rejects
     assert "NOWHERE" in rejects
     assert "camp unknown" in rejects
-    everything = rejects + ran.stdout + ran.stderr + json.dumps(
+    names = ("ليلى", "Khalil", "Nadia")  # the `name` column: in no output, not even the rejects
+    assert not any(value in rejects for value in names), rejects
+    everything = ran.stdout + ran.stderr + json.dumps(
         [details(ledger, "N1"), details(ledger, "N2")], ensure_ascii=False)
     assert not any(value in everything for value in PERSONAL_VALUES), everything
+    assert people(ledger, "N2", env) == {"phone": "+964 751 444 5566",
+                                         "id_document_type": "passport",
+                                         "id_document_number": "B87654321"}
 
 
 def test_strict_refuses_a_file_with_unknown_columns_before_recording_anything(
@@ -215,7 +263,7 @@ def test_strict_refuses_a_file_with_unknown_columns_before_recording_anything(
 def test_personal_keys_of_a_jsonl_file_are_dropped_even_from_its_rejects(
         ledger: Ledger, tmp_path: Path) -> None:
     facts = [dict(zip(REGISTRATION, registration_row(n), strict=True), type="household_registered",
-                  members=4 if n == 1 else 0, head_name="Layla Haji", phone="+964 750")
+                  members=4 if n == 1 else 0, name="Layla Haji", mobile="+964 750")
              for n in (1, 2)]
     source = tmp_path / "facts.jsonl"
     source.write_text("".join(json.dumps(f) + "\n" for f in facts), encoding="utf-8")
@@ -224,10 +272,15 @@ def test_personal_keys_of_a_jsonl_file_are_dropped_even_from_its_rejects(
     rejects = (tmp_path / "facts.rejects.jsonl").read_text(encoding="utf-8")
     assert "fx-f-2" in rejects
     assert not any(v in rejects + ran.stdout + ran.stderr for v in PERSONAL_VALUES)
-    assert "head_name" not in details(ledger, "F1")
+    assert not {"name", "mobile"} & details(ledger, "F1").keys()
 
 
-def test_the_command_imports_kobos_current_csv_as_a_user_runs_it(cli: Cli) -> None:
+def test_the_command_imports_kobos_current_csv_as_a_user_runs_it(cli: Cli, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     cli.ok("import", FIXTURES / "sites.jsonl")
-    ran = cli.json("import", KOBO_CURRENT, "--kobo-form", "registration")
+    key = cli.ok("vault", "new-key").stdout.strip()
+    env = cli.env()
+    monkeypatch.setattr(cli, "env", lambda: {**env, "LEDGER_VAULT_KEY": key})
+    source = Path(shutil.copy(KOBO_CURRENT, tmp_path / "registration.csv"))  # rejects land beside it
+    ran = cli.json("import", source, "--kobo-form", "registration")
     assert (ran["recorded"], ran["rejected"]) == (2, 0)

@@ -201,14 +201,21 @@ def test_public_outputs_state_their_rule_and_household_level_ones_refuse_it(sqli
     view = sqlite_cli.json("views", "show", "--rulebook", "official", "--public")
     assert view["rows"][0]["households"] is None
     assert view["disclosure"]["min_households"] == 5
+    assert set(view["disclosure"]) == {"public", "min_households", "rule", "suppressed_cells"}
+    assert view["disclosure"]["suppressed_cells"] == view["public"]["suppressed"] == 4
     assert sqlite_cli.json("views", "show", "--rulebook", "official", "--public", "--min-households",
                            "2")["rows"][0]["households"] == 3
     bridge = sqlite_cli.ok("reconcile", "--public")
-    assert "fewer than 5 households is suppressed" in bridge.stdout
+    assert "cells of fewer than 5 households are suppressed" in bridge.stdout
+    bridged = sqlite_cli.json("reconcile", "--public")
+    assert bridged["disclosure"]["rule"] == bridged["public"]["rule"]
+    assert bridged["disclosure"]["suppressed_cells"] == bridged["public"]["suppressed"] > 0
     sqlite_cli.ok("export", "view", "--rulebook", "official", "--public", "-o", sqlite_cli.cwd / "v.csv")
     with (sqlite_cli.cwd / "v.csv").open(encoding="utf-8") as handle:
         exported = list(csv.DictReader(handle))[1:]  # after the HXL row
-    assert [(r["place"], r["households"], r["suppressed"]) for r in exported] == [("KHANKE", "", "True")]
+    assert [(r["status"], r["place"], r["households"], r["suppressed"]) for r in exported] == [
+        ("idp_in_camp", "KHANKE", "", "1"), ("idp_in_camp", "*", "", "1"), ("*", "KHANKE", "", "1"),
+        ("*", "*", "", "1")]  # the cell and every total it lies on
     published = sqlite_cli.json("publish", "--rulebook", "official", "--public")
     assert published["values"] == [{"status": "idp_in_camp", "place": "KHANKE", "households": None,
                                     "individuals": None, "suppressed": True}]

@@ -132,8 +132,9 @@ def _fill(folder: Path) -> Path:
 @pytest.mark.slow
 def test_a_full_disk_stops_the_import_in_one_line_and_the_import_resumes(tmp_path: Path) -> None:
     disk = tmp_path / "disk"
+    # source_document stays within its 200-character bound: it is the disk that must fail
     facts = [{"type": "nonsense"}, site("CHAMISHKU")] + [
-        registration(f"H{i}", source_document="letter " + "x" * 200) for i in range(6000)]
+        registration(f"H{i}", source_document="letter " + "x" * 190) for i in range(6000)]
     source = write_jsonl(tmp_path / "in.jsonl", facts)
     with _mounted(disk, "-t", "tmpfs", "-o", "size=1m", "tmpfs"):
         cli = Cli(f"sqlite:///{disk / 'ledger.db'}", tmp_path)
