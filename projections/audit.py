@@ -48,11 +48,11 @@ from projections.fold import (
     states_after_each,
     timeline,
 )
-from projections.folded import folded_cells
+from projections.folded import folded_cells, folded_members
 from projections.lineage import Explanation, explain
 from projections.queries import ViewRow, group_cells
 from projections.records import FactRecord
-from projections.rulebook_versions import RulebookVersions, load_versions
+from projections.rulebook_versions import RulebookVersion, RulebookVersions, load_versions
 from projections.rulebooks import Rulebook, builtin_rulebooks
 from projections.sites import site_facts as site_facts  # noqa: PLC0414 (explicit re-export: verify and the CLI import it from here)
 from projections.sites import sites_at
@@ -258,6 +258,7 @@ class CountLineage:
     as_of: dt.date
     known_at: dt.datetime
     households: tuple[CountedHousehold, ...]
+    rulebook_version: int | None = None  # the version counted with (versioned_count)
 
     @property
     def figure(self) -> Figure:
@@ -282,14 +283,35 @@ def _visible(state: HouseholdState) -> tuple[str, str | None, int]:
     return (state.status, state.place, state.individuals)
 
 
+def held(views: Views, book: Rulebook) -> bool:
+    """Whether the views hold this rulebook version (they hold each rulebook's current one)."""
+    return views.rulebooks().get(book.name) == book
+
+
 def count_lineage(views: Views, book: Rulebook, cell: Cell, level: Level, as_of: dt.date,
                   known_at: dt.datetime) -> CountLineage:
     """The households behind one figure at (D, K), each with the facts that put it there; they
-    add up to the figure exactly (they are the views' rows that make it)."""
+    add up to the figure exactly (they are the views' rows that make it, or for a version the
+    views do not hold, the pure fold's, as :func:`figure_values` counts it)."""
     db = views.db
     status, place = cell
     with db.cursor() as cur:
         sites = sites_known_at(site_facts(cur, db), known_at, as_of)
+    others = [b for name, b in builtin_rulebooks().items() if name != book.name]
+    counted: list[CountedHousehold] = []
+
+    def add(household_id: str, state: HouseholdState, facts: Sequence[FactRecord]) -> None:
+        behind = facts_behind(facts, book, as_of, known_at)
+        counted.append(CountedHousehold(
+            household_id, state.status, state.place or "", state.individuals,
+            tuple(FactLine.of(f) for f in behind), explain(facts, book, others, as_of, known_at)))
+
+    if not held(views, book):
+        for household_id, state, facts in folded_members(
+                db, book, as_of, known_at, status, [place] if level == "cell" else None):
+            if level == "cell" or where(state, book, level, sites) == cell:
+                add(household_id, state, facts)
+        return CountLineage(book.name, status, place, level, as_of, known_at, tuple(counted))
     if level == "cell":
         places = [place]
     else:
@@ -297,19 +319,21 @@ def count_lineage(views: Views, book: Rulebook, cell: Cell, level: Level, as_of:
                          if s == status and where(HouseholdState(status=s, place=p),  # type: ignore[arg-type]
                                                   book, level, sites) == cell})
     members = views.households_in(book.name, as_of, known_at, status, places) if places else []
-    others = [b for name, b in builtin_rulebooks().items() if name != book.name]
-    counted: list[CountedHousehold] = []
     with db.cursor() as cur:
         for start in range(0, len(members), 1000):
             chunk = members[start:start + 1000]
-            facts = facts_of_households(cur, db, [h for h, _ in chunk])
+            by_household = facts_of_households(cur, db, [h for h, _ in chunk])
             for household_id, state in chunk:
-                behind = facts_behind(facts[household_id], book, as_of, known_at)
-                counted.append(CountedHousehold(
-                    household_id, state.status, state.place or "", state.individuals,
-                    tuple(FactLine.of(f) for f in behind),
-                    explain(facts[household_id], book, others, as_of, known_at)))
+                add(household_id, state, by_household[household_id])
     return CountLineage(book.name, status, place, level, as_of, known_at, tuple(counted))
+
+
+def versioned_count(views: Views, versions: RulebookVersions, rulebook: str, cell: Cell,
+                    level: Level, as_of: dt.date, known_at: dt.datetime) -> CountLineage:
+    """:func:`count_lineage` with the version of ``rulebook`` known at K."""
+    used = versions.at(rulebook, known_at)
+    lineage = count_lineage(views, used.book, cell, level, as_of, known_at)
+    return dataclasses.replace(lineage, rulebook_version=used.version)
 
 
 def lineage_rows(lineage: CountLineage) -> list[dict[str, Any]]:
@@ -346,6 +370,7 @@ class FigureDiff:
     after: Figure
     changes: tuple[tuple[FactChange, Figure], ...]
     facts_considered: int
+    versions: tuple[int, int] | None = None  # the rulebook versions at K1 and K2 (versioned_diff)
 
     @property
     def explained(self) -> Figure:
@@ -361,9 +386,14 @@ class FigureDiff:
 
 def fact_changes(views: Views, book: Rulebook, level: Level, as_of: dt.date,
                  known_at: dt.datetime, vs_known_at: dt.datetime,
-                 counter: list[int] | None = None) -> Iterator[FactChange]:
+                 counter: list[int] | None = None,
+                 rule_changes: Mapping[str, Rulebook] | None = None) -> Iterator[FactChange]:
     """Every fact recorded in (K1, K2] that changed any cell at (D, level), with its exact
-    contribution to each cell; streams in pages (memory stays flat)."""
+    contribution to each cell; streams in pages (memory stays flat).
+
+    ``rule_changes``: the ``rulebook_defined`` facts (by source id) that replace ``book`` with
+    a new version in between; each contributes the figure under the new version minus the old
+    one at its moment, and the facts after it count with the new version."""
     db = views.db
     with db.cursor() as cur:
         all_site_facts = site_facts(cur, db)
@@ -385,7 +415,11 @@ def fact_changes(views: Views, book: Rulebook, level: Level, as_of: dt.date,
             counter[0] += len(rows)
         for row in rows:
             fact, household_id = decode(row), row[7]
-            if household_id is not None:
+            if rule_changes and fact.source_id in rule_changes and household_id is None:
+                new_book = rule_changes[fact.source_id]
+                cells = _rule_change(views, book, new_book, level, as_of, fact, sites)
+                book = new_book
+            elif household_id is not None:
                 cells = _household_change(facts[household_id], book, level, as_of, fact, sites)
             elif fact.position in site_positions:
                 new_sites = sites_known_at(all_site_facts, fact.recorded_at, as_of)
@@ -412,9 +446,27 @@ def _site_change(views: Views, book: Rulebook, level: Level, as_of: dt.date, fac
     cells: dict[Cell, Figure] = {}
     if level == "cell" or not changed:
         return cells  # a cell is a site id: a site's registration does not move it
-    for _, state in views.households_in(book.name, as_of, fact.recorded_at, IDP_IN_CAMP, changed):
+    if held(views, book):
+        members = views.households_in(book.name, as_of, fact.recorded_at, IDP_IN_CAMP, changed)
+    else:
+        members = [(h, state) for h, state, _ in folded_members(
+            views.db, book, as_of, fact.recorded_at, IDP_IN_CAMP, changed)]
+    for _, state in members:
         _move(cells, state, state, book, level, before, after)
     return cells
+
+
+def _rule_change(views: Views, old: Rulebook, new: Rulebook, level: Level, as_of: dt.date,
+                 fact: FactRecord, sites: Mapping[str, SiteInfo]) -> dict[Cell, Figure]:
+    """A new rulebook version: every cell under it at its moment minus under the old version
+    just before (no household's facts change then, only how they are counted)."""
+    cells: dict[Cell, Figure] = {}
+    for row in figure_values(views, old, level, as_of, fact.recorded_at - JUST_BEFORE, sites):
+        cells[(row.status, row.place)] = ZERO - Figure(row.households, row.individuals)
+    for row in figure_values(views, new, level, as_of, fact.recorded_at, sites):
+        key = (row.status, row.place)
+        cells[key] = cells.get(key, ZERO) + Figure(row.households, row.individuals)
+    return {c: f for c, f in cells.items() if f != ZERO}
 
 
 def _move(cells: dict[Cell, Figure], old: HouseholdState, new: HouseholdState, book: Rulebook,
@@ -432,24 +484,48 @@ def _move(cells: dict[Cell, Figure], old: HouseholdState, new: HouseholdState, b
 
 
 def figure_diff(views: Views, book: Rulebook, cell: Cell, level: Level, as_of: dt.date,
-                known_at: dt.datetime, vs_known_at: dt.datetime) -> FigureDiff:
-    """The same figure known at K1 and at K2, and every fact recorded in between that changed
-    it, with its contribution; the contributions add up to the change exactly."""
+                known_at: dt.datetime, vs_known_at: dt.datetime,
+                vs_book: Rulebook | None = None,
+                rule_changes: Mapping[str, Rulebook] | None = None) -> FigureDiff:
+    """The same figure known at K1 (under ``book``) and at K2 (under ``vs_book``, default the
+    same), and every fact recorded in between that changed it, with its contribution (a new
+    rulebook version among them, see :func:`fact_changes`); they add up to the change exactly."""
     db = views.db
     with db.cursor() as cur:
         all_site_facts = site_facts(cur, db)
     before = figure_at(views, book, cell, level, as_of, known_at,
                        sites_known_at(all_site_facts, known_at, as_of))
-    after = figure_at(views, book, cell, level, as_of, vs_known_at,
+    after = figure_at(views, vs_book or book, cell, level, as_of, vs_known_at,
                       sites_known_at(all_site_facts, vs_known_at, as_of))
     counter = [0]
     changes = tuple(
         (change, change.cells[cell])
-        for change in fact_changes(views, book, level, as_of, known_at, vs_known_at, counter)
+        for change in fact_changes(views, book, level, as_of, known_at, vs_known_at, counter,
+                                   rule_changes)
         if cell in change.cells
     )
     return FigureDiff(book.name, cell[0], cell[1], level, as_of, known_at, vs_known_at, before,
                       after, changes, counter[0])
+
+
+def versioned_diff(views: Views, versions: RulebookVersions, rulebook: str, cell: Cell,
+                   level: Level, as_of: dt.date, known_at: dt.datetime,
+                   vs_known_at: dt.datetime) -> FigureDiff:
+    """:func:`figure_diff` with the version of ``rulebook`` known at each of K1 and K2: a
+    version recorded in between is one of the changes."""
+    first, second = versions.at(rulebook, known_at), versions.at(rulebook, vs_known_at)
+    changes: dict[str, Rulebook] = {}
+    walking: RulebookVersion = first
+    for version in versions.by_name[rulebook]:
+        if (version.origin == "ledger" and version.source_id is not None
+                and version.known_from is not None
+                and known_at < version.known_from <= vs_known_at
+                and version.version != walking.version):
+            changes[version.source_id] = version.book
+            walking = version
+    result = figure_diff(views, first.book, cell, level, as_of, known_at, vs_known_at,
+                         second.book, changes)
+    return dataclasses.replace(result, versions=(first.version, second.version))
 
 
 def diff_rows(diff: FigureDiff) -> list[dict[str, Any]]:

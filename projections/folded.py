@@ -14,15 +14,15 @@ from collections.abc import Iterator, Sequence
 
 from ledger.store.db import Database
 from projections.fold import NOT_REGISTERED, HouseholdState, state_at
+from projections.records import FactRecord
 from projections.rulebooks import Rulebook
 from projections.stored import facts_of_households
 
 HOUSEHOLD_PAGE = 1000
 
 
-def folded_states(db: Database, books: Sequence[Rulebook], as_of: dt.date,
-                  known_at: dt.datetime) -> Iterator[tuple[HouseholdState, ...]]:
-    """Each household's state under each book at (D, K), in household order."""
+def folded_households(db: Database) -> Iterator[tuple[str, list[FactRecord]]]:
+    """Every household's stored facts, in household order, a page of households at a time."""
     query = ("SELECT DISTINCT household_id FROM ledger_facts WHERE household_id > %s "
              "ORDER BY household_id LIMIT %s")
     after = ""
@@ -34,7 +34,27 @@ def folded_states(db: Database, books: Sequence[Rulebook], as_of: dt.date,
             facts = facts_of_households(cur, db, households)
         after = households[-1]
         for household in households:
-            yield tuple(state_at(facts[household], book, as_of, known_at) for book in books)
+            yield household, facts[household]
+
+
+def folded_states(db: Database, books: Sequence[Rulebook], as_of: dt.date,
+                  known_at: dt.datetime) -> Iterator[tuple[HouseholdState, ...]]:
+    """Each household's state under each book at (D, K), in household order."""
+    for _, facts in folded_households(db):
+        yield tuple(state_at(facts, book, as_of, known_at) for book in books)
+
+
+def folded_members(db: Database, book: Rulebook, as_of: dt.date, known_at: dt.datetime,
+                   status: str, places: Sequence[str] | None = None,
+                   ) -> Iterator[tuple[str, HouseholdState, list[FactRecord]]]:
+    """The households counted with ``status`` (at any of ``places``, cell level; None: any
+    place) at (D, K), with their facts, as ``Views.households_in``."""
+    wanted = None if places is None else set(places)
+    for household, facts in folded_households(db):
+        state = state_at(facts, book, as_of, known_at)
+        if (state.counted and state.place is not None and state.status == status
+                and (wanted is None or state.place in wanted)):
+            yield household, state, facts
 
 
 def folded_cells(db: Database, book: Rulebook, as_of: dt.date,

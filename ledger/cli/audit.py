@@ -13,7 +13,7 @@ import typer
 
 from ledger.application import Outcome
 from ledger.cells import spreadsheet_text
-from ledger.cli.options import AsOf, Json, KnownAt, note, parse_as_of, parse_known_at, parse_level
+from ledger.cli.options import AsOf, Json, KnownAt, parse_as_of, parse_known_at, parse_level
 from ledger.cli.output import Force, console, output_path, print_json, reports_errors, table
 from ledger.cli.public import MinHouseholds, NeverPublic, Public, refuse_public
 from ledger.cli.state import workspace
@@ -29,10 +29,8 @@ from projections.audit import (
     HouseholdHistory,
     audit_figure,
     chain_head,
-    count_lineage,
     diff_rows,
     figure_audit_rows,
-    figure_diff,
     figure_values,
     history_rows,
     lineage_rows,
@@ -40,6 +38,8 @@ from projections.audit import (
     rulebook_digest,
     site_facts,
     sites_known_at,
+    versioned_count,
+    versioned_diff,
 )
 from projections.audit import household_history as read_history
 from projections.bridge import Figure, Level
@@ -157,16 +157,6 @@ def _what(details: dict[str, Any]) -> str:
                      if v is not None and k != "household_id")
 
 
-def note_current_version(ws: Workspace, rulebook: str, known_at: dt.datetime) -> None:
-    """``audit count`` and ``audit diff`` count with each rulebook's current version (the one
-    the views hold, docs/rulebooks.md); say so when another version was current at K."""
-    versions = load_versions(ws.db)
-    then, current = versions.known_at(known_at).get(rulebook), versions.get(rulebook, None)
-    if then is not None and then.version != current.version:
-        note(f"{rulebook} version {then.version} was current at {known_at:%Y-%m-%d %H:%M:%S} UTC;"
-             f" this audit counts with version {current.version}, the current one")
-
-
 # ---- audit count -----------------------------------------------------------------------------
 @audit_app.command("count")
 @reports_errors
@@ -176,17 +166,16 @@ def count(
     public: NeverPublic = False, json_output: Json = False,
 ) -> None:
     """The households behind a figure, each with the facts that put it there; they add up to
-    the figure exactly."""
+    the figure exactly. It counts with the rulebook version known at --known-at."""
     refuse_public(public, "`audit count`")
     level, cell = parse_level(by), (parse_status(status), place)
     moment = parse_known_at(known_at) or now()
     csv_out = csv_output(csv_path, force)
     with workspace() as ws:
         ws.catch_up()
-        note_current_version(ws, rulebook, moment)
         check_places([place], ws.views.sites())
-        lineage = count_lineage(ws.views, ws.views.rulebook(rulebook), cell, level,
-                                parse_as_of(as_of) or moment.date(), moment)
+        lineage = versioned_count(ws.views, load_versions(ws.db), rulebook, cell, level,
+                                  parse_as_of(as_of) or moment.date(), moment)
     write_csv(csv_out, lineage_rows(lineage))
     if json_output:
         print_json(lineage_document(lineage))
@@ -196,8 +185,9 @@ def count(
 
 def lineage_document(lineage: CountLineage) -> dict[str, Any]:
     return {
-        "rulebook": lineage.rulebook, "status": lineage.status, "place": lineage.place,
-        "by": lineage.level, "as_of": lineage.as_of, "known_at": lineage.known_at,
+        "rulebook": lineage.rulebook, "rulebook_version": lineage.rulebook_version,
+        "status": lineage.status, "place": lineage.place, "by": lineage.level,
+        "as_of": lineage.as_of, "known_at": lineage.known_at,
         "figure": fig(lineage.figure),
         "rows": [{"household_id": h.household_id, "status": h.status, "cell_place": h.place,
                   "individuals": h.individuals,
@@ -230,7 +220,8 @@ def explanation_document(explanation: Explanation | None) -> dict[str, Any]:
 
 def print_lineage(lineage: CountLineage) -> None:
     total = lineage.figure
-    table(f"{lineage.rulebook}: {lineage.status} at {lineage.place} (by {lineage.level}) as of "
+    version = f" v{lineage.rulebook_version}" if lineage.rulebook_version is not None else ""
+    table(f"{lineage.rulebook}{version}: {lineage.status} at {lineage.place} (by {lineage.level}) as of "
           f"{lineage.as_of}, known at {stamp(lineage.known_at)}",
           ["household", "place", "individuals", "facts that put it there", "cause",
            "not applied here (why)", "elsewhere"],
@@ -271,7 +262,8 @@ def diff(
     by: By = "cell", csv_path: Csv = None, force: Force = False, json_output: Json = False,
 ) -> None:
     """The same figure known at two times, and every fact recorded in between that changed it,
-    with its contribution; the contributions add up to the change exactly."""
+    with its contribution; the contributions add up to the change exactly. Each time counts
+    with the rulebook version known then: a version recorded in between is one of the changes."""
     level, cell = parse_level(by), (parse_status(status), place)
     first = parse_known_at(known_at)
     second = parse_known_at(vs_known_at, "--vs-known-at") or now()
@@ -283,9 +275,9 @@ def diff(
     csv_out = csv_output(csv_path, force)
     with workspace() as ws:
         ws.catch_up()
-        note_current_version(ws, rulebook, first)
         check_places([place], ws.views.sites())
-        result = figure_diff(ws.views, ws.views.rulebook(rulebook), cell, level, day, first, second)
+        result = versioned_diff(ws.views, load_versions(ws.db), rulebook, cell, level, day,
+                                first, second)
     write_csv(csv_out, diff_rows(result))
     if json_output:
         print_json(diff_document(result))
@@ -297,6 +289,8 @@ def diff_document(d: FigureDiff) -> dict[str, Any]:
     return {
         "rulebook": d.rulebook, "status": d.status, "place": d.place, "by": d.level,
         "as_of": d.as_of, "known_at": d.known_at, "vs_known_at": d.vs_known_at,
+        "versions": ({"known_at": d.versions[0], "vs_known_at": d.versions[1]}
+                     if d.versions else None),
         "before": fig(d.before), "after": fig(d.after), "change": fig(d.after - d.before),
         "explained": fig(d.explained), "adds_up": d.adds_up,
         "facts_considered": d.facts_considered, "rows": diff_rows(d),
@@ -306,10 +300,11 @@ def diff_document(d: FigureDiff) -> dict[str, Any]:
 def print_diff(d: FigureDiff) -> None:
     console.print(f"[bold]{d.rulebook}[/]: {d.status} at {d.place} (by {d.level}) as of {d.as_of}",
                   highlight=False)
-    console.print(f"  known at {stamp(d.known_at)}: {d.before.households:,} households / "
+    first, second = (f" ({d.rulebook} v{v})" for v in d.versions) if d.versions else ("", "")
+    console.print(f"  known at {stamp(d.known_at)}{first}: {d.before.households:,} households / "
                   f"{d.before.individuals:,} individuals", highlight=False)
-    console.print(f"  known at {stamp(d.vs_known_at)}: {d.after.households:,} households / "
-                  f"{d.after.individuals:,} individuals", highlight=False)
+    console.print(f"  known at {stamp(d.vs_known_at)}{second}: {d.after.households:,} households"
+                  f" / {d.after.individuals:,} individuals", highlight=False)
     table(f"Facts recorded in between that changed it ({len(d.changes)} of "
           f"{d.facts_considered:,} recorded)",
           ["recorded (UTC)", "type", "source_id", "household", "effective", "by", "change"],

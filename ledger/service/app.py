@@ -47,11 +47,12 @@ from ledger.service.problems import PROBLEM, Problem
 from ledger.service.runtime import Runtime
 from ledger.store.settings import StoreSettings
 from ledger.store.tokens import find_token
-from projections.audit import audit_figure, count_lineage, figure_diff
+from projections.audit import audit_figure, versioned_count, versioned_diff
 from projections.audit import household_history as read_history
 from projections.queries import now, reconcile, show
 from projections.report import gather, render
 from projections.rounds import round_report
+from projections.rulebook_versions import load_versions
 from projections.verify import verify as verify_ledger
 
 log = structlog.get_logger()
@@ -255,7 +256,10 @@ def get_views(runtime: RuntimeDep, who: CallerDep, rulebook: RulebookQ, as_of: A
     with runtime.reader() as ws:
         result = show(ws.views, rulebook, as_of=parse_as_of(as_of),
                       known_at=parse_known_at(known_at), level=level, places=place)
-        return document(view_document(result, ws.views.sites()))
+        # As `views show --json` (ledger/cli/read.py views_show): the places asked for that
+        # no row counts, which the figures show as 0.
+        empty = [p for p in dict.fromkeys(place or []) if all(r.place != p for r in result.rows)]
+        return document({**view_document(result, ws.views.sites()), "nobody_counted_at": empty})
 
 
 @router.get("/v1/reconcile", tags=["read"])
@@ -268,7 +272,9 @@ def get_reconcile(runtime: RuntimeDep, who: CallerDep, left: str = "official", r
     with runtime.reader() as ws:
         bridge = reconcile(ws.views, left, right, as_of=parse_as_of(as_of),
                            known_at=parse_known_at(known_at), level=level)
-        return document(bridge_document(bridge, ws.views.sites()))
+        # As `reconcile --json`: the version of each rulebook the bridge counted with.
+        versions = load_versions(ws.db).numbers_at(bridge.known_at)
+        return document(bridge_document(bridge, ws.views.sites(), versions))
 
 
 @router.get("/v1/rounds/{round_id}", tags=["read"])
@@ -301,8 +307,8 @@ def get_count(runtime: RuntimeDep, who: CallerDep, rulebook: RulebookQ, status: 
     level, cell = parse_level(by), (parse_status(status), place)
     moment = parse_known_at(known_at) or now()
     with runtime.reader() as ws:
-        lineage = count_lineage(ws.views, ws.views.rulebook(rulebook), cell, level,
-                                parse_as_of(as_of) or moment.date(), moment)
+        lineage = versioned_count(ws.views, load_versions(ws.db), rulebook, cell, level,
+                                  parse_as_of(as_of) or moment.date(), moment)
     return document(lineage_document(lineage))
 
 
@@ -325,7 +331,8 @@ def get_diff(runtime: RuntimeDep, who: CallerDep, rulebook: RulebookQ, status: S
     if second < first:
         raise Problem(422, "vs_known_at: must be after known_at", field="vs_known_at")
     with runtime.reader() as ws:
-        result = figure_diff(ws.views, ws.views.rulebook(rulebook), cell, level, day, first, second)
+        result = versioned_diff(ws.views, load_versions(ws.db), rulebook, cell, level, day,
+                                first, second)
     return document(diff_document(result))
 
 

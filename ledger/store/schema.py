@@ -44,6 +44,9 @@ ROLES = (WRITER_ROLE, READER_ROLE, AUDITOR_ROLE, PROTECTION_ROLE, PROJECTOR_ROLE
 VIEW_READERS = (WRITER_ROLE, READER_ROLE, AUDITOR_ROLE)
 VAULT_RECORDS, VAULT_KEYS, ACCESS_LOG = "vault_records", "vault_keys", "vault_access_log"
 FIGURES_VIEW = "ledger_figures"
+REFERENCE_VIEW = "ledger_reference_facts"
+# The facts about no household that every view query reads: rulebook versions and sites.
+REFERENCE_FACT_TYPES = ("rulebook_defined", "site_registered", "site_closed", "fact_voided")
 HEAD_FUNCTION = "ledger_head"
 
 
@@ -52,7 +55,10 @@ def create_functions(db: Database) -> None:
 
     ``ledger_head()`` tells a login that may not read facts (ledger_reader) how far the ledger
     goes, so it can say how far behind the views are; ``ledger_figures`` shows the published
-    figures (and nothing else of the log) to the same login. Both run with their owner's rights.
+    figures (and nothing else of the log) to the same login, and ``ledger_reference_facts``
+    the facts about no household that ``views show`` and ``reconcile`` read (rulebook versions,
+    sites and their voids), in the columns of :func:`projections.stored.select_facts`. All run
+    with their owner's rights.
     """
     if not db.is_postgres:
         return
@@ -73,6 +79,15 @@ def create_functions(db: Database) -> None:
             "ON e.notification_id = f.notification_id WHERE f.fact_type = 'figure_published'"
         ).format(schema=schema, view=Identifier(FIGURES_VIEW), facts=Identifier(FACTS_TABLE),
                  events=Identifier(db.events_table)))
+        conn.execute(SQL(
+            "CREATE OR REPLACE VIEW {schema}.{view} AS SELECT f.notification_id, f.recorded_at, "
+            "f.source_id, f.fact_type, f.subject_id, f.effective_on, e.state, f.household_id "
+            "FROM {schema}.{facts} f JOIN {schema}.{events} e "
+            "ON e.notification_id = f.notification_id "
+            "WHERE f.household_id IS NULL AND f.fact_type IN (" + ", ".join(
+                f"'{t}'" for t in REFERENCE_FACT_TYPES) + ")"
+        ).format(schema=schema, view=Identifier(REFERENCE_VIEW), facts=Identifier(FACTS_TABLE),
+                 events=Identifier(db.events_table)))
 
 
 def refresh_roles(db: Database, view_tables: Sequence[str], *, create: bool) -> list[str]:
@@ -87,7 +102,9 @@ def refresh_roles(db: Database, view_tables: Sequence[str], *, create: bool) -> 
       takes the events table's EXCLUSIVE lock: LOCK TABLE itself would need UPDATE), append
       vault records and keys (INSERT only), read the views. No UPDATE, DELETE or TRUNCATE
       anywhere, no write on a view table, no vault read.
-    * ledger_reader: the views and the published figures (``ledger_figures``); no facts, no vault.
+    * ledger_reader: the views, the published figures (``ledger_figures``) and the facts about
+      no household that views are read with (``ledger_reference_facts``: rulebook versions,
+      sites); no other fact, no vault.
     * ledger_auditor: facts, views, figures and the vault's access log; no vault records or keys.
     * ledger_protection: the vault: SELECT on its records, SELECT and DELETE on its keys (erasure
       deletes a household's keys, the one deletion the store allows), INSERT and SELECT on
@@ -143,7 +160,7 @@ def _grant(db: Database, conn: psycopg.Connection[Any], existing: set[str],
                       ("SELECT", [t for t in (VAULT_KEYS,) if t in present]),
                       ("SELECT (source_id, personal_digest, household_id, registry)",
                        [t for t in (VAULT_RECORDS,) if t in present])],
-        READER_ROLE: [("SELECT", ("ledger_schema", FIGURES_VIEW, *view_tables))],
+        READER_ROLE: [("SELECT", ("ledger_schema", FIGURES_VIEW, REFERENCE_VIEW, *view_tables))],
         AUDITOR_ROLE: [("SELECT", (*facts, "ledger_schema", FIGURES_VIEW, *view_tables,
                                    *[t for t in (ACCESS_LOG,) if t in present]))],
         PROTECTION_ROLE: [("SELECT", [*facts, *[t for t in (VAULT_RECORDS,) if t in present]]),
@@ -153,7 +170,8 @@ def _grant(db: Database, conn: psycopg.Connection[Any], existing: set[str],
     }
     functions = {WRITER_ROLE: (LOCK_FUNCTION, HEAD_FUNCTION), READER_ROLE: (HEAD_FUNCTION,),
                  AUDITOR_ROLE: (HEAD_FUNCTION,), PROJECTOR_ROLE: (HEAD_FUNCTION,)}
-    every_table = [*facts, "ledger_schema", FIGURES_VIEW, *view_tables, *sorted(present)]
+    every_table = [*facts, "ledger_schema", FIGURES_VIEW, REFERENCE_VIEW, *view_tables,
+                   *sorted(present)]
     s = Identifier(schema)
     for role in sorted(existing):
         r = Identifier(role)

@@ -31,12 +31,6 @@ EXAMPLE = list(worked_example())
 
 GRANTS = {"writer": "ledger_writer", "projector": "ledger_projector", "reader": "ledger_reader",
           "auditor": "ledger_auditor", "protection": "ledger_protection"}
-# Stand-ins for the vault's tables (issue 13): `init --roles` grants on them once they exist.
-VAULT_DDL = [
-    "CREATE TABLE vault_records (household_id text, registry text, ciphertext bytea)",
-    "CREATE TABLE vault_keys (household_id text, wrapped_key bytea)",
-    "CREATE TABLE vault_access_log (household_id text, read_by text, purpose text)",
-]
 
 
 @pytest.fixture
@@ -84,11 +78,7 @@ class _RolledBackError(Exception):
 @pytest.fixture
 def deployed(pg_settings: StoreSettings, logins: dict[str, str], tmp_path: Path) -> dict[str, Cli]:
     owner = Cli(pg_settings.url, tmp_path)
-    owner.ok("init")
-    with psycopg.connect(**PG_DSN, autocommit=True) as conn:
-        conn.execute(SQL("SET search_path = {}").format(Identifier(pg_settings.schema)))
-        for ddl in VAULT_DDL:
-            conn.execute(ddl)
+    owner.ok("init")  # creates the vault's tables too (ledger/store/vault_tables.py)
     first = owner.json("init", "--roles")
     assert set(GRANTS.values()) <= set(first["roles"])
     owner.ok("init", "--roles")  # idempotent
@@ -179,24 +169,32 @@ def test_each_role_may_do_exactly_its_part(deployed: dict[str, Cli], logins: dic
         "insert a view row": "INSERT INTO view_sites VALUES ('X', 'x', 'camp', 'IQG09', NULL, 0)",
         "move the views": "UPDATE view_position SET position = 0",
         "read figures": "SELECT count(*) FROM ledger_figures",
-        "read the vault": "SELECT count(*) FROM vault_records",
-        "write the vault": "INSERT INTO vault_records VALUES ('H1', 'official', '\\x00')",
-        "add a key": "INSERT INTO vault_keys VALUES ('H1', '\\x00')",
-        "read the keys": "SELECT count(*) FROM vault_keys",
+        "read the vault": "SELECT ciphertext FROM vault_records",
+        "read the digests": "SELECT source_id, personal_digest FROM vault_records",
+        "write the vault": "INSERT INTO vault_records (household_id, registry, source_id, key_id, "
+                           "nonce, ciphertext, personal_digest, recorded_at) VALUES ('H1', "
+                           "'official', 'role-check', 'k', '\\x00', '\\x00', 'd', 'now')",
+        "add a key": "INSERT INTO vault_keys (household_id, key_id, wrap_nonce, wrapped_key, "
+                     "created_at) VALUES ('role-check', 'role-check', '\\x00', '\\x00', 'now')",
+        "read the keys": "SELECT wrapped_key FROM vault_keys",
         "erase keys": "DELETE FROM vault_keys",
         "change the vault": "UPDATE vault_records SET registry = registry",
         "read the access log": "SELECT count(*) FROM vault_access_log",
-        "log an access": "INSERT INTO vault_access_log VALUES ('H1', 'me', 'why')",
+        "log an access": "INSERT INTO vault_access_log (at, who, action, household_id, purpose) "
+                         "VALUES ('now', 'me', 'read', 'H1', 'why')",
         "change the access log": "DELETE FROM vault_access_log",
     }
     may = {
+        # The writer seals a household's records with its (wrapped) key and tells a repeated
+        # import by the records' digests; it never reads a ciphertext.
         "writer": {"read facts", "read events", "lock the events", "read views", "write the vault",
-                   "add a key"},
+                   "add a key", "read the keys", "read the digests"},
         "reader": {"read views", "read figures"},
         "auditor": {"read facts", "read events", "read views", "read figures",
                     "read the access log"},
-        "protection": {"read the vault", "read the keys", "erase keys", "read the access log",
-                       "log an access"},
+        # Protection finds the household and its erasure in the facts (`people show`).
+        "protection": {"read facts", "read events", "read the vault", "read the digests",
+                       "read the keys", "erase keys", "read the access log", "log an access"},
         "projector": {"read facts", "read events", "read views", "edit a view", "delete view rows",
                       "insert a view row", "move the views"},
     }
