@@ -21,6 +21,13 @@ def configure_logging() -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
-        cache_logger_on_first_use=True,
+        # The stream is looked up when a logger is made, not when logging is configured: a
+        # process that swaps sys.stderr (the service's workers, tests running commands
+        # in-process) never writes to a stream closed meanwhile. Logs are rare, so no cache.
+        logger_factory=_current_stderr,
+        cache_logger_on_first_use=False,
     )
+
+
+def _current_stderr(*_: object) -> structlog.PrintLogger:
+    return structlog.PrintLogger(file=sys.stderr)
