@@ -32,7 +32,7 @@ at the row's level (sites and sub-districts: the cell-level bridge rows inside t
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from ledger.errors import NotFoundError
@@ -327,9 +327,8 @@ def totals(rows: Sequence[CompareRow]) -> dict[str, object] | None:
             "explained": [{"reason": r, **amount(v)} for r, v in explained.items()]}
 
 
-def comparison_document(result: Comparison, place_name: object) -> dict[str, object]:
+def comparison_document(result: Comparison, place_name: Callable[[str], str]) -> dict[str, object]:
     """The JSON document of ``ledger compare --json`` (``place_name``: place -> its name)."""
-    assert callable(place_name)
     rows = []
     for row in result.rows:
         households, individuals = row.coverage()

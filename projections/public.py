@@ -10,7 +10,7 @@ narrow a suppressed district cell. A suppressed value is ``None``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -222,9 +222,8 @@ def public_bridge(bridge: Bridge, left: Rulebook, right: Rulebook, sites: Mappin
 __all__ = ["NATIONAL", "PublicBridge", "PublicView", "public_bridge", "public_view", "rule_text"]
 
 
-def public_view_document(view: PublicView, place_name: object) -> dict[str, Any]:
+def public_view_document(view: PublicView, place_name: Callable[[str], str]) -> dict[str, Any]:
     """The JSON of `views show --public`: the keys of `views show`, suppressed values null."""
-    assert callable(place_name)
     result = view.result
     return {
         "rulebook": result.rulebook, "as_of": result.as_of, "known_at": result.known_at,
@@ -242,8 +241,7 @@ def public_view_document(view: PublicView, place_name: object) -> dict[str, Any]
     }
 
 
-def public_bridge_document(bridge: PublicBridge, place_name: object) -> dict[str, Any]:
-    assert callable(place_name)
+def public_bridge_document(bridge: PublicBridge, place_name: Callable[[str], str]) -> dict[str, Any]:
     raw = bridge.bridge
     return {
         "left": raw.left, "right": raw.right, "as_of": raw.as_of, "known_at": raw.known_at,

@@ -27,9 +27,9 @@ from importlib import resources
 
 from ledger.errors import RulebookError
 from ledger.store.chain import parse_time
-from ledger.store.db import Cursor, Database
+from ledger.store.db import Database
 from projections.rulebooks import BUILTIN_NAMES, Rulebook, builtin_rulebooks, parse_rulebook
-from projections.stored import decode, select_facts
+from projections.stored import reference_facts
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,24 +118,11 @@ def _builtin_versions() -> tuple[RulebookVersion, ...]:
     return tuple(found)
 
 
-def _defined_query(db: Database, cur: Cursor) -> str:
-    """The rulebook_defined facts; a PostgreSQL login that may not read the facts
-    (ledger_reader) reads them through ``ledger_reference_facts`` (ledger/store/schema.py)."""
-    if db.is_postgres:
-        row = cur.execute("SELECT has_table_privilege(%s, 'SELECT')",
-                          (f"{db.settings.schema}.ledger_facts",)).fetchone()
-        if row is not None and not row[0]:
-            return (f"SELECT * FROM {db.settings.schema}.ledger_reference_facts "
-                    "WHERE fact_type = 'rulebook_defined' ORDER BY notification_id")
-    return (select_facts(db) + " WHERE f.household_id IS NULL AND f.fact_type = 'rulebook_defined' "
-            "ORDER BY f.notification_id")
-
-
 def load_versions(db: Database) -> RulebookVersions:
     """Every version of every rulebook this store knows (a handful of rows: read at once)."""
     versions: dict[str, list[RulebookVersion]] = {v.name: [v] for v in _builtin_versions()}
     with db.cursor() as cur:
-        defined = [decode(r) for r in cur.execute(_defined_query(db, cur)).fetchall()]
+        defined = reference_facts(cur, db, ("rulebook_defined",))
         stored = cur.execute("SELECT name, definition, added_at FROM view_rulebooks").fetchall()
     for fact in defined:
         d = fact.data

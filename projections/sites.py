@@ -23,24 +23,14 @@ from ledger.store.db import Cursor, Database
 from projections.bridge import SiteInfo
 from projections.fold import live_facts
 from projections.records import FactRecord
-from projections.stored import decode, select_facts
+from projections.stored import reference_facts
 
 SITE_FACT_TYPES = frozenset({"site_registered", "site_closed"})
 
 
 def site_facts(cur: Cursor, db: Database) -> list[FactRecord]:
     """Every fact that can change a site's registration: few, so read at once."""
-    query = (select_facts(db) + " WHERE f.household_id IS NULL AND f.fact_type IN "
-             "('site_registered', 'site_closed', 'fact_voided') ORDER BY f.notification_id")
-    if db.is_postgres:
-        # A login that may not read the facts (ledger_reader) reads the facts about no household
-        # through ledger_reference_facts (ledger/store/schema.py), the same columns.
-        row = cur.execute("SELECT has_table_privilege(%s, 'SELECT')",
-                          (f"{db.settings.schema}.ledger_facts",)).fetchone()
-        if row is not None and not row[0]:
-            query = (f"SELECT * FROM {db.settings.schema}.ledger_reference_facts WHERE fact_type "
-                     "IN ('site_registered', 'site_closed', 'fact_voided') ORDER BY notification_id")
-    facts = [decode(row) for row in cur.execute(query).fetchall()]
+    facts = reference_facts(cur, db, ("site_registered", "site_closed", "fact_voided"))
     site_sources = {f.source_id for f in facts if f.type in SITE_FACT_TYPES}
     return [f for f in facts if f.type in SITE_FACT_TYPES
             or f.data.get("voided_source_id") in site_sources]

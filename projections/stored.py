@@ -87,3 +87,21 @@ def all_facts(cur: Cursor, db: Database, *, after: int = 0, page: int = 5000) ->
             return
         yield from facts
         after = facts[-1].position
+
+
+def reference_facts(cur: Cursor, db: Database, fact_types: Sequence[str]) -> list[FactRecord]:
+    """The facts of these types about no household (sites, rulebooks, their voids), in order.
+
+    A PostgreSQL login that may not read the facts (ledger_reader) reads them through the view
+    ``ledger_reference_facts`` (ledger/store/schema.py), which has the same columns.
+    """
+    types = ", ".join("%s" for _ in fact_types)
+    query = (select_facts(db) + f" WHERE f.household_id IS NULL AND f.fact_type IN ({types}) "
+             "ORDER BY f.notification_id")
+    if db.is_postgres:
+        row = cur.execute("SELECT has_table_privilege(%s, 'SELECT')",
+                          (f"{db.settings.schema}.ledger_facts",)).fetchone()
+        if row is not None and not row[0]:
+            query = (f"SELECT * FROM {db.settings.schema}.ledger_reference_facts "
+                     f"WHERE fact_type IN ({types}) ORDER BY notification_id")
+    return [decode(row) for row in cur.execute(query, tuple(fact_types)).fetchall()]

@@ -52,17 +52,15 @@ def report_command(
         views = tuple(public_view(v, b, sites, min_households) for v, b in zip(data.views_adm1,
                                                                                 data.books, strict=True))
         bridge = public_bridge(data.bridge, *data.books, sites, min_households)
-        write_report(target, render_public((views[0], views[1]), bridge, data.digest,
-                                           "Movement Ledger: public figures"))
-        local = None
-        page = ""
+        page = render_public((views[0], views[1]), bridge, data.digest,
+                             "Movement Ledger: public figures")
+        local = None  # a camp's bridge lists too few households to be public
     else:
         page = render(data)
-    if local is not None:
-        section = place_bridge_section(local, place or "", place_label(place or "", sites))
-        page = page.replace("</main>", section + "</main>", 1)
-    if page:
-        write_report(target, page)
+        if local is not None:
+            section = place_bridge_section(local, place or "", place_label(place or "", sites))
+            page = page.replace("</main>", section + "</main>", 1)
+    write_report(target, page)
     if json_output:
         print_json({"html": str(html), "as_of": data.as_of, "known_at": data.known_at,
                     "rulebooks": [b.name for b in data.books], "digest": data.digest,
