@@ -24,6 +24,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoder, Transcoding
 
+from ledger.catalogue import CATALOGUE
 from ledger.domain.base import DomainRuleError, FactAggregate, aggregate_id
 from ledger.domain.departure_round import DepartureRound
 from ledger.domain.household import Household
@@ -39,7 +40,7 @@ from ledger.errors import (
     RuleViolationError,
     SourceConflictError,
 )
-from ledger.facts import HOUSEHOLD_FACT_TYPES, FactInput, reported_key
+from ledger.facts import FactInput, reported_key
 from ledger.pcodes import NATIONAL
 from ledger.store.chain import FactMeta
 from ledger.store.recorders import LedgerPostgresRecorder, LedgerSQLiteRecorder
@@ -320,7 +321,7 @@ class _Batch:
             target = fact.voided_source_id  # type: ignore[attr-defined]
             voided = known.get(target) or self.pending_sources[target]
             return voided.subject_id
-        return fact.subject_id()
+        return CATALOGUE[fact.type].subject_of(fact)
 
     # ---- the rules that need more than one aggregate --------------------------------------
     def apply(self, fact: FactInput, known: dict[str, KnownSource]) -> FactAggregate:
@@ -372,7 +373,7 @@ def _aggregates_named(fact: FactInput, known: dict[str, KnownSource]) -> set[tup
             keys.add((kind, data[field]))
     keys.update(("site", site) for site in data.get("from_site_ids") or ())
     if fact.type == "figure_reported":
-        keys.add(("reported", fact.subject_id()))
+        keys.add(("reported", fact.key))  # type: ignore[attr-defined]
     if fact.type == "fact_voided" and data["voided_source_id"] in known:
         target = known[data["voided_source_id"]]
         keys.add((_kind_of(target.fact_type), target.subject_id))
@@ -380,7 +381,7 @@ def _aggregates_named(fact: FactInput, known: dict[str, KnownSource]) -> set[tup
 
 
 def _kind_of(fact_type: str) -> str:
-    if fact_type in HOUSEHOLD_FACT_TYPES:
+    if fact_type in CATALOGUE.about(Household):
         return "household"
     if fact_type == "figure_reported":
         return "reported"
@@ -394,7 +395,7 @@ def _kind_of(fact_type: str) -> str:
 def _household_of(fact: FactInput, subject_id: str, known: dict[str, KnownSource],
                   pending: dict[str, KnownSource]) -> str | None:
     """The household a fact is about, if any (a void is about its voided fact's household)."""
-    if fact.type in HOUSEHOLD_FACT_TYPES:
+    if fact.type in CATALOGUE.about(Household):
         return subject_id
     if fact.type in {"household_manifested", "household_withdrawn"}:
         return str(fact.household_id)  # type: ignore[attr-defined]

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from ledger import hxl
+from ledger.catalogue import CATALOGUE
 from ledger.errors import InvalidFactError
-from ledger.facts import FACT_MODELS, FACT_TYPES
 
 # The file-level message for a table of counts per place. One constant, so that the option that
 # imports such figures (`ledger import --reported`, a later issue) can be named here once.
@@ -111,17 +111,17 @@ class ColumnPlan:
 
 @cache
 def _all_fields() -> frozenset[str]:
-    return frozenset(name for t in FACT_TYPES for name in FACT_MODELS[t].model_fields)
+    return frozenset(name for t in CATALOGUE.recordable for name in CATALOGUE[t].model.model_fields)
 
 
 @cache
 def _common_required() -> frozenset[str]:
-    sets = [_required(t) for t in FACT_TYPES]
+    sets = [_required(t) for t in CATALOGUE.recordable]
     return frozenset.intersection(*sets)
 
 
 def _required(fact_type: str) -> frozenset[str]:
-    return frozenset(name for name, info in FACT_MODELS[fact_type].model_fields.items()
+    return frozenset(name for name, info in CATALOGUE[fact_type].model.model_fields.items()
                      if info.is_required() and name != "type")
 
 
@@ -135,7 +135,7 @@ def plan_columns(file: str, names: Sequence[str], tags: Sequence[str] | None,
 
     Raises ``InvalidFactError`` with one message when the header cannot give facts.
     """
-    allowed = FACT_MODELS[fact_type].model_fields.keys() if fact_type else _all_fields()
+    allowed = CATALOGUE[fact_type].model.model_fields.keys() if fact_type else _all_fields()
     width = max(len(names), len(tags or ()))
     titles = [str(names[i]).strip() if i < len(names) and names[i] is not None else ""
               for i in range(width)]

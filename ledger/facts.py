@@ -21,13 +21,9 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
-    TypeAdapter,
-    ValidationError,
     model_validator,
 )
-from pydantic_core import ErrorDetails
 
-from ledger.errors import InvalidFactError
 from ledger.pcodes import NATIONAL, check_pcode, level
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$"
@@ -168,10 +164,6 @@ class FactInput(BaseModel):
     # edge (``ledger.vault``); never in ``fields()``, ``canonical()`` or the stored event.
     personal_fields: ClassVar[frozenset[str]] = frozenset()
 
-    def subject_id(self) -> str:
-        """The identifier of the household, site or round the fact is about."""
-        raise NotImplementedError
-
     def fields(self) -> dict[str, Any]:
         """The fact's fields as plain data (a new dict; nested models as dicts), without the
         personal ones."""
@@ -293,8 +285,6 @@ class SiteRegistered(FactInput):
     location_pcode: PlacePCode
     authority_adm1: GovernoratePCode | None = None
 
-    def subject_id(self) -> str:
-        return self.site_id
 
     @property
     def authority(self) -> str:
@@ -306,8 +296,6 @@ class SiteClosed(FactInput):
     type: Literal["site_closed"]
     site_id: Identifier
 
-    def subject_id(self) -> str:
-        return self.site_id
 
 
 class HouseholdRegistered(_Breakdown, _Personal, FactInput):
@@ -320,8 +308,6 @@ class HouseholdRegistered(_Breakdown, _Personal, FactInput):
     displaced_on: PastDate | None = None
     origin_pcode: PCode | None = None
 
-    def subject_id(self) -> str:
-        return self.household_id
 
     @model_validator(mode="after")
     def _one_place(self) -> Self:
@@ -344,8 +330,6 @@ class CompositionChanged(_Breakdown, _Personal, FactInput):
     registry: Registry
     reason: CompositionReason
 
-    def subject_id(self) -> str:
-        return self.household_id
 
 
 class HouseholdDeparted(FactInput):
@@ -358,8 +342,6 @@ class HouseholdDeparted(FactInput):
     round_id: Identifier | None = None
     departure_letter_ref: DocumentRef | None = None
 
-    def subject_id(self) -> str:
-        return self.household_id
 
     @model_validator(mode="after")
     def _one_destination(self) -> Self:
@@ -382,8 +364,6 @@ class HouseholdReentered(FactInput):
     household_id: Identifier
     site_id: Identifier
 
-    def subject_id(self) -> str:
-        return self.household_id
 
 
 class ReturneeRegistered(FactInput):
@@ -391,8 +371,6 @@ class ReturneeRegistered(FactInput):
     household_id: Identifier
     pcode: PlacePCode
 
-    def subject_id(self) -> str:
-        return self.household_id
 
 
 class GrantDisbursed(FactInput):
@@ -400,8 +378,6 @@ class GrantDisbursed(FactInput):
     household_id: Identifier
     amount_iqd: Annotated[int, Field(gt=0, le=1_000_000_000)]
 
-    def subject_id(self) -> str:
-        return self.household_id
 
 
 class RegistrationClosed(FactInput):
@@ -410,8 +386,6 @@ class RegistrationClosed(FactInput):
     registry: Registry
     reason: ClosureReason
 
-    def subject_id(self) -> str:
-        return self.household_id
 
 
 class RoundPlanned(FactInput):
@@ -421,8 +395,6 @@ class RoundPlanned(FactInput):
     destination_pcodes: Annotated[list[PCode], Field(min_length=1, max_length=200)]
     planned_on: dt.date
 
-    def subject_id(self) -> str:
-        return self.round_id
 
 
 class HouseholdManifested(FactInput):
@@ -430,8 +402,6 @@ class HouseholdManifested(FactInput):
     round_id: Identifier
     household_id: Identifier
 
-    def subject_id(self) -> str:
-        return self.round_id
 
 
 class HouseholdWithdrawn(FactInput):
@@ -440,16 +410,12 @@ class HouseholdWithdrawn(FactInput):
     household_id: Identifier
     reason: ReasonText
 
-    def subject_id(self) -> str:
-        return self.round_id
 
 
 class RoundClosed(FactInput):
     type: Literal["round_closed"]
     round_id: Identifier
 
-    def subject_id(self) -> str:
-        return self.round_id
 
 
 class FactVoided(FactInput):
@@ -457,8 +423,6 @@ class FactVoided(FactInput):
     voided_source_id: Identifier
     reason: ReasonText
 
-    def subject_id(self) -> str:
-        return self.voided_source_id
 
 
 class PersonalDataErased(FactInput):
@@ -472,8 +436,6 @@ class PersonalDataErased(FactInput):
     household_id: Identifier
     reason: ReasonText
 
-    def subject_id(self) -> str:
-        return self.household_id
 
 
 class FigureValue(BaseModel):
@@ -524,8 +486,6 @@ class FigurePublished(FactInput):
     public_min_households: Annotated[int, Field(ge=1)] | None = None
     suppressed: Annotated[list[FigureCell], Field(max_length=100_000)] | None = None
 
-    def subject_id(self) -> str:
-        return self.figure_id
 
 
 ReportedStatus = Literal["idp", "idp_in_camp", "idp_out_of_camp", "returnee", "locally_integrated"]
@@ -587,8 +547,15 @@ class FigureReported(FactInput):
                                              f"individuals ({self.individuals})")
         return self
 
-    def subject_id(self) -> str:
+    @property
+    def key(self) -> str:
+        """The figure's identity: its aggregate's key and its facts' subject."""
         return reported_key(self.source, self.dataset, self.place, self.status, self.location)
+
+    @property
+    def site_id(self) -> str | None:
+        """The registered site the figure is for, when ``place`` names one (not a p-code)."""
+        return None if self.place == NATIONAL or self.place.startswith("IQG") else self.place
 
 
 def reported_key(source: str, dataset: str, place: str, status: str, location: str | None = None) -> str:
@@ -604,8 +571,6 @@ class FigureRetracted(FactInput):
     figure_id: Identifier
     reason: Text
 
-    def subject_id(self) -> str:
-        return self.figure_id
 
 
 class RulebookDefined(FactInput):
@@ -623,79 +588,6 @@ class RulebookDefined(FactInput):
             raise FieldProblem("digest", "is not the SHA-256 of the definition")
         return self
 
-    def subject_id(self) -> str:
-        return self.rulebook
-
-
-Fact = Annotated[
-    SiteRegistered
-    | SiteClosed
-    | HouseholdRegistered
-    | CompositionChanged
-    | HouseholdDeparted
-    | HouseholdReentered
-    | ReturneeRegistered
-    | GrantDisbursed
-    | RegistrationClosed
-    | RoundPlanned
-    | HouseholdManifested
-    | HouseholdWithdrawn
-    | RoundClosed
-    | FactVoided
-    | PersonalDataErased
-    | FigurePublished
-    | FigureReported
-    | FigureRetracted
-    | RulebookDefined,
-    Field(discriminator="type"),
-]
-
-FACT_MODELS: dict[str, type[FactInput]] = {
-    model.model_fields["type"].annotation.__args__[0]: model  # type: ignore[union-attr]
-    for model in (
-        SiteRegistered,
-        SiteClosed,
-        HouseholdRegistered,
-        CompositionChanged,
-        HouseholdDeparted,
-        HouseholdReentered,
-        ReturneeRegistered,
-        GrantDisbursed,
-        RegistrationClosed,
-        RoundPlanned,
-        HouseholdManifested,
-        HouseholdWithdrawn,
-        RoundClosed,
-        FactVoided,
-        PersonalDataErased,
-        FigurePublished,
-        FigureReported,
-        FigureRetracted,
-        RulebookDefined,
-    )
-}
-# Facts only the ledger itself records: not accepted from files or `record`; the command that does.
-INTERNAL_COMMANDS = {"figure_published": "ledger publish",
-                     "figure_retracted": "ledger figures retract",
-                     "rulebook_defined": "ledger rulebooks add",
-                     "personal_data_erased": "ledger people erase"}
-INTERNAL_FACT_TYPES = frozenset(INTERNAL_COMMANDS)
-FACT_TYPES = tuple(t for t in FACT_MODELS if t not in INTERNAL_FACT_TYPES)
-HOUSEHOLD_FACT_TYPES = frozenset(
-    {
-        "household_registered",
-        "composition_changed",
-        "household_departed",
-        "household_reentered",
-        "returnee_registered",
-        "grant_disbursed",
-        "registration_closed",
-        "personal_data_erased",
-    }
-)
-LIST_FIELDS = frozenset({"from_site_ids", "destination_pcodes", "members_names"})
-
-_FACT_ADAPTER: TypeAdapter[FactInput] = TypeAdapter(Fact)
 
 
 SHOWN_LENGTH = 60
@@ -708,76 +600,3 @@ def shown(value: Any) -> str:
     if len(text) <= SHOWN_LENGTH:
         return text
     return f"{text[:SHOWN_LENGTH]}... ({len(str(value)):,} characters)"
-
-
-def _describe(error: ErrorDetails) -> tuple[str | None, str]:
-    loc = [str(part) for part in error["loc"] if not str(part).startswith("function-after")]
-    if loc and loc[0] in FACT_MODELS:
-        loc = loc[1:]
-    field = ".".join(loc) or None
-    if field is not None and (len(field) > SHOWN_LENGTH or CONTROL_CHARACTERS.search(field)):
-        field = shown(field)
-    original = error.get("ctx", {}).get("error")
-    if isinstance(original, FieldProblem):
-        field = original.field
-    message = str(error["msg"]).removeprefix("Value error, ")
-    if error["type"] == "missing":
-        message = "is required but missing"
-    elif error["type"] == "extra_forbidden":
-        model = FACT_MODELS.get(str(error["loc"][0])) if error["loc"] else None
-        fields = ", ".join(f for f in model.model_fields
-                           if f != "type" and f not in DERIVED_FIELDS) if model else ""
-        message = "is not a field of this fact type" + (f"; expected one of: {fields}" if fields else "")
-    elif error["type"].startswith("date_"):
-        message = f"{shown(error.get('input'))} is not a date; expected YYYY-MM-DD"
-    elif error["type"] == "string_pattern_mismatch":
-        message = (
-            f"{shown(error['input'])} is not a valid identifier; expected 1-128 characters of "
-            "letters, digits and . _ : / - starting with a letter or digit"
-        )
-    elif "input" in error and error["type"] not in {"value_error", "assertion_error"}:
-        message = f"{message} (got {shown(error['input'])})"
-    return field, message
-
-
-def parse_fact(data: dict[str, Any], *, internal: bool = False) -> FactInput:
-    """Validate one fact given as a mapping of field names to values.
-
-    Raises ``InvalidFactError`` naming the first field that is wrong and what is expected.
-    ``internal`` admits the fact types only the ledger records itself (published figures).
-    """
-    fact_type = data.get("type")
-    if fact_type is None:
-        raise InvalidFactError("field 'type' is required; expected one of " + ", ".join(FACT_TYPES),
-                               field="type")
-    if not isinstance(fact_type, str):
-        raise InvalidFactError(
-            f"field 'type': {shown(fact_type)} is not a fact type; expected one of "
-            f"{', '.join(FACT_TYPES)}", field="type")
-    if fact_type in INTERNAL_FACT_TYPES and not internal:
-        raise InvalidFactError(
-            f"field 'type': {fact_type} facts are recorded only by `{INTERNAL_COMMANDS[fact_type]}`",
-            field="type",
-        )
-    derived = DERIVED_FIELDS & data.keys()
-    if derived and not internal:
-        name = min(derived)
-        raise InvalidFactError(f"field '{name}': is computed by the ledger from "
-                               "id_document_number; give the number, never a hash", field=name)
-    if fact_type not in FACT_MODELS:
-        raise InvalidFactError(
-            f"field 'type': unknown fact type {shown(fact_type)}; expected one of {', '.join(FACT_TYPES)}",
-            field="type",
-        )
-    try:
-        # The adapter's core validator itself: the wrapper's checks cost a quarter of the call.
-        fact: FactInput = _FACT_ADAPTER.validator.validate_python(data)
-    except ValidationError as exc:
-        problems = [_describe(e) for e in exc.errors(include_url=False)]
-        field = problems[0][0]
-        text = "; ".join(
-            f"field '{f}': {m}" if f else m for f, m in problems
-        )
-        raise InvalidFactError(text, field=field) from None
-    return fact
-

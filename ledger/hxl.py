@@ -3,9 +3,9 @@
 A tabular file may have, under its header row, a row of HXL hashtags (every non-empty cell
 starting with ``#``). The importer then reads columns by their hashtag, not their title. A
 hashtag is ``#tag`` followed by ``+attribute``\\ s in any order; a column matches the entry of
-:data:`FACT_TAGS` with the same tag whose attributes are all present, the most specific one
-winning (``#affected+ind+f`` is ``female``, ``#affected+ind`` is ``members``). Extra attributes
-(a language, ``+v_kobo``...) are allowed; columns with no hashtag or an unknown one are ignored,
+:data:`FACT_TAGS` (from the catalogue's field vocabulary) with the same tag whose attributes are
+all present, the most specific one winning (``#affected+ind+f`` is ``female``,
+``#affected+ind`` is ``members``). Extra attributes (a language, ``+v_kobo``...) are allowed; columns with no hashtag or an unknown one are ignored,
 as HXL asks. ``#affected`` and ``#population`` are numbers of people or households, never
 identifiers (:data:`COUNT_TAGS`): a household's id comes only from an identifier tag
 (``#beneficiary+hh+id``). Where one hashtag means different fields in different fact types (``#adm2+code`` is
@@ -20,47 +20,14 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-from ledger.facts import FACT_MODELS
+from ledger.catalogue import CATALOGUE, hashtag_entries
+from ledger.catalogue import tag_of_field as fact_field_tag
 
 HASHTAG = re.compile(r"^#[A-Za-z][A-Za-z0-9_]*(\s*\+\s*[A-Za-z][A-Za-z0-9_]*)*$")
 
-# (hashtag, fields in order of preference: the first one the row's fact type has).
-FACT_TAGS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("#meta+type", ("type",)),
-    ("#meta+id", ("source_id",)),
-    ("#meta+id+voided", ("voided_source_id",)),
-    ("#date+occurred", ("effective_on",)),
-    ("#org+reporting", ("recorded_by",)),
-    ("#meta+source", ("source_document",)),
-    ("#loc+camp+code", ("site_id",)),
-    ("#loc+camp+code+from", ("from_site_id", "from_site_ids")),
-    ("#loc+camp+code+dest", ("to_site_id",)),
-    ("#loc+camp+name", ("name",)),
-    ("#loc+type", ("kind",)),
-    ("#adm2+code", ("location_pcode", "pcode")),
-    ("#adm3+code", ("location_pcode", "pcode")),
-    ("#adm2+code+dest", ("to_pcode", "destination_pcodes")),
-    ("#adm3+code+dest", ("to_pcode", "destination_pcodes")),
-    ("#adm2+code+origin", ("origin_pcode",)),
-    ("#adm3+code+origin", ("origin_pcode",)),
-    ("#adm1+code+authority", ("authority_adm1",)),
-    ("#meta+id+household", ("household_id",)),
-    ("#beneficiary+hh+id", ("household_id",)),
-    ("#beneficiary+id", ("household_id",)),
-    ("#affected+ind", ("members",)),
-    ("#affected+ind+f", ("female",)),
-    ("#affected+ind+m", ("male",)),
-    ("#affected+ind+children", ("children",)),
-    ("#meta+registry", ("registry",)),
-    ("#meta+registration+ref", ("registration_ref",)),
-    ("#date+displaced", ("displaced_on",)),
-    ("#meta+pathway", ("pathway",)),
-    ("#activity+round+code", ("round_id",)),
-    ("#meta+letter+ref", ("departure_letter_ref",)),
-    ("#value+iqd", ("amount_iqd",)),
-    ("#meta+reason", ("reason",)),
-    ("#date+planned", ("planned_on",)),
-)
+# (hashtag, fields in order of preference: the first one the row's fact type has), from the
+# catalogue's field vocabulary.
+FACT_TAGS: tuple[tuple[str, tuple[str, ...]], ...] = hashtag_entries()
 
 # HXL's count hashtags: numbers of people or households, never identifiers. A file whose only
 # figures are counts and that names no household, site or round is a table of aggregate figures.
@@ -139,10 +106,10 @@ def candidates(cell: str) -> tuple[str, ...]:
 
 def field_for(fields: tuple[str, ...], fact_type: object) -> str:
     """Of a hashtag's candidate fields, the one the fact type has (the first when unknown)."""
-    model = FACT_MODELS.get(fact_type) if isinstance(fact_type, str) else None
-    if model is not None:
+    entry = CATALOGUE.get(fact_type)
+    if entry is not None:
         for name in fields:
-            if name in model.model_fields:
+            if name in entry.model.model_fields:
                 return name
     return fields[0]
 
@@ -151,7 +118,4 @@ def tag_of_field(name: str) -> str:
     """The hashtag an export writes for a fact field or a figure column ('' when none)."""
     if name in FIGURE_TAGS:
         return FIGURE_TAGS[name]
-    for text, fields in FACT_TAGS:
-        if name in fields:
-            return text
-    return ""
+    return fact_field_tag(name)

@@ -21,9 +21,10 @@ import orjson
 
 from ledger import hxl
 from ledger.application import Outcome
+from ledger.catalogue import parse_fact
 from ledger.cells import guard_xlsx_cell, safe_csv_row
 from ledger.errors import LedgerError, StoreError
-from ledger.facts import FactInput, parse_fact
+from ledger.facts import FactInput
 from ledger.kobo import KoboMapping
 from ledger.outputs import OutputPath, Stage, check_output, remove_stale, staged
 from ledger.readers import RawRecord, file_format, layout_of, open_source

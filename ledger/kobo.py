@@ -47,8 +47,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from ledger.catalogue import CATALOGUE
 from ledger.errors import InvalidFactError
-from ledger.facts import FACT_MODELS
 
 FORMS = ("registration", "departure")
 DATE_FIELDS = frozenset({"effective_on", "displaced_on", "planned_on"})
@@ -75,8 +75,7 @@ class KoboMapping:
 
     @property
     def required_fields(self) -> set[str]:
-        model = FACT_MODELS[self.fact_type]
-        return {name for name, info in model.model_fields.items() if info.is_required()}
+        return {"type", *CATALOGUE[self.fact_type].required()}
 
 
 def builtin_mapping_path(form: str) -> Path:
@@ -101,10 +100,10 @@ def mapping_from_document(document: Mapping[str, Any], source: str) -> KoboMappi
         raise InvalidFactError(f"{source}: unknown key(s) {', '.join(sorted(unknown))}; expected "
                                f"{', '.join(sorted(_SECTIONS))}")
     fact_type = document.get("fact_type")
-    if fact_type not in FACT_MODELS:
+    if not isinstance(fact_type, str) or fact_type not in CATALOGUE:
         raise InvalidFactError(f"{source}: fact_type {fact_type!r}; expected one of "
-                               f"{', '.join(FACT_MODELS)}")
-    model_fields = set(FACT_MODELS[fact_type].model_fields) - {"type"}
+                               f"{', '.join(CATALOGUE.names)}")
+    model_fields = set(CATALOGUE[fact_type].model.model_fields) - {"type"}
 
     def table(key: str) -> dict[str, Any]:
         value = document.get(key, {})

@@ -10,8 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from ledger.catalogue import parse_fact
 from ledger.errors import InvalidFactError, NotFoundError
-from ledger.facts import parse_fact
 from ledger.store import vault_tables as tables
 from ledger.workspace import Workspace
 

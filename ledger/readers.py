@@ -36,10 +36,11 @@ from typing import Any, Literal
 import orjson
 
 from ledger import hxl
+from ledger.catalogue import CATALOGUE
 from ledger.cells import unescape_spreadsheet_text
 from ledger.columns import ColumnPlan, Notes, looks_personal, plan_columns
 from ledger.errors import InvalidFactError
-from ledger.facts import FACT_MODELS, LIST_FIELDS, shown
+from ledger.facts import shown
 from ledger.kobo import KoboMapping, KoboTable
 
 FORMATS = (".jsonl", ".csv", ".xlsx")
@@ -270,9 +271,9 @@ def _duplicate_key(line: bytes, data: dict[str, Any]) -> str | None:
 
 def _drop_personal(data: dict[str, Any], notes: Notes) -> list[str]:
     """Remove the keys that are not fields of the record's type and look personal."""
-    model = FACT_MODELS.get(data["type"]) if isinstance(data.get("type"), str) else None
+    entry = CATALOGUE.get(data.get("type"))
     dropped = [key for key in data
-               if (model is None or key not in model.model_fields) and looks_personal(key)]
+               if (entry is None or key not in entry.model.model_fields) and looks_personal(key)]
     for key in dropped:
         del data[key]
         notes.add_personal(key)
@@ -291,7 +292,7 @@ def _cell(value: Any) -> Any:
 
 
 def _list_value(name: str, cell: Any) -> Any:
-    if name in LIST_FIELDS and isinstance(cell, str):
+    if name in CATALOGUE.list_fields and isinstance(cell, str):
         return [item.strip() for item in cell.replace("|", ";").split(";") if item.strip()]
     return cell
 
@@ -318,14 +319,14 @@ def _read_table(rows: Iterator[list[Any] | Unreadable], plan: ColumnPlan, fact_t
         row_type = _cell(row[plan.type_column]) if plan.type_column is not None \
             and plan.type_column < len(row) else None
         row_type = row_type or fact_type
-        model = FACT_MODELS.get(row_type) if isinstance(row_type, str) else None
+        entry = CATALOGUE.get(row_type)
         fields: dict[str, Any] = {}
         error: InvalidFactError | None = None
         raw = list(row)
         for index, (candidates, value) in enumerate(zip(plan.candidates, row, strict=False)):
             cell = _cell(value)
-            if index in plan.personal and (model is None or not set(candidates)
-                                           & model.model_fields.keys()):
+            if index in plan.personal and (entry is None or not set(candidates)
+                                           & entry.model.model_fields.keys()):
                 if index < len(raw):
                     raw[index] = None  # personal data is never kept, not even in rejects
                 continue

@@ -255,7 +255,7 @@ class Vault:
         self.check_tables()
         facts = [s.item for s, _ in personal]
         assert all(isinstance(f, FactInput) for f in facts)
-        households = sorted({str(f.subject_id()) for f in facts if isinstance(f, FactInput)})
+        households = sorted({str(getattr(f, "household_id", "")) for f in facts})
         erased = tables.erasures(self.db, households)
         stored = tables.digests_by_source(self.db, [str(o.source_id) for _, o in personal])
         keys = self._data_keys([h for h in households if h not in erased])
@@ -271,7 +271,7 @@ class Vault:
             fact = split.item
             assert isinstance(fact, FactInput)
             assert split.personal is not None
-            household = fact.subject_id()
+            household = str(fact.household_id)  # type: ignore[attr-defined]
             if household in erased:
                 log.warning("personal_data_not_stored", household_id=household,
                             source_id=fact.source_id, because="erased")
@@ -293,7 +293,7 @@ class Vault:
 
     def _encrypt(self, fact: FactInput, data_key: bytes, digest: str,
                  personal: Mapping[str, Any]) -> tables.StoredRecord:
-        household, registry = fact.subject_id(), str(fact.registry)  # type: ignore[attr-defined]
+        household, registry = str(fact.household_id), str(fact.registry)  # type: ignore[attr-defined]
         nonce = secrets.token_bytes(12)
         ciphertext = AESGCM(data_key).encrypt(
             nonce, orjson.dumps(dict(personal), option=orjson.OPT_SORT_KEYS),

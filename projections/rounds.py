@@ -15,14 +15,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from ledger.catalogue import ROUND_FACTS
 from ledger.errors import NotFoundError
 from ledger.store.db import Database
 from projections.fold import live_facts
 from projections.records import FactRecord
 from projections.stored import decode, facts_of_households, select_facts
 
-ROUND_FACTS = ("round_planned", "household_manifested", "household_withdrawn", "round_closed",
-               "fact_voided")
+ROUND_AND_VOID_FACTS = (*ROUND_FACTS, "fact_voided")
 
 
 @dataclass
@@ -51,8 +51,8 @@ def _round_facts(db: Database, round_id: str) -> list[FactRecord]:
     with db.cursor() as cur:
         rows = cur.execute(
             select_facts(db) + " WHERE f.subject_id = %s AND f.fact_type IN "
-            f"({', '.join(['%s'] * len(ROUND_FACTS))}) ORDER BY f.notification_id",
-            (round_id, *ROUND_FACTS),
+            f"({', '.join(['%s'] * len(ROUND_AND_VOID_FACTS))}) ORDER BY f.notification_id",
+            (round_id, *ROUND_AND_VOID_FACTS),
         ).fetchall()
     return [decode(r) for r in rows]
 

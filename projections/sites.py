@@ -19,13 +19,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+from ledger.catalogue import SITE_FACTS
 from ledger.store.db import Cursor, Database
 from projections.bridge import SiteInfo
 from projections.fold import live_facts
 from projections.records import FactRecord
 from projections.stored import reference_facts
 
-SITE_FACT_TYPES = frozenset({"site_registered", "site_closed"})
+SITE_FACT_TYPES = frozenset(SITE_FACTS)
 
 
 def site_facts(cur: Cursor, db: Database) -> list[FactRecord]:

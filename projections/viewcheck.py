@@ -19,13 +19,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ledger.catalogue import SITE_FACTS
 from ledger.store.db import Database
 from projections import digest
 from projections.fold import HouseholdState, bitemporal_rows
 from projections.pairs import pair_rows
 from projections.rulebooks import Rulebook
 from projections.stored import decode, facts_of_households, select_facts
-from projections.views import FLAG_FIELDS, SITE_FACTS, Views, site_rows, unpack_state
+from projections.views import FLAG_FIELDS, Views, site_rows, unpack_state
 
 HOUSEHOLD_PAGE = 500
 STATE_FIELDS = ("status", "place", "individuals", "members", "cause", *FLAG_FIELDS)

@@ -50,6 +50,7 @@ import orjson
 import psycopg
 import structlog
 
+from ledger.catalogue import SITE_FACTS
 from ledger.errors import RulebookError, StoreError
 from ledger.store.chain import format_time
 from ledger.store.db import Cursor, Database
@@ -88,7 +89,6 @@ STATE_ROW_TYPES = ("text", "text", *TIME_TYPES, "int4")
 PAIR_ROW_TYPES = ("text", "text", "text", *TIME_TYPES, "int4", "int4")
 PAIR_ROW_COLUMNS = ("left_rulebook", "right_rulebook", "household_id", *TIME_COLUMNS, "left_sig",
                     "right_sig")
-SITE_FACTS = ("site_registered", "site_closed")
 SWAPPED_TABLES = ("view_states", "view_pairs", "view_sites")  # rebuilt aside, then swapped in
 NEXT = "_next"  # the suffix of the tables a rebuild is building
 DEFAULT_WAIT_SECONDS = 30.0  # how long a non-projector login waits for the projector

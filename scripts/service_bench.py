@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 import structlog
 
-from ledger.facts import parse_fact
+from ledger.catalogue import parse_fact
 from ledger.store.settings import StoreSettings
 from ledger.workspace import Workspace
 from projections.queries import reconcile, show

@@ -11,7 +11,8 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from ledger.facts import FactInput, parse_fact
+from ledger.catalogue import parse_fact
+from ledger.facts import FactInput
 
 SITES: dict[str, dict[str, Any]] = {
     "CHAMISHKU": {"name": "Chamishku", "kind": "camp", "location_pcode": "IQG09Q04"},

@@ -12,13 +12,13 @@ from typing import Annotated, Any
 import typer
 
 from ledger.application import Outcome
+from ledger.catalogue import parse_fact
 from ledger.cells import spreadsheet_text
 from ledger.cli.options import AsOf, Json, KnownAt, parse_as_of, parse_known_at, parse_level
 from ledger.cli.output import Force, console, output_path, print_json, reports_errors, table
 from ledger.cli.public import MinHouseholds, NeverPublic, Public, refuse_public
 from ledger.cli.state import workspace
 from ledger.errors import StoreError
-from ledger.facts import parse_fact
 from ledger.outputs import OutputPath, staged
 from ledger.workspace import Workspace
 from projections.audit import (

@@ -10,6 +10,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+from ledger.catalogue import parse_fact
 from ledger.cli.demo_reported import reported_facts
 from ledger.cli.output import console, print_json, progress_bar, table
 from ledger.cli.read import bridge_document, place_label, print_bridge, view_document
@@ -17,7 +18,6 @@ from ledger.cli.report import write_report
 from ledger.cli.state import workspace
 from ledger.demo_q1_2026 import AUDIT_HOUSEHOLD, MEETING, STORY, q1_2026
 from ledger.errors import StoreError
-from ledger.facts import parse_fact
 from ledger.outputs import OutputPath
 from ledger.workspace import Workspace
 from projections.audit import household_history

@@ -6,11 +6,11 @@ from typing import Annotated, Any
 
 import typer
 
+from ledger.catalogue import parse_fact
 from ledger.cli.options import Json
 from ledger.cli.output import console, print_json, reports_errors, table
 from ledger.cli.state import workspace
 from ledger.errors import RuleViolationError
-from ledger.facts import parse_fact
 from ledger.workspace import Workspace
 from projections.audit import Retraction, load_figure, published_figures, retractions
 from projections.queries import now

@@ -15,6 +15,7 @@ from typing import Annotated
 import structlog
 import typer
 
+from ledger.catalogue import CATALOGUE
 from ledger.cli import export, figures, read, record, report, rulebooks, serve, tokens
 from ledger.cli.logs import configure_logging
 from ledger.cli.options import parse_as_of
@@ -31,7 +32,6 @@ from ledger.cli.output import (
 from ledger.cli.settings import check_settings
 from ledger.cli.state import workspace
 from ledger.errors import LedgerError
-from ledger.facts import FACT_TYPES
 from ledger.importing import default_rejects_path, import_file
 from ledger.kobo import FORMS as KOBO_FORMS
 from ledger.kobo import KoboMapping, builtin_mapping_path, load_mapping
@@ -173,8 +173,8 @@ def import_(
     under `warnings` with --json); those that look personal (names, phone or ID numbers) are
     never read or stored anywhere.
     """
-    if fact_type is not None and fact_type not in FACT_TYPES:
-        raise typer.BadParameter(f"unknown fact type; expected one of {', '.join(FACT_TYPES)}",
+    if fact_type is not None and fact_type not in CATALOGUE.recordable:
+        raise typer.BadParameter(f"unknown fact type; expected one of {', '.join(CATALOGUE.recordable)}",
                                  param_hint="--type")
     kobo = kobo_mapping_option(file, kobo_form, kobo_mapping)
     if reported is None and (dataset or reported_as_of or reported_mapping):

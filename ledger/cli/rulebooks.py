@@ -7,11 +7,11 @@ from typing import Annotated, Any
 
 import typer
 
+from ledger.catalogue import parse_fact
 from ledger.cli.options import Json
 from ledger.cli.output import print_json, progress_bar, reports_errors, table
 from ledger.cli.state import workspace
 from ledger.errors import RulebookError
-from ledger.facts import parse_fact
 from ledger.workspace import Workspace
 from projections.queries import now
 from projections.rulebook_versions import RulebookVersion, load_versions, text_digest

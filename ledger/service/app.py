@@ -23,6 +23,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Res
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ledger.application import BATCH_SIZE, Outcome
+from ledger.catalogue import CATALOGUE
 from ledger.cli.audit import (
     diff_document,
     figure_document,
@@ -36,7 +37,6 @@ from ledger.cli.main import kobo_mapping_option
 from ledger.cli.options import parse_as_of, parse_known_at, parse_level
 from ledger.cli.read import bridge_document, view_document
 from ledger.errors import InvalidFactError, LedgerError
-from ledger.facts import FACT_TYPES
 from ledger.kobo import FORMS as KOBO_FORMS
 from ledger.kobo import builtin_mapping_path, load_mapping
 from ledger.service import problems, recording, report_page
@@ -230,8 +230,8 @@ def post_import(request: Request, runtime: RuntimeDep, metrics: MetricsDep, who:
                 type: TypeQ = None, kobo_form: KoboFormQ = None) -> Response:
     """`ledger import --json` of an uploaded file: the same reading, validation and report."""
     who.require("record")
-    if type is not None and type not in FACT_TYPES:
-        raise Problem(422, f"type: unknown fact type; expected one of {', '.join(FACT_TYPES)}",
+    if type is not None and type not in CATALOGUE.recordable:
+        raise Problem(422, f"type: unknown fact type; expected one of {', '.join(CATALOGUE.recordable)}",
                       field="type")
     name = Path(file.filename or "upload").name
     with tempfile.TemporaryDirectory(prefix="ledger-upload-") as folder:

@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from ledger.application import Outcome
+from ledger.catalogue import parse_fact
 from ledger.errors import InvalidFactError, LedgerError
-from ledger.facts import FactInput, FactVoided, parse_fact
+from ledger.facts import FactInput, FactVoided
 from ledger.importing import ImportReport, import_file
 from ledger.kobo import KoboMapping, KoboTable
 from ledger.readers import read_records

@@ -13,6 +13,7 @@ from typing import Any
 import psycopg
 from psycopg.sql import SQL, Identifier
 
+from ledger.catalogue import REFERENCE_FACTS
 from ledger.errors import StoreError
 from ledger.store.db import Database
 from ledger.store.recorders import FACTS_TABLE, LOCK_FUNCTION
@@ -46,7 +47,7 @@ VAULT_RECORDS, VAULT_KEYS, ACCESS_LOG = "vault_records", "vault_keys", "vault_ac
 FIGURES_VIEW = "ledger_figures"
 REFERENCE_VIEW = "ledger_reference_facts"
 # The facts about no household that every view query reads: rulebook versions and sites.
-REFERENCE_FACT_TYPES = ("rulebook_defined", "site_registered", "site_closed", "fact_voided")
+REFERENCE_FACT_TYPES = REFERENCE_FACTS
 HEAD_FUNCTION = "ledger_head"
 
 

@@ -29,8 +29,8 @@ from hypothesis import strategies as st
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
+from ledger.catalogue import CATALOGUE
 from ledger.cli.main import app
-from ledger.facts import FACT_TYPES
 from tests.inprocess import Ran, run_ledger
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "formats"
@@ -129,7 +129,7 @@ GOOD: dict[str, tuple[str, ...]] = {  # the well-formed values of an option, by 
     "by": ("cell", "adm2", "adm1", "national"),
     "status": ("idp_in_camp", "idp_out_of_camp", "returnee", "departed"),
     "place": ("CHAMISHKU", "ESYAN", "IQG09", "IQG09Q04", "IRQ"),
-    "format": ("csv", "xlsx"), "fmt": ("csv", "xlsx"), "type": tuple(FACT_TYPES),
+    "format": ("csv", "xlsx"), "fmt": ("csv", "xlsx"), "type": tuple(CATALOGUE.recordable),
     "kobo_form": ("registration", "departure"), "registry": ("official", "operational"),
     "pathway": ("return", "relocation", "local_integration"), "kind": ("camp", "informal_site"),
     "digest": ("0" * 64, "abc"),

@@ -25,7 +25,7 @@ import pytest
 from psycopg import sql
 
 from ledger.application import MovementLedger
-from ledger.facts import parse_fact
+from ledger.catalogue import parse_fact
 from ledger.store.settings import StoreSettings
 from ledger.workspace import Workspace
 from tests.conftest import PG_DSN

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from ledger.catalogue import parse_fact
 from ledger.demo import worked_example
-from ledger.facts import parse_fact
 from ledger.store.settings import StoreSettings
 from ledger.workspace import Workspace
 from projections.audit import (

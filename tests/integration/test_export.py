@@ -16,8 +16,8 @@ import orjson
 import pytest
 from openpyxl import load_workbook
 
+from ledger.catalogue import parse_fact
 from ledger.demo import worked_example
-from ledger.facts import parse_fact
 from ledger.store.settings import StoreSettings
 from ledger.workspace import Workspace
 from projections.export import (

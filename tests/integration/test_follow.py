@@ -17,7 +17,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from ledger.facts import parse_fact
+from ledger.catalogue import parse_fact
 from ledger.store.settings import StoreSettings
 from ledger.workspace import Workspace
 from projections.follow import follow

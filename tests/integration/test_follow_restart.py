@@ -22,8 +22,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from ledger.catalogue import parse_fact
 from ledger.demo import worked_example
-from ledger.facts import parse_fact
 from ledger.store.settings import StoreSettings
 from ledger.workspace import Workspace
 from tests.e2e.conftest import LEDGER

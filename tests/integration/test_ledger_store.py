@@ -11,6 +11,7 @@ import psycopg
 import pytest
 
 from ledger.application import MovementLedger, Outcome
+from ledger.catalogue import CATALOGUE, parse_fact
 from ledger.errors import (
     InvalidFactError,
     LedgerError,
@@ -18,7 +19,6 @@ from ledger.errors import (
     RuleViolationError,
     SourceConflictError,
 )
-from ledger.facts import FACT_TYPES, parse_fact
 from ledger.store.chain import parse_time
 from tests.factdicts import (
     composition,
@@ -96,7 +96,7 @@ def test_every_fact_type_is_recorded(ledger_app: MovementLedger, sql: Sql) -> No
     assert len(set(positions)) == len(facts)
     rows = sql("SELECT source_id, fact_type FROM ledger_facts ORDER BY notification_id")
     assert rows == [(f["source_id"], f["type"]) for f in facts]
-    assert {r[1] for r in rows} == set(FACT_TYPES)
+    assert {r[1] for r in rows} == set(CATALOGUE.recordable)
 
 
 @pytest.mark.parametrize(

@@ -14,8 +14,8 @@ import pytest
 from cryptography.exceptions import InvalidTag
 
 from ledger import people
+from ledger.catalogue import parse_fact
 from ledger.errors import InvalidFactError, SourceConflictError
-from ledger.facts import parse_fact
 from ledger.importing import import_file
 from ledger.store import vault_tables
 from ledger.store.settings import StoreSettings

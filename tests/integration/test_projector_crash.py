@@ -22,7 +22,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from ledger.facts import parse_fact
+from ledger.catalogue import parse_fact
 from ledger.store.settings import StoreSettings
 from ledger.workspace import Workspace
 from tests.strategies import PLACES, SITE_IDS, site_facts

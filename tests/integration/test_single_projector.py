@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
+from ledger.catalogue import parse_fact
 from ledger.cli.rulebooks import define_rulebook
-from ledger.facts import parse_fact
 from ledger.store.settings import StoreSettings
 from ledger.workspace import Workspace
 from tests.integration.test_projector_crash import many_facts, view_content

@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger.facts import parse_fact
+from ledger.catalogue import parse_fact
 from ledger.store.settings import StoreSettings
 from ledger.workspace import Workspace
 from projections.bridge import (

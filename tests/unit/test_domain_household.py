@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from eventsourcing.domain import Aggregate
 
+from ledger.catalogue import parse_fact
 from ledger.domain.base import DomainRuleError
 from ledger.domain.household import Household
-from ledger.facts import parse_fact
 from tests.factdicts import composition, departure, fact, reentry, registration, voided
 
 

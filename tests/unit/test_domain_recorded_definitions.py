@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
+from ledger.catalogue import parse_fact
 from ledger.domain.base import DomainRuleError
 from ledger.domain.rulebook import RulebookDefinition
 from ledger.errors import InvalidFactError
-from ledger.facts import parse_fact
 
 TOML = 'name = "iris"\n'
 

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
+from ledger.catalogue import parse_fact
 from ledger.domain.base import DomainRuleError
 from ledger.domain.departure_round import DepartureRound
 from ledger.domain.household import Household
-from ledger.facts import parse_fact
 from tests.factdicts import departure, fact, manifested, registration, round_planned, voided, withdrawn
 
 

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
+from ledger.catalogue import parse_fact
 from ledger.domain.base import DomainRuleError
 from ledger.domain.site import Site
-from ledger.facts import parse_fact
 from tests.factdicts import fact, site, voided
 
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from ledger.catalogue import CATALOGUE, parse_fact
 from ledger.errors import InvalidFactError
-from ledger.facts import FACT_TYPES, parse_fact
 from tests.factdicts import (
     composition,
     departure,
@@ -37,7 +37,7 @@ def test_a_well_formed_fact_of_the_worked_example_is_accepted() -> None:
 
     assert fact_in.type == "household_registered"
     assert fact_in.effective_on == dt.date(2015, 1, 10)
-    assert fact_in.subject_id() == "H1"
+    assert CATALOGUE[fact_in.type].subject_of(fact_in) == "H1"
 
 
 def test_unknown_fact_type_is_rejected_listing_the_known_types() -> None:
@@ -45,7 +45,7 @@ def test_unknown_fact_type_is_rejected_listing_the_known_types() -> None:
 
     assert error.field == "type"
     assert "household_moved" in str(error)
-    assert all(t in str(error) for t in FACT_TYPES)
+    assert all(t in str(error) for t in CATALOGUE.recordable)
 
 
 def test_a_fact_without_a_type_is_rejected() -> None:

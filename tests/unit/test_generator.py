@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from ledger.facts import HOUSEHOLD_FACT_TYPES, parse_fact
+from ledger.catalogue import HOUSEHOLD_FACTS, parse_fact
 from projections.bridge import Bridge, SiteInfo, check_identity, reconcile_pure
 from projections.records import FactRecord
 from projections.rulebooks import builtin_rulebooks
@@ -107,7 +107,7 @@ def test_facts_come_in_a_recordable_order_with_late_facts_among_them() -> None:
     facts = facts_of(generated(1500, 3))
     types = [f["type"] for f in facts]
     last_site = max(i for i, t in enumerate(types) if t == "site_registered")
-    first_household = min(i for i, t in enumerate(types) if t in HOUSEHOLD_FACT_TYPES)
+    first_household = min(i for i, t in enumerate(types) if t in HOUSEHOLD_FACTS)
     assert last_site < first_household
     registered: set[str] = set()
     voidable: set[str] = set()

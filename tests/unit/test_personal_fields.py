@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from ledger.catalogue import parse_fact
 from ledger.errors import InvalidFactError, StoreError
-from ledger.facts import parse_fact
 from ledger.vault import MasterKey, VaultSettings, document_hash, new_key
 from tests.factdicts import composition, registration, site, voided
 
