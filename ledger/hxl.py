@@ -5,13 +5,14 @@ starting with ``#``). The importer then reads columns by their hashtag, not thei
 hashtag is ``#tag`` followed by ``+attribute``\\ s in any order; a column matches the entry of
 :data:`FACT_TAGS` (from the catalogue's field vocabulary) with the same tag whose attributes are
 all present, the most specific one winning (``#affected+ind+f`` is ``female``,
-``#affected+ind`` is ``members``). Extra attributes (a language, ``+v_kobo``...) are allowed; columns with no hashtag or an unknown one are ignored,
-as HXL asks. ``#affected`` and ``#population`` are numbers of people or households, never
-identifiers (:data:`COUNT_TAGS`): a household's id comes only from an identifier tag
-(``#beneficiary+hh+id``). Where one hashtag means different fields in different fact types (``#adm2+code`` is
-``location_pcode`` of a registration and ``pcode`` of a returnee registration) the row's fact
-type decides. The table is documented in ``docs/formats.md``; exports write the first tag listed
-for each field, so an export reads back as it was written.
+``#affected+ind`` is ``members``). Extra attributes (a language, ``+v_kobo``...) are allowed;
+columns with no hashtag or an unknown one are ignored, as HXL asks. ``#affected`` and
+``#population`` are numbers of people or households, never identifiers (:data:`COUNT_TAGS`): a
+household's id comes only from an identifier tag (``#beneficiary+hh+id``). Where one hashtag
+means different fields in different fact types (``#adm2+code`` is ``location_pcode`` of a
+registration and ``pcode`` of a returnee registration) the row's fact type decides. The table is
+documented in ``docs/formats.md``; exports write the first tag listed for each field, so an
+export reads back as it was written.
 """
 
 from __future__ import annotations
