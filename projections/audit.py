@@ -37,6 +37,7 @@ import orjson
 from ledger.errors import NotFoundError
 from ledger.store.chain import format_time
 from ledger.store.db import Cursor, Database
+from ledger.store.reading import FactRecord, decode, facts_of_households, select_facts
 from projections.bridge import ZERO, Figure, Level, SiteInfo, place_at
 from projections.fold import (
     IDP_IN_CAMP,
@@ -51,12 +52,10 @@ from projections.fold import (
 from projections.folded import folded_cells, folded_members
 from projections.lineage import Explanation, explain
 from projections.queries import ViewRow, group_cells
-from projections.records import FactRecord
 from projections.rulebook_versions import RulebookVersion, RulebookVersions, load_versions
 from projections.rulebooks import Rulebook, builtin_rulebooks
 from projections.sites import site_facts as site_facts  # noqa: PLC0414 (explicit re-export: verify and the CLI import it from here)
 from projections.sites import sites_at
-from projections.stored import decode, facts_of_households, select_facts
 from projections.views import Views
 
 PAGE = 5000

@@ -29,8 +29,8 @@ from typing import Literal
 
 from ledger.errors import NotFoundError
 from ledger.pcodes import NATIONAL, adm1_of, adm2_of
+from ledger.store.reading import FactRecord
 from projections.fold import COUNTED_STATUSES, IDP_IN_CAMP, HouseholdState, state_at
-from projections.records import FactRecord
 from projections.rulebooks import Rulebook
 
 Level = Literal["cell", "adm2", "adm1", "national"]

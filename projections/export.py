@@ -34,12 +34,11 @@ from ledger.cells import FORMULA_STARTS, guard_xlsx_cell, spreadsheet_text
 from ledger.hxl import tag_of_field
 from ledger.pcodes import NATIONAL, adm1_of, adm2_of, name_of
 from ledger.store.db import Database
+from ledger.store.reading import FactRecord, facts_of_households
 from projections.bridge import REASON_NAMES, Bridge, Level, SiteInfo, place_at
 from projections.fold import IDP_IN_CAMP, HouseholdState, timeline
 from projections.queries import ViewResult, totals
-from projections.records import FactRecord
 from projections.rulebooks import Rulebook
-from projections.stored import facts_of_households
 
 FORMATS = ("csv", "xlsx")
 

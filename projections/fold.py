@@ -65,7 +65,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
-from projections.records import FactRecord
+from ledger.store.reading import FactRecord
 from projections.rulebooks import Rulebook
 
 Status = Literal["idp_in_camp", "idp_out_of_camp", "returnee", "locally_integrated", "not_counted"]

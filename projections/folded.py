@@ -13,10 +13,9 @@ import datetime as dt
 from collections.abc import Iterator, Sequence
 
 from ledger.store.db import Database
+from ledger.store.reading import FactRecord, facts_of_households
 from projections.fold import NOT_REGISTERED, HouseholdState, state_at
-from projections.records import FactRecord
 from projections.rulebooks import Rulebook
-from projections.stored import facts_of_households
 
 HOUSEHOLD_PAGE = 1000
 

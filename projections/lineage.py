@@ -21,9 +21,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ledger.store.reading import FactRecord
 from projections.bridge import classify
 from projections.fold import HouseholdState, applies, live_facts, places, state_at
-from projections.records import FactRecord
 from projections.rulebooks import Rulebook
 
 

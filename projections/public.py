@@ -368,7 +368,7 @@ def suppressed_cells(result: ViewResult, book: Rulebook, sites: Mapping[str, Sit
 
 def recorded_suppression(ws: Any, figure_id: str) -> set[tuple[str, str]]:
     """The cells a published figure's stored fact records as suppressed."""
-    from projections.stored import decode, select_facts  # noqa: PLC0415
+    from ledger.store.reading import decode, select_facts  # noqa: PLC0415
 
     with ws.db.cursor() as cur:
         row = cur.execute(select_facts(ws.db) + " WHERE f.source_id = %s", (figure_id,)).fetchone()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from ledger.pcodes import NATIONAL
 from ledger.store.db import Database
-from projections.stored import decode, select_facts
+from ledger.store.reading import decode, select_facts
 
 REPORTED = "figure_reported"
 

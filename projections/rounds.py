@@ -18,9 +18,8 @@ from typing import Any
 from ledger.catalogue import ROUND_FACTS
 from ledger.errors import NotFoundError
 from ledger.store.db import Database
+from ledger.store.reading import FactRecord, decode, facts_of_households, select_facts
 from projections.fold import live_facts
-from projections.records import FactRecord
-from projections.stored import decode, facts_of_households, select_facts
 
 ROUND_AND_VOID_FACTS = (*ROUND_FACTS, "fact_voided")
 

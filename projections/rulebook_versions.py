@@ -28,8 +28,8 @@ from importlib import resources
 from ledger.errors import RulebookError
 from ledger.store.chain import parse_time
 from ledger.store.db import Database
+from ledger.store.reading import reference_facts
 from projections.rulebooks import BUILTIN_NAMES, Rulebook, builtin_rulebooks, parse_rulebook
-from projections.stored import reference_facts
 
 
 @dataclass(frozen=True, slots=True)

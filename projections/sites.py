@@ -21,10 +21,9 @@ from collections.abc import Sequence
 
 from ledger.catalogue import SITE_FACTS
 from ledger.store.db import Cursor, Database
+from ledger.store.reading import FactRecord, reference_facts
 from projections.bridge import SiteInfo
 from projections.fold import live_facts
-from projections.records import FactRecord
-from projections.stored import reference_facts
 
 SITE_FACT_TYPES = frozenset(SITE_FACTS)
 

@@ -30,6 +30,7 @@ from uuid import UUID
 
 from ledger.store.chain import GENESIS, FactMeta, format_time, link_digest
 from ledger.store.db import Database
+from ledger.store.reading import decode, facts_of_households
 from projections.audit import (
     PublishedRecord,
     Retraction,
@@ -44,7 +45,6 @@ from projections.bridge import ZERO, Figure
 from projections.fold import HouseholdState, state_at
 from projections.rulebook_versions import load_versions
 from projections.rulebooks import Rulebook
-from projections.stored import decode, facts_of_households
 from projections.viewcheck import check_views, views_digest_status
 from projections.views import Views
 

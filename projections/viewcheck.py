@@ -21,11 +21,11 @@ from typing import Any
 
 from ledger.catalogue import SITE_FACTS
 from ledger.store.db import Database
+from ledger.store.reading import decode, facts_of_households, select_facts
 from projections import digest
 from projections.fold import HouseholdState, bitemporal_rows
 from projections.pairs import pair_rows
 from projections.rulebooks import Rulebook
-from projections.stored import decode, facts_of_households, select_facts
 from projections.views import FLAG_FIELDS, Views, site_rows, unpack_state
 
 HOUSEHOLD_PAGE = 500

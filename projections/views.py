@@ -54,16 +54,15 @@ from ledger.catalogue import SITE_FACTS
 from ledger.errors import RulebookError, StoreError
 from ledger.store.chain import format_time
 from ledger.store.db import Cursor, Database
+from ledger.store.reading import FactRecord, decode, facts_of_households, select_facts
 from ledger.store.schema import grant_view_tables
 from projections import digest
 from projections.bridge import SiteInfo
 from projections.fold import BitemporalRow, HouseholdState, bitemporal_rows
 from projections.pairs import PairRow, pair_rows
-from projections.records import FactRecord
 from projections.rulebook_versions import load_versions
 from projections.rulebooks import Rulebook
 from projections.sites import site_facts, sites_at
-from projections.stored import decode, facts_of_households, select_facts
 
 log = structlog.get_logger()
 

@@ -20,8 +20,8 @@ import datetime as dt
 import itertools
 from typing import Any, Self
 
+from ledger.store.reading import FactRecord
 from projections.bridge import SiteInfo
-from projections.records import FactRecord
 
 REGISTERED_ON = dt.date(2015, 1, 10)
 DISPLACED_ON = dt.date(2014, 8, 3)

@@ -58,7 +58,7 @@ def create_functions(db: Database) -> None:
     goes, so it can say how far behind the views are; ``ledger_figures`` shows the published
     figures (and nothing else of the log) to the same login, and ``ledger_reference_facts``
     the facts about no household that ``views show`` and ``reconcile`` read (rulebook versions,
-    sites and their voids), in the columns of :func:`projections.stored.select_facts`. All run
+    sites and their voids), in the columns of :func:`ledger.store.reading.select_facts`. All run
     with their owner's rights.
     """
     if not db.is_postgres:

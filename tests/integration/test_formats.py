@@ -16,9 +16,9 @@ from openpyxl import Workbook, load_workbook
 from ledger.errors import InvalidFactError
 from ledger.importing import ImportReport, import_file
 from ledger.kobo import builtin_mapping_path, load_mapping
+from ledger.store.reading import all_facts
 from ledger.store.settings import StoreSettings
 from ledger.workspace import Workspace
-from projections.stored import all_facts
 from tests.conftest import init_store
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "formats"

@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledger.catalogue import parse_fact
+from ledger.store.reading import FactRecord, all_facts
 from ledger.store.settings import StoreSettings
 from ledger.workspace import Workspace
 from projections.bridge import (
@@ -33,8 +34,6 @@ from projections.bridge import (
     tally,
 )
 from projections.queries import reconcile, show
-from projections.records import FactRecord
-from projections.stored import all_facts
 from tests.conftest import PG_URL, drop_pg_schema, fresh_pg_schema
 from tests.factdicts import departure, registration, site, voided
 from tests.integration import test_projector_crash as crash

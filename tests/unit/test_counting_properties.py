@@ -16,9 +16,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ledger.pcodes import adm1_of, adm2_of
+from ledger.store.reading import FactRecord
 from projections.bridge import LEVELS, Figure, SiteInfo, reconcile_pure
 from projections.fold import HouseholdState, live_facts, state_at
-from projections.records import FactRecord
 from tests import strategies
 from tests.unit.test_fold_properties import (
     OFFICIAL,

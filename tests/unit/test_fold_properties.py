@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ledger.store.reading import FactRecord
 from projections.bridge import LEVELS, SiteInfo, check_identity, classify, reconcile_pure, tally
 from projections.fold import NOT_REGISTERED, BitemporalRow, HouseholdState, bitemporal_rows, state_at
-from projections.records import FactRecord
 from projections.rulebooks import Rulebook, builtin_rulebooks
 
 OFFICIAL = builtin_rulebooks()["official"]

@@ -20,8 +20,8 @@ from typing import Any
 import orjson
 
 from ledger.catalogue import HOUSEHOLD_FACTS, parse_fact
+from ledger.store.reading import FactRecord
 from projections.bridge import Bridge, SiteInfo, check_identity, reconcile_pure
-from projections.records import FactRecord
 from projections.rulebooks import builtin_rulebooks
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "generate"

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 
 from hypothesis import given
 
+from ledger.store.reading import FactRecord
 from projections.fold import NOT_REGISTERED, HouseholdState, bitemporal_rows
 from projections.pairs import PairRow, pair_rows
-from projections.records import FactRecord
 from tests.unit.test_fold_properties import (
     PAIRS,
     PROPERTY_SETTINGS,

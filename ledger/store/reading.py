@@ -1,22 +1,46 @@
-"""Reading stored facts for the read side: the fact index joined with the event it indexes.
+"""Reading the facts: the fact index (``ledger_facts``) joined with the events it indexes.
 
-The read side decodes the stored event's JSON itself (it is the library's JSON transcoding:
-dates as ``{"_type_": "date_iso", ...}``): projections read the ledger's events, never its
-services, and skip the mapper's per-event class reconstruction, which a rebuild of 1.5 million
-facts would pay for nothing.
+The one place the read side's questions about stored facts are put to the store (the other
+reader holds the view tables, in ``projections``). A fact comes back as a :class:`FactRecord`,
+decoded once from the stored event's JSON (the library's JSON transcoding: dates as
+``{"_type_": "date_iso", ...}``): the read side reads the ledger's events, never its services,
+and skips the mapper's per-event class reconstruction, which a rebuild of 1.5 million facts
+would pay for nothing.
+
+A ``FactRecord``'s ``position`` is the fact's notification id (its place in the ledger's total
+order; ids have gaps), ``recorded_at`` the ledger's own clock (UTC, strictly increasing with
+position). ``data`` holds the fact's own fields as recorded (dates as ``datetime.date``), without
+the common ones. A ``fact_voided`` record's ``subject_id`` is the subject of the fact it voids.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
 from ledger.store.chain import parse_time
 from ledger.store.db import Cursor, Database
-from projections.records import FactRecord
+
+
+@dataclass(frozen=True, slots=True)
+class FactRecord:
+    position: int
+    recorded_at: dt.datetime
+    source_id: str
+    type: str
+    subject_id: str
+    effective_on: dt.date
+    data: dict[str, Any] = field(default_factory=dict)
+    recorded_by: str | None = None
+    source_document: str | None = None
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self.data.get(name, default)
+
 
 COMMON = frozenset({"timestamp", "originator_topic", "source_id", "effective_on", "recorded_by",
                     "source_document"})
