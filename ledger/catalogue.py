@@ -153,11 +153,21 @@ class Ref:
     """A field naming another aggregate that must exist (and be live) for the fact to be recorded.
 
     ``param``: the keyword the domain method takes it by; None when it is only checked.
+    ``attribute``: the model attribute that gives the key, when it is not the field itself
+    (a reported figure's ``place`` names a site only when it is not a p-code: ``site_id``).
     """
 
     field: str
     aggregate: type[FactAggregate]
     param: str | None = None
+    attribute: str | None = None
+
+    def keys(self, fact: f.FactInput) -> list[str]:
+        """The keys the fact names (none when the field is empty; several for a list)."""
+        value = getattr(fact, self.attribute or self.field)
+        if value is None:
+            return []
+        return [str(v) for v in value] if isinstance(value, list) else [str(value)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,7 +286,7 @@ CATALOGUE = Catalogue(
     FactType("figure_published", f.FigurePublished, PublishedFigure, "figure_id", "publish_again",
              creates=True, internal="ledger publish"),
     FactType("figure_reported", f.FigureReported, ReportedFigure, "key", "report_again",
-             creates=True, refs=(Ref("site_id", Site),)),
+             creates=True, refs=(Ref("place", Site, attribute="site_id"),)),
     FactType("figure_retracted", f.FigureRetracted, PublishedFigure, "figure_id", "retract",
              internal="ledger figures retract"),
     FactType("rulebook_defined", f.RulebookDefined, RulebookDefinition, "rulebook", "define",

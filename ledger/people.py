@@ -11,20 +11,22 @@ import datetime as dt
 from typing import Any
 
 from ledger.catalogue import parse_fact
+from ledger.domain.household import Household
 from ledger.errors import InvalidFactError, NotFoundError
 from ledger.store import vault_tables as tables
 from ledger.workspace import Workspace
 
 
-def _household(ws: Workspace, household_id: str) -> Any:
-    household = ws.ledger.load("household", household_id)
-    if household is None:
+def _household(ws: Workspace, household_id: str) -> Household:
+    stream = Household.stream_id(household_id)
+    household = ws.ledger.store.load([stream]).get(stream)
+    if not isinstance(household, Household):
         raise NotFoundError(f"unknown household '{household_id}': no household is recorded with that id",
                             field="household_id")
     return household
 
 
-def _erasure(ws: Workspace, household: Any) -> dict[str, Any] | None:
+def _erasure(ws: Workspace, household: Household) -> dict[str, Any] | None:
     entries = household.live("personal_data_erased")
     if not entries:
         return None

@@ -14,7 +14,8 @@ from functools import cached_property
 
 import psycopg
 
-from ledger.application import BATCH_SIZE, MovementLedger, Outcome
+from ledger.application import LedgerService, Outcome
+from ledger.bulk import BATCH_SIZE, BulkRecorder
 from ledger.errors import LedgerError, StoreError
 from ledger.facts import FactInput
 from ledger.store.db import Database
@@ -26,11 +27,36 @@ from ledger.store.schema import (
     refresh_roles,
 )
 from ledger.store.settings import StoreSettings
+from ledger.store.sql import LedgerEvents, SqlFactStore
 from ledger.store.tokens import create_tokens_table
 from ledger.store.vault_tables import create_vault_tables
 from ledger.vault import Vault, VaultSettings
 
 ProgressFn = Callable[[int], None]
+
+
+class Writer:
+    """The write side wired to one store: the per-fact service and the bulk path over the SQL
+    store, without the views (``Workspace`` adds them, and the vault)."""
+
+    def __init__(self, settings: StoreSettings) -> None:
+        self.store = SqlFactStore(settings)
+        self.service = LedgerService(self.store)
+        self.bulk = BulkRecorder(self.store)
+
+    def record(self, fact: FactInput) -> Outcome:
+        """Record one fact; raises its ``LedgerError`` when it is rejected."""
+        outcome = self.service.record(fact)
+        if outcome.error is not None:
+            raise outcome.error
+        return outcome
+
+    def record_many(self, facts: Iterable[FactInput | LedgerError], *,
+                    batch_size: int = BATCH_SIZE) -> Iterator[Outcome]:
+        return self.bulk.record_many(facts, batch_size=batch_size)
+
+    def close(self) -> None:
+        self.store.close()
 
 
 class Workspace:
@@ -64,7 +90,7 @@ class Workspace:
 
         try:
             create_schema_if_missing(self.settings)
-            ledger = MovementLedger(self.settings)
+            ledger = LedgerEvents(self.settings)
             try:
                 ledger.recorder.create_table()  # type: ignore[attr-defined]  # both recorders have it
                 record_version(self.db)
@@ -88,9 +114,9 @@ class Workspace:
             )
 
     @cached_property
-    def ledger(self) -> MovementLedger:
+    def ledger(self) -> Writer:
         self.check_initialised()
-        return MovementLedger(self.settings)
+        return Writer(self.settings)
 
     @cached_property
     def views(self):  # type: ignore[no-untyped-def]
@@ -102,7 +128,9 @@ class Workspace:
 
     # ---- writing ------------------------------------------------------------------------------
     def record(self, fact: FactInput) -> Outcome:
-        (outcome,) = list(self.record_without_views([fact], batch_size=1))
+        """One fact through the service (and its personal fields into the vault); raises its
+        ``LedgerError`` when it is rejected; the views brought up to date."""
+        (outcome,) = list(self.vault.record_many(self.ledger.service.record_each, [fact]))
         if outcome.error is not None:
             raise outcome.error
         self._views_current_or_say_so()

@@ -118,6 +118,16 @@ _NO_FLAGS: _Fields = (False, False, False, False, False, None, None)
 
 # Facts that carry a ``registry`` and count only under the rulebook reading that registry.
 _REGISTRY_FACTS = frozenset({"household_registered", "composition_changed", "registration_closed"})
+# How the fold reads every fact type of the catalogue (``ledger.catalogue``): the ones that place
+# a household or size it (``_Fold.apply``), and the ones that change no household's state (sites
+# group camps into places at query time, voids strike facts in ``live_facts``, rounds, grants and
+# figures count nothing). tests/unit/test_catalogue.py checks every fact type is in one of them.
+FOLDED = frozenset({*_REGISTRY_FACTS, "household_departed", "household_reentered",
+                    "returnee_registered"})
+NOT_FOLDED = frozenset({"site_registered", "site_closed", "grant_disbursed", "round_planned",
+                        "household_manifested", "household_withdrawn", "round_closed",
+                        "fact_voided", "personal_data_erased", "figure_published",
+                        "figure_reported", "figure_retracted", "rulebook_defined"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,32 +17,16 @@ ROOT = str(Path(__file__).resolve().parent.parent)
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from ledger.application import MovementLedger  # noqa: E402
 from ledger.store.db import Database  # noqa: E402
-from ledger.store.schema import create_schema_if_missing, grant_writer_role, record_version  # noqa: E402
 from ledger.store.settings import StoreSettings  # noqa: E402
+from ledger.workspace import Workspace, Writer  # noqa: E402
 
 PG_DSN = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "test"}
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 
 def init_store(settings: StoreSettings) -> None:
-    """What `ledger init` creates; the ledger tables alone while the views are not written yet."""
-    try:
-        import projections.views  # noqa: F401
-    except ImportError:
-        create_schema_if_missing(settings)
-        ledger = MovementLedger(settings)
-        try:
-            ledger.recorder.create_table()
-        finally:
-            ledger.close()
-        with Database(settings) as db:
-            record_version(db)
-            grant_writer_role(db, [])
-        return
-    from ledger.workspace import Workspace
-
+    """What `ledger init` creates."""
     workspace = Workspace(settings)
     try:
         workspace.init()
@@ -84,17 +68,17 @@ def store_settings(request: pytest.FixtureRequest) -> StoreSettings:
 
 
 @pytest.fixture
-def ledger_app(store_settings: StoreSettings) -> Iterator[MovementLedger]:
+def ledger_app(store_settings: StoreSettings) -> Iterator[Writer]:
     init_store(store_settings)
-    app = MovementLedger(store_settings)
+    app = Writer(store_settings)
     yield app
     app.close()
 
 
 @pytest.fixture
-def pg_app(pg_settings: StoreSettings) -> Iterator[MovementLedger]:
+def pg_app(pg_settings: StoreSettings) -> Iterator[Writer]:
     init_store(pg_settings)
-    app = MovementLedger(pg_settings)
+    app = Writer(pg_settings)
     yield app
     app.close()
 

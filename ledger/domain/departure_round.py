@@ -3,34 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING
 
-from eventsourcing.domain import event
+from ledger.domain.base import DomainRuleError, FactAggregate, FactCreated, FactEvent, payload
 
-from ledger.domain.base import DomainRuleError, FactAggregate, aggregate_id
+if TYPE_CHECKING:
+    from ledger.domain.household import Household
+    from ledger.facts import HouseholdManifested, HouseholdWithdrawn, RoundClosed, RoundPlanned
+
+_FORMER = "ledger.domain.departure_round:DepartureRound."
 
 
 class DepartureRound(FactAggregate):
-    @staticmethod
-    def create_id(round_id: str, **_: Any) -> Any:
-        return aggregate_id("round", round_id)
+    TOPIC = "ledger:DepartureRound"
+    FORMER_TOPICS = ("ledger.domain.departure_round:DepartureRound",)
+    KIND = "round"
+    if TYPE_CHECKING:  # set by the events' apply (a class annotation would be a dataclass field)
+        round_id: str
 
-    @event("Planned")
-    def __init__(
-        self,
-        *,
-        round_id: str,
-        from_site_ids: list[str],
-        destination_pcodes: list[str],
-        planned_on: dt.date,
-        source_id: str,
-        effective_on: dt.date,
-        recorded_by: str | None,
-        source_document: str | None,
-    ) -> None:
-        self._init_entries()
-        self.round_id = round_id
-        self._add(source_id, "round_planned", effective_on, from_site_ids=list(from_site_ids))
+    @classmethod
+    def create(cls, fact: RoundPlanned) -> DepartureRound:
+        return cls._start(Planned, fact.round_id, **payload(fact))
 
     @property
     def is_planned(self) -> bool:
@@ -57,96 +50,101 @@ class DepartureRound(FactAggregate):
     def manifested_households(self) -> set[str]:
         return {e.data["household_id"] for e in self.live("household_manifested")}
 
-    def check_planned(self) -> None:
+    def check_live(self, key: str, field: str) -> None:
+        """A round whose plan was voided takes no manifest, departure or closure."""
         if not self.is_planned:
             raise DomainRuleError(
                 f"round '{self.round_id}' has no live plan (its round_planned fact was voided)",
                 field="round_id", not_found=True,
             )
 
-    def plan_again(self, **fields: Any) -> None:
+    def check_departs_from(self, site_id: str) -> None:
+        if site_id not in self.from_site_ids:
+            raise DomainRuleError(
+                f"round '{self.round_id}' departs from {', '.join(sorted(self.from_site_ids))}, "
+                f"not from '{site_id}'", field="from_site_id",
+            )
+
+    def plan_again(self, fact: RoundPlanned) -> None:
         if self.is_planned:
             raise DomainRuleError(
                 f"round '{self.round_id}' is already planned; void that plan first", field="round_id"
             )
-        self._replanned(**fields)
+        self.trigger_event(Replanned, **payload(fact))
 
-    @event("Replanned")
-    def _replanned(
-        self,
-        *,
-        round_id: str,
-        from_site_ids: list[str],
-        destination_pcodes: list[str],
-        planned_on: dt.date,
-        source_id: str,
-        effective_on: dt.date,
-        recorded_by: str | None,
-        source_document: str | None,
-    ) -> None:
-        self._add(source_id, "round_planned", effective_on, from_site_ids=list(from_site_ids))
-
-    def manifest(self, **fields: Any) -> None:
-        self.check_planned()
-        if self.is_on_manifest(fields["household_id"]):
+    def manifest(self, fact: HouseholdManifested, household: Household) -> None:
+        household.check_dated_after_registration(fact.effective_on)
+        if self.is_on_manifest(fact.household_id):
             raise DomainRuleError(
-                f"household '{fields['household_id']}' is already on the manifest of round "
+                f"household '{fact.household_id}' is already on the manifest of round "
                 f"'{self.round_id}'",
                 field="household_id",
             )
-        self._household_manifested(**fields)
+        self.trigger_event(Manifested, **payload(fact))
 
-    @event("HouseholdManifested")
-    def _household_manifested(
-        self,
-        *,
-        round_id: str,
-        household_id: str,
-        source_id: str,
-        effective_on: dt.date,
-        recorded_by: str | None,
-        source_document: str | None,
-    ) -> None:
-        self._add(source_id, "household_manifested", effective_on, household_id=household_id)
-
-    def withdraw(self, **fields: Any) -> None:
-        self.check_planned()
-        if not self.is_on_manifest(fields["household_id"]):
+    def withdraw(self, fact: HouseholdWithdrawn) -> None:
+        if not self.is_on_manifest(fact.household_id):
             raise DomainRuleError(
-                f"household '{fields['household_id']}' is not on the manifest of round "
+                f"household '{fact.household_id}' is not on the manifest of round "
                 f"'{self.round_id}', so it cannot be withdrawn",
                 field="household_id",
             )
-        self._household_withdrawn(**fields)
+        self.trigger_event(Withdrawn, **payload(fact))
 
-    @event("HouseholdWithdrawn")
-    def _household_withdrawn(
-        self,
-        *,
-        round_id: str,
-        household_id: str,
-        reason: str,
-        source_id: str,
-        effective_on: dt.date,
-        recorded_by: str | None,
-        source_document: str | None,
-    ) -> None:
-        self._add(source_id, "household_withdrawn", effective_on, household_id=household_id)
-
-    def close(self, **fields: Any) -> None:
-        self.check_planned()
+    def close(self, fact: RoundClosed) -> None:
         if self.is_closed:
             raise DomainRuleError(f"round '{self.round_id}' is already closed", field="round_id")
-        self._closed(**fields)
+        self.trigger_event(Closed, **payload(fact))
 
-    @event("Closed")
-    def _closed(
-        self,
-        *,
-        round_id: str,
-        source_id: str,
-        effective_on: dt.date,
-        recorded_by: str | None,
-        source_document: str | None,
-    ) -> None:
-        self._add(source_id, "round_closed", effective_on)
+
+class _Plan(FactEvent):
+    round_id: str
+    from_site_ids: list[str]
+    destination_pcodes: list[str]
+    planned_on: dt.date
+
+    def apply(self, departure_round: DepartureRound) -> None:
+        departure_round.round_id = self.round_id
+        departure_round.add_entry(self, "round_planned", from_site_ids=list(self.from_site_ids))
+
+
+class Planned(_Plan, FactCreated):
+    TOPIC = "ledger:DepartureRound.Planned"
+    FORMER_TOPICS = (_FORMER + "Planned",)
+
+
+class Replanned(_Plan):
+    TOPIC = "ledger:DepartureRound.Replanned"
+    FORMER_TOPICS = (_FORMER + "Replanned",)
+
+
+class Manifested(FactEvent):
+    """A household was put on the round's manifest."""
+    TOPIC = "ledger:DepartureRound.HouseholdManifested"
+    FORMER_TOPICS = (_FORMER + "HouseholdManifested",)
+    round_id: str
+    household_id: str
+
+    def apply(self, departure_round: DepartureRound) -> None:
+        departure_round.add_entry(self, "household_manifested", household_id=self.household_id)
+
+
+class Withdrawn(FactEvent):
+    """A household was taken off the round's manifest (no-show, changed mind...)."""
+    TOPIC = "ledger:DepartureRound.HouseholdWithdrawn"
+    FORMER_TOPICS = (_FORMER + "HouseholdWithdrawn",)
+    round_id: str
+    household_id: str
+    reason: str
+
+    def apply(self, departure_round: DepartureRound) -> None:
+        departure_round.add_entry(self, "household_withdrawn", household_id=self.household_id)
+
+
+class Closed(FactEvent):
+    TOPIC = "ledger:DepartureRound.Closed"
+    FORMER_TOPICS = (_FORMER + "Closed",)
+    round_id: str
+
+    def apply(self, departure_round: DepartureRound) -> None:
+        departure_round.add_entry(self, "round_closed")

@@ -9,48 +9,55 @@ have happened before a re-entry recorded last month.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from eventsourcing.domain import event
+from ledger.domain.base import DomainRuleError, FactAggregate, FactCreated, FactEvent, payload
 
-from ledger.domain.base import DomainRuleError, FactAggregate, aggregate_id
+if TYPE_CHECKING:
+    from ledger.domain.departure_round import DepartureRound
+    from ledger.facts import (
+        CompositionChanged as CompositionChangedInput,
+    )
+    from ledger.facts import (
+        GrantDisbursed as GrantDisbursedInput,
+    )
+    from ledger.facts import (
+        HouseholdDeparted,
+        HouseholdReentered,
+        HouseholdRegistered,
+    )
+    from ledger.facts import (
+        PersonalDataErased as PersonalDataErasedInput,
+    )
+    from ledger.facts import (
+        RegistrationClosed as RegistrationClosedInput,
+    )
+    from ledger.facts import (
+        ReturneeRegistered as ReturneeRegisteredInput,
+    )
 
 PLACING_KINDS = ("household_registered", "household_reentered", "household_transferred_in")
+_FORMER = "ledger.domain.household:Household."
+
+
+def _with_document_hash(state: dict[str, Any]) -> None:
+    """Version 1 of a registration or composition event may lack ``id_document_hash`` (events
+    stored before the vault); version 2 always has it (None when no document was given)."""
+    state.setdefault("id_document_hash", None)
 
 
 class Household(FactAggregate):
-    """(``id_document_hash`` was added to the registration and composition events with a
-    default: events stored before it replay with None, so no upcast is needed. The library
-    asks every keyword-only argument of a new event, so the application always passes it.)"""
+    TOPIC = "ledger:Household"
+    FORMER_TOPICS = ("ledger.domain.household:Household",)
+    KIND = "household"
+    if TYPE_CHECKING:  # set by the events' apply (a class annotation would be a dataclass field)
+        household_id: str
 
-    @staticmethod
-    def create_id(household_id: str, **_: Any) -> Any:
-        return aggregate_id("household", household_id)
-
-    @event("FirstRegistered")
-    def __init__(
-        self,
-        *,
-        household_id: str,
-        registry: str,
-        registration_ref: str,
-        site_id: str | None,
-        location_pcode: str | None,
-        members: int,
-        female: int | None,
-        male: int | None,
-        children: int | None,
-        displaced_on: dt.date | None,
-        origin_pcode: str | None,
-        source_id: str,
-        effective_on: dt.date,
-        recorded_by: str | None,
-        source_document: str | None,
-        id_document_hash: str | None = None,
-    ) -> None:
-        self._init_entries()
-        self.household_id = household_id
-        self._add(source_id, "household_registered", effective_on, registry=registry, site_id=site_id)
+    @classmethod
+    def create(cls, fact: HouseholdRegistered) -> Household:
+        """The first registration of a household, by either registry."""
+        return cls._start(FirstRegistered, fact.household_id, **payload(fact))
 
     # ---- what the rules ask -------------------------------------------------------------
     def first_registered_on(self) -> dt.date | None:
@@ -87,71 +94,30 @@ class Household(FactAggregate):
             )
 
     # ---- commands -----------------------------------------------------------------------
-    def register(self, **fields: Any) -> None:
+    def register(self, fact: HouseholdRegistered) -> None:
         """A registration by a registry (the first one created the household).
 
         A registry may register a household again (a new registration reference, a new site);
         the rulebooks read the latest registration of their registry in effective order.
         """
-        self._registered(**fields)
+        self.trigger_event(Registered, **payload(fact))
 
-    @event("Registered")
-    def _registered(
-        self,
-        *,
-        household_id: str,
-        registry: str,
-        registration_ref: str,
-        site_id: str | None,
-        location_pcode: str | None,
-        members: int,
-        female: int | None,
-        male: int | None,
-        children: int | None,
-        displaced_on: dt.date | None,
-        origin_pcode: str | None,
-        source_id: str,
-        effective_on: dt.date,
-        recorded_by: str | None,
-        source_document: str | None,
-        id_document_hash: str | None = None,
-    ) -> None:
-        self._add(source_id, "household_registered", effective_on, registry=registry, site_id=site_id)
-
-    def change_composition(self, **fields: Any) -> None:
-        self.check_dated_after_registration(fields["effective_on"])
-        if fields["registry"] not in {e.data["registry"] for e in self.live("household_registered")}:
+    def change_composition(self, fact: CompositionChangedInput) -> None:
+        self.check_dated_after_registration(fact.effective_on)
+        if fact.registry not in {e.data["registry"] for e in self.live("household_registered")}:
             raise DomainRuleError(
-                f"household '{self.household_id}' is not registered in the {fields['registry']} "
+                f"household '{self.household_id}' is not registered in the {fact.registry} "
                 "registry; a registry can only change the composition it registered",
                 field="registry",
             )
-        self._composition_changed(**fields)
+        self.trigger_event(CompositionChanged, **payload(fact))
 
-    @event("CompositionChanged")
-    def _composition_changed(
-        self,
-        *,
-        household_id: str,
-        registry: str,
-        members: int,
-        female: int | None,
-        male: int | None,
-        children: int | None,
-        reason: str,
-        source_id: str,
-        effective_on: dt.date,
-        recorded_by: str | None,
-        source_document: str | None,
-        id_document_hash: str | None = None,
-    ) -> None:
-        self._add(source_id, "composition_changed", effective_on, registry=registry)
-
-    def depart(self, *, on_round_manifest: bool | None, **fields: Any) -> None:
-        """Leave a site. ``on_round_manifest`` is None when the departure names no round."""
-        day = fields["effective_on"]
+    def depart(self, fact: HouseholdDeparted, departure_round: DepartureRound | None = None) -> None:
+        """Leave a site; in a round, only from one of its sites and while on its manifest."""
+        day, site = fact.effective_on, fact.from_site_id
+        if departure_round is not None:
+            departure_round.check_departs_from(site)
         self.check_dated_after_registration(day)
-        site = fields["from_site_id"]
         if site not in self.sites_entered_by(day):
             entered = ", ".join(sorted(self.sites_entered_by(day))) or "none"
             raise DomainRuleError(
@@ -159,36 +125,16 @@ class Household(FactAggregate):
                 f"{day} (sites it was in by then: {entered})",
                 field="from_site_id",
             )
-        if on_round_manifest is False:
+        if departure_round is not None and not departure_round.is_on_manifest(self.household_id, day):
             raise DomainRuleError(
                 f"household '{self.household_id}' is not on the manifest of round "
-                f"'{fields['round_id']}' (never manifested, or withdrawn)",
+                f"'{fact.round_id}' (never manifested, or withdrawn)",
                 field="round_id",
             )
-        self._departed(**fields)
+        self.trigger_event(Departed, **payload(fact))
 
-    @event("Departed")
-    def _departed(
-        self,
-        *,
-        household_id: str,
-        from_site_id: str,
-        pathway: str,
-        to_pcode: str | None,
-        to_site_id: str | None,
-        round_id: str | None,
-        departure_letter_ref: str | None,
-        source_id: str,
-        effective_on: dt.date,
-        recorded_by: str | None,
-        source_document: str | None,
-    ) -> None:
-        self._add(source_id, "household_departed", effective_on, site_id=from_site_id)
-        if to_site_id:
-            self._add(source_id, "household_transferred_in", effective_on, site_id=to_site_id)
-
-    def reenter(self, **fields: Any) -> None:
-        day = fields["effective_on"]
+    def reenter(self, fact: HouseholdReentered) -> None:
+        day = fact.effective_on
         self.check_dated_after_registration(day)
         if not self.has_departed_by(day):
             raise DomainRuleError(
@@ -196,97 +142,160 @@ class Household(FactAggregate):
                 "a re-entry (return to camp) follows a departure",
                 field="household_id",
             )
-        self._reentered(**fields)
+        self.trigger_event(Reentered, **payload(fact))
 
-    @event("Reentered")
-    def _reentered(
-        self,
-        *,
-        household_id: str,
-        site_id: str,
-        source_id: str,
-        effective_on: dt.date,
-        recorded_by: str | None,
-        source_document: str | None,
-    ) -> None:
-        self._add(source_id, "household_reentered", effective_on, site_id=site_id)
+    def register_as_returnee(self, fact: ReturneeRegisteredInput) -> None:
+        self.check_dated_after_registration(fact.effective_on)
+        self.trigger_event(ReturneeRegistered, **payload(fact))
 
-    def register_as_returnee(self, **fields: Any) -> None:
-        self.check_dated_after_registration(fields["effective_on"])
-        self._returnee_registered(**fields)
+    def disburse_grant(self, fact: GrantDisbursedInput) -> None:
+        self.check_dated_after_registration(fact.effective_on)
+        self.trigger_event(GrantDisbursed, **payload(fact))
 
-    @event("ReturneeRegistered")
-    def _returnee_registered(
-        self,
-        *,
-        household_id: str,
-        pcode: str,
-        source_id: str,
-        effective_on: dt.date,
-        recorded_by: str | None,
-        source_document: str | None,
-    ) -> None:
-        self._add(source_id, "returnee_registered", effective_on)
-
-    def disburse_grant(self, **fields: Any) -> None:
-        self.check_dated_after_registration(fields["effective_on"])
-        self._grant_disbursed(**fields)
-
-    @event("GrantDisbursed")
-    def _grant_disbursed(
-        self,
-        *,
-        household_id: str,
-        amount_iqd: int,
-        source_id: str,
-        effective_on: dt.date,
-        recorded_by: str | None,
-        source_document: str | None,
-    ) -> None:
-        self._add(source_id, "grant_disbursed", effective_on)
-
-    def close_registration(self, **fields: Any) -> None:
-        self.check_dated_after_registration(fields["effective_on"])
-        registry = fields["registry"]
-        if registry not in self.open_registries():
+    def close_registration(self, fact: RegistrationClosedInput) -> None:
+        self.check_dated_after_registration(fact.effective_on)
+        if fact.registry not in self.open_registries():
             raise DomainRuleError(
-                f"household '{self.household_id}' has no open {registry} registration to close",
+                f"household '{self.household_id}' has no open {fact.registry} registration to close",
                 field="registry",
             )
-        self._registration_closed(**fields)
+        self.trigger_event(RegistrationClosed, **payload(fact))
 
-    @event("RegistrationClosed")
-    def _registration_closed(
-        self,
-        *,
-        household_id: str,
-        registry: str,
-        reason: str,
-        source_id: str,
-        effective_on: dt.date,
-        recorded_by: str | None,
-        source_document: str | None,
-    ) -> None:
-        self._add(source_id, "registration_closed", effective_on, registry=registry)
-
-    def erase_personal_data(self, **fields: Any) -> None:
+    def erase_personal_data(self, fact: PersonalDataErasedInput) -> None:
         """Record that the vault's keys of this household were destroyed (issue 13)."""
         if self.live("personal_data_erased"):
             raise DomainRuleError(
                 f"the personal data of household '{self.household_id}' are already erased",
                 field="household_id",
             )
-        self._personal_data_erased(**fields)
+        self.trigger_event(PersonalDataErased, **payload(fact))
 
-    @event("PersonalDataErased")
-    def _personal_data_erased(
-        self,
-        *,
-        household_id: str,
-        reason: str,
-        source_id: str,
-        effective_on: dt.date,
-        recorded_by: str | None,
-        source_document: str | None,
-    ) -> None:
-        self._add(source_id, "personal_data_erased", effective_on, reason=reason)
+
+# ---- events ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Registration:
+    """The fields of a registration by one registry (both registration events carry them)."""
+
+    household_id: str
+    registry: str
+    registration_ref: str
+    site_id: str | None
+    location_pcode: str | None
+    members: int
+    female: int | None
+    male: int | None
+    children: int | None
+    displaced_on: dt.date | None
+    origin_pcode: str | None
+    id_document_hash: str | None
+
+    def apply(self: Any, household: Household) -> None:
+        household.add_entry(self, "household_registered", registry=self.registry, site_id=self.site_id)
+
+
+class FirstRegistered(_Registration, FactCreated):
+    """The household's first registration, by either registry."""
+
+    TOPIC = "ledger:Household.FirstRegistered"
+    FORMER_TOPICS = (_FORMER + "FirstRegistered",)
+    class_version = 2
+    upcast_v1_v2 = staticmethod(_with_document_hash)
+
+    def apply(self, household: Household) -> None:
+        household.household_id = self.household_id
+        super().apply(household)
+
+
+class Registered(_Registration, FactEvent):
+    """A later registration (the other registry, or the same one again)."""
+
+    TOPIC = "ledger:Household.Registered"
+    FORMER_TOPICS = (_FORMER + "Registered",)
+    class_version = 2
+    upcast_v1_v2 = staticmethod(_with_document_hash)
+
+
+class CompositionChanged(FactEvent):
+    TOPIC = "ledger:Household.CompositionChanged"
+    FORMER_TOPICS = (_FORMER + "CompositionChanged",)
+    class_version = 2
+    upcast_v1_v2 = staticmethod(_with_document_hash)
+    household_id: str
+    registry: str
+    members: int
+    female: int | None
+    male: int | None
+    children: int | None
+    reason: str
+    id_document_hash: str | None
+
+    def apply(self, household: Household) -> None:
+        household.add_entry(self, "composition_changed", registry=self.registry)
+
+
+class Departed(FactEvent):
+    TOPIC = "ledger:Household.Departed"
+    FORMER_TOPICS = (_FORMER + "Departed",)
+    household_id: str
+    from_site_id: str
+    pathway: str
+    to_pcode: str | None
+    to_site_id: str | None
+    round_id: str | None
+    departure_letter_ref: str | None
+
+    def apply(self, household: Household) -> None:
+        household.add_entry(self, "household_departed", site_id=self.from_site_id)
+        if self.to_site_id:
+            household.add_entry(self, "household_transferred_in", site_id=self.to_site_id)
+
+
+class Reentered(FactEvent):
+    TOPIC = "ledger:Household.Reentered"
+    FORMER_TOPICS = (_FORMER + "Reentered",)
+    household_id: str
+    site_id: str
+
+    def apply(self, household: Household) -> None:
+        household.add_entry(self, "household_reentered", site_id=self.site_id)
+
+
+class ReturneeRegistered(FactEvent):
+    TOPIC = "ledger:Household.ReturneeRegistered"
+    FORMER_TOPICS = (_FORMER + "ReturneeRegistered",)
+    household_id: str
+    pcode: str
+
+    def apply(self, household: Household) -> None:
+        household.add_entry(self, "returnee_registered")
+
+
+class GrantDisbursed(FactEvent):
+    TOPIC = "ledger:Household.GrantDisbursed"
+    FORMER_TOPICS = (_FORMER + "GrantDisbursed",)
+    household_id: str
+    amount_iqd: int
+
+    def apply(self, household: Household) -> None:
+        household.add_entry(self, "grant_disbursed")
+
+
+class RegistrationClosed(FactEvent):
+    TOPIC = "ledger:Household.RegistrationClosed"
+    FORMER_TOPICS = (_FORMER + "RegistrationClosed",)
+    household_id: str
+    registry: str
+    reason: str
+
+    def apply(self, household: Household) -> None:
+        household.add_entry(self, "registration_closed", registry=self.registry)
+
+
+class PersonalDataErased(FactEvent):
+    TOPIC = "ledger:Household.PersonalDataErased"
+    FORMER_TOPICS = (_FORMER + "PersonalDataErased",)
+    household_id: str
+    reason: str
+
+    def apply(self, household: Household) -> None:
+        household.add_entry(self, "personal_data_erased", reason=self.reason)

@@ -7,67 +7,89 @@ checking the ledger's digest (``ledger verify``) happen on the read side.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from eventsourcing.domain import event
+from ledger.domain.base import DomainRuleError, FactAggregate, FactCreated, FactEvent, payload
 
-from ledger.domain.base import DomainRuleError, FactAggregate, aggregate_id
+if TYPE_CHECKING:
+    from ledger.facts import FactVoided, FigurePublished, FigureRetracted
+
+_FORMER = "ledger.domain.published_figure:PublishedFigure."
+
+
+def _later_fields(state: dict[str, Any]) -> None:
+    """Figures published before rulebook versions and ``--public`` lack their three fields."""
+    for name in ("rulebook_version", "public_min_households", "suppressed"):
+        state.setdefault(name, None)
 
 
 class PublishedFigure(FactAggregate):
-    @staticmethod
-    def create_id(figure_id: str, **_: Any) -> Any:
-        return aggregate_id("figure", figure_id)
+    TOPIC = "ledger:PublishedFigure"
+    FORMER_TOPICS = ("ledger.domain.published_figure:PublishedFigure",)
+    KIND = "figure"
+    UNKNOWN = "no published figure has that id"
+    if TYPE_CHECKING:  # set by the events' apply (a class annotation would be a dataclass field)
+        figure_id: str
+        retracted_by: str | None
 
-    @event("Published")
-    def __init__(
-        self,
-        *,
-        figure_id: str,
-        rulebook: str,
-        level: str,
-        as_of: dt.date,
-        known_at: str,
-        ledger_digest: str,
-        head_position: int,
-        rulebook_digest: str | None,
-        values: list[dict[str, Any]],
-        source_id: str,
-        effective_on: dt.date,
-        recorded_by: str | None,
-        source_document: str | None,
-        rulebook_version: int | None = None,
-        public_min_households: int | None = None,
-        suppressed: list[dict[str, Any]] | None = None,
-    ) -> None:
-        self._init_entries()
-        self.figure_id = figure_id
-        self.retracted_by: str | None = None
-        self._add(source_id, "figure_published", effective_on, rulebook=rulebook, level=level,
-                  as_of=as_of, head_position=head_position, rulebook_version=rulebook_version)
+    @classmethod
+    def create(cls, fact: FigurePublished) -> PublishedFigure:
+        return cls._start(Published, fact.figure_id, **payload(fact))
 
-    def retract(self, *, reason: str, source_id: str, effective_on: dt.date,
-                recorded_by: str | None, source_document: str | None, **_: Any) -> None:
+    def publish_again(self, fact: FigurePublished) -> None:
+        raise DomainRuleError(f"figure '{fact.figure_id}' is already published; a corrected "
+                              "figure is a new publication", field="figure_id")
+
+    def retract(self, fact: FigureRetracted) -> None:
         """Withdraw the figure: it stays published (and audited), but is no longer stood by."""
         if self.retracted_by is not None:
             raise DomainRuleError(
                 f"figure '{self.figure_id}' is already retracted (by '{self.retracted_by}')",
                 field="figure_id",
             )
-        self._retracted(figure_id=self.figure_id, reason=reason, source_id=source_id,
-                        effective_on=effective_on, recorded_by=recorded_by,
-                        source_document=source_document)
+        self.trigger_event(Retracted, **payload(fact))
 
-    @event("Retracted")
-    def _retracted(self, *, figure_id: str, reason: str, source_id: str, effective_on: dt.date,
-                   recorded_by: str | None, source_document: str | None) -> None:
-        self.retracted_by = source_id
-        self._add(source_id, "figure_retracted", effective_on, reason=reason)
-
-    def void(self, **_: Any) -> None:
+    def void(self, fact: FactVoided) -> None:
         """What was published stays published; a correction is a new publication."""
         raise DomainRuleError(
             f"figure '{self.figure_id}' was published and cannot be voided; retract it with "
             "`ledger figures retract` and publish a corrected figure instead",
             field="voided_source_id",
         )
+
+
+class Published(FactCreated):
+    TOPIC = "ledger:PublishedFigure.Published"
+    FORMER_TOPICS = (_FORMER + "Published",)
+    class_version = 2
+    upcast_v1_v2 = staticmethod(_later_fields)
+    figure_id: str
+    rulebook: str
+    level: str
+    as_of: dt.date
+    known_at: str
+    ledger_digest: str
+    head_position: int
+    rulebook_digest: str | None
+    values: list[dict[str, Any]]
+    rulebook_version: int | None
+    public_min_households: int | None
+    suppressed: list[dict[str, Any]] | None
+
+    def apply(self, figure: PublishedFigure) -> None:
+        figure.figure_id = self.figure_id
+        figure.retracted_by = None
+        figure.add_entry(self, "figure_published", rulebook=self.rulebook, level=self.level,
+                         as_of=self.as_of, head_position=self.head_position,
+                         rulebook_version=self.rulebook_version)
+
+
+class Retracted(FactEvent):
+    TOPIC = "ledger:PublishedFigure.Retracted"
+    FORMER_TOPICS = (_FORMER + "Retracted",)
+    figure_id: str
+    reason: str
+
+    def apply(self, figure: PublishedFigure) -> None:
+        figure.retracted_by = self.source_id
+        figure.add_entry(self, "figure_retracted", reason=self.reason)

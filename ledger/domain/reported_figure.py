@@ -8,11 +8,14 @@ happens on the read side (``ledger compare``).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING
 
-from eventsourcing.domain import event
+from ledger.domain.base import DomainRuleError, FactAggregate, FactCreated, FactEvent, payload
 
-from ledger.domain.base import DomainRuleError, FactAggregate, aggregate_id
+if TYPE_CHECKING:
+    from ledger.facts import FigureReported
+
+_FORMER = "ledger.domain.reported_figure:ReportedFigure."
 
 
 class AlreadyReportedError(DomainRuleError):
@@ -20,40 +23,23 @@ class AlreadyReportedError(DomainRuleError):
 
 
 class ReportedFigure(FactAggregate):
-    @staticmethod
-    def create_id(key: str, **_: Any) -> Any:
-        return aggregate_id("reported", key)
+    TOPIC = "ledger:ReportedFigure"
+    FORMER_TOPICS = ("ledger.domain.reported_figure:ReportedFigure",)
+    KIND = "reported"
+    if TYPE_CHECKING:  # set by the events' apply (a class annotation would be a dataclass field)
+        key: str
 
-    @event("Reported")
-    def __init__(
-        self,
-        *,
-        key: str,
-        source: str,
-        dataset: str,
-        as_of: dt.date,
-        place: str,
-        status: str,
-        location: str | None,
-        households: int | None,
-        individuals: int,
-        source_id: str,
-        effective_on: dt.date,
-        recorded_by: str | None,
-        source_document: str | None,
-    ) -> None:
-        self._init_entries()
-        self.key = key
-        self._add(source_id, "figure_reported", effective_on, as_of=as_of,
-                  households=households, individuals=individuals)
+    @classmethod
+    def create(cls, fact: FigureReported) -> ReportedFigure:
+        return cls._start(Reported, fact.key, key=fact.key, **payload(fact))
 
-    def report_again(self, **fields: Any) -> None:
+    def report_again(self, fact: FigureReported) -> None:
         """The figure once more: the same values are a repeat, others a conflict until voided."""
         live = self.live("figure_reported")
         if live:
             current = live[-1]
             values = {k: current.data[k] for k in ("as_of", "households", "individuals")}
-            if values == {k: fields[k] for k in values}:
+            if values == {k: getattr(fact, k) for k in values}:
                 raise AlreadyReportedError(
                     f"figure {self.key!r} is already recorded with these values "
                     f"(source_id '{current.source_id}')", field="individuals")
@@ -62,25 +48,31 @@ class ReportedFigure(FactAggregate):
                 f"(as of {current.data['as_of']}: {current.data['households']} households, "
                 f"{current.data['individuals']} individuals; source_id '{current.source_id}'); "
                 "void that fact first if the figure was corrected", field="individuals")
-        self._reported_again(**fields)
+        self.trigger_event(ReportedAgain, key=fact.key, **payload(fact))
 
-    @event("ReportedAgain")
-    def _reported_again(
-        self,
-        *,
-        key: str,
-        source: str,
-        dataset: str,
-        as_of: dt.date,
-        place: str,
-        status: str,
-        location: str | None,
-        households: int | None,
-        individuals: int,
-        source_id: str,
-        effective_on: dt.date,
-        recorded_by: str | None,
-        source_document: str | None,
-    ) -> None:
-        self._add(source_id, "figure_reported", effective_on, as_of=as_of,
-                  households=households, individuals=individuals)
+
+class _Report(FactEvent):
+    key: str
+    source: str
+    dataset: str
+    as_of: dt.date
+    place: str
+    status: str
+    location: str | None
+    households: int | None
+    individuals: int
+
+    def apply(self, figure: ReportedFigure) -> None:
+        figure.key = self.key
+        figure.add_entry(self, "figure_reported", as_of=self.as_of, households=self.households,
+                         individuals=self.individuals)
+
+
+class Reported(_Report, FactCreated):
+    TOPIC = "ledger:ReportedFigure.Reported"
+    FORMER_TOPICS = (_FORMER + "Reported",)
+
+
+class ReportedAgain(_Report):
+    TOPIC = "ledger:ReportedFigure.ReportedAgain"
+    FORMER_TOPICS = (_FORMER + "ReportedAgain",)

@@ -9,50 +9,68 @@ a name's recorded versions follow each other without gaps or repeats.
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING
 
-from eventsourcing.domain import event
+from ledger.domain.base import DomainRuleError, FactAggregate, FactCreated, FactEvent, payload
 
-from ledger.domain.base import DomainRuleError, FactAggregate, aggregate_id
+if TYPE_CHECKING:
+    from ledger.facts import FactVoided, RulebookDefined
+
+_FORMER = "ledger.domain.rulebook:RulebookDefinition."
 
 
 class RulebookDefinition(FactAggregate):
-    @staticmethod
-    def create_id(rulebook: str, **_: Any) -> Any:
-        return aggregate_id("rulebook", rulebook)
+    TOPIC = "ledger:RulebookDefinition"
+    FORMER_TOPICS = ("ledger.domain.rulebook:RulebookDefinition",)
+    KIND = "rulebook"
+    if TYPE_CHECKING:  # set by the events' apply (a class annotation would be a dataclass field)
+        rulebook: str
+        version_defined: int
 
-    @event("Defined")
-    def __init__(self, *, rulebook: str, version: int, definition: str, digest: str,
-                 source_id: str, effective_on: dt.date, recorded_by: str | None,
-                 source_document: str | None) -> None:
-        self._init_entries()
-        self.rulebook = rulebook
-        self.version = version
-        self._add(source_id, "rulebook_defined", effective_on, version=version, digest=digest)
+    @classmethod
+    def create(cls, fact: RulebookDefined) -> RulebookDefinition:
+        return cls._start(Defined, fact.rulebook, **payload(fact))
 
-    def define(self, *, version: int, definition: str, digest: str, source_id: str,
-               effective_on: dt.date, recorded_by: str | None, source_document: str | None,
-               **_: Any) -> None:
-        if version != self.version + 1:
+    def define(self, fact: RulebookDefined) -> None:
+        if fact.version != self.version_defined + 1:
             raise DomainRuleError(
-                f"rulebook '{self.rulebook}' is at version {self.version}; the next version is "
-                f"{self.version + 1}, not {version}", field="version",
+                f"rulebook '{self.rulebook}' is at version {self.version_defined}; the next version "
+                f"is {self.version_defined + 1}, not {fact.version}", field="version",
             )
-        self._defined_again(rulebook=self.rulebook, version=version, definition=definition, digest=digest,
-                            source_id=source_id, effective_on=effective_on,
-                            recorded_by=recorded_by, source_document=source_document)
+        self.trigger_event(DefinedAgain, **payload(fact))
 
-    @event("DefinedAgain")
-    def _defined_again(self, *, rulebook: str, version: int, definition: str, digest: str, source_id: str,
-                       effective_on: dt.date, recorded_by: str | None,
-                       source_document: str | None) -> None:
-        self.version = version
-        self._add(source_id, "rulebook_defined", effective_on, version=version, digest=digest)
-
-    def void(self, **_: Any) -> None:
+    def void(self, fact: FactVoided) -> None:
         """A version once defined stays defined: figures may have been counted with it."""
         raise DomainRuleError(
             f"rulebook '{self.rulebook}' versions cannot be voided; add a corrected version with "
             "`ledger rulebooks add FILE --new-version`", field="voided_source_id",
         )
+
+
+class _Definition(FactEvent):
+    rulebook: str
+    version: int
+    definition: str
+    digest: str
+
+    def apply(self, book: RulebookDefinition) -> None:
+        book.rulebook = self.rulebook
+        book.version_defined = self.version
+        book.add_entry(self, "rulebook_defined", version=self.version, digest=self.digest)
+
+
+class Defined(_Definition, FactCreated):
+    TOPIC = "ledger:RulebookDefinition.Defined"
+    FORMER_TOPICS = (_FORMER + "Defined",)
+
+    def apply(self, book: RulebookDefinition) -> None:
+        super().apply(book)
+        # The stream's version starts at the rulebook's version, as the release before numbered
+        # it: a built-in rulebook's first recorded version is 2, so its stream goes 1, 3, 4...
+        # Kept so that those streams replay (each event must be the stream's version + 1).
+        book.version = self.version
+
+
+class DefinedAgain(_Definition):
+    TOPIC = "ledger:RulebookDefinition.DefinedAgain"
+    FORMER_TOPICS = (_FORMER + "DefinedAgain",)

@@ -2,63 +2,26 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING
 
-from eventsourcing.domain import event
+from ledger.domain.base import DomainRuleError, FactAggregate, FactCreated, FactEvent, payload
 
-from ledger.domain.base import DomainRuleError, FactAggregate, aggregate_id
+if TYPE_CHECKING:
+    from ledger.facts import SiteClosed, SiteRegistered
+
+_FORMER = "ledger.domain.site:Site."
 
 
 class Site(FactAggregate):
-    @staticmethod
-    def create_id(site_id: str, **_: Any) -> Any:
-        return aggregate_id("site", site_id)
+    TOPIC = "ledger:Site"
+    FORMER_TOPICS = ("ledger.domain.site:Site",)
+    KIND = "site"
+    if TYPE_CHECKING:  # set by the events' apply (a class annotation would be a dataclass field)
+        site_id: str
 
-    @event("Registered")
-    def __init__(
-        self,
-        *,
-        site_id: str,
-        name: str,
-        kind: str,
-        location_pcode: str,
-        authority_adm1: str | None,
-        source_id: str,
-        effective_on: dt.date,
-        recorded_by: str | None,
-        source_document: str | None,
-    ) -> None:
-        self._init_entries()
-        self.site_id = site_id
-        self._add(source_id, "site_registered", effective_on, name=name, kind=kind,
-                  location_pcode=location_pcode, authority_adm1=authority_adm1)
-
-    def register_again(self, **fields: Any) -> None:
-        """A corrected registration, after the earlier one was voided."""
-        if self.is_registered:
-            raise DomainRuleError(
-                f"site '{self.site_id}' is already registered; void that registration first",
-                field="site_id",
-            )
-        self._reregistered(**fields)
-
-    @event("Reregistered")
-    def _reregistered(
-        self,
-        *,
-        site_id: str,
-        name: str,
-        kind: str,
-        location_pcode: str,
-        authority_adm1: str | None,
-        source_id: str,
-        effective_on: dt.date,
-        recorded_by: str | None,
-        source_document: str | None,
-    ) -> None:
-        self._add(source_id, "site_registered", effective_on, name=name, kind=kind,
-                  location_pcode=location_pcode, authority_adm1=authority_adm1)
+    @classmethod
+    def create(cls, fact: SiteRegistered) -> Site:
+        return cls._start(Registered, fact.site_id, **payload(fact))
 
     @property
     def is_registered(self) -> bool:
@@ -68,20 +31,53 @@ class Site(FactAggregate):
     def is_closed(self) -> bool:
         return bool(self.live("site_closed"))
 
-    def close(
-        self, *, source_id: str, effective_on: dt.date, recorded_by: str | None,
-        source_document: str | None,
-    ) -> None:
+    def check_live(self, key: str, field: str) -> None:
+        """A site whose registration was voided is not a site a fact may name."""
+        if not self.is_registered:
+            raise DomainRuleError(f"unknown site '{key}': no live site is recorded with that id",
+                                  field=field, not_found=True)
+
+    def register_again(self, fact: SiteRegistered) -> None:
+        """A corrected registration, after the earlier one was voided."""
+        if self.is_registered:
+            raise DomainRuleError(
+                f"site '{self.site_id}' is already registered; void that registration first",
+                field="site_id",
+            )
+        self.trigger_event(Reregistered, **payload(fact))
+
+    def close(self, fact: SiteClosed) -> None:
         if self.is_closed:
             raise DomainRuleError(f"site '{self.site_id}' is already closed", field="site_id")
-        self._closed(
-            source_id=source_id, effective_on=effective_on, recorded_by=recorded_by,
-            source_document=source_document,
-        )
+        self.trigger_event(Closed, **payload(fact, "site_id"))  # the stream is the site
 
-    @event("Closed")
-    def _closed(
-        self, *, source_id: str, effective_on: dt.date, recorded_by: str | None,
-        source_document: str | None,
-    ) -> None:
-        self._add(source_id, "site_closed", effective_on)
+
+class _SiteRegistration(FactEvent):
+    site_id: str
+    name: str
+    kind: str
+    location_pcode: str
+    authority_adm1: str | None
+
+    def apply(self, site: Site) -> None:
+        site.site_id = self.site_id
+        site.add_entry(self, "site_registered", name=self.name, kind=self.kind,
+                       location_pcode=self.location_pcode, authority_adm1=self.authority_adm1)
+
+
+class Registered(_SiteRegistration, FactCreated):
+    TOPIC = "ledger:Site.Registered"
+    FORMER_TOPICS = (_FORMER + "Registered",)
+
+
+class Reregistered(_SiteRegistration):
+    TOPIC = "ledger:Site.Reregistered"
+    FORMER_TOPICS = (_FORMER + "Reregistered",)
+
+
+class Closed(FactEvent):
+    TOPIC = "ledger:Site.Closed"
+    FORMER_TOPICS = (_FORMER + "Closed",)
+
+    def apply(self, site: Site) -> None:
+        site.add_entry(self, "site_closed")

@@ -22,7 +22,8 @@ from fastapi import APIRouter, Body, Depends, FastAPI, File, Query, Request, Upl
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from ledger.application import BATCH_SIZE, Outcome
+from ledger.application import Outcome
+from ledger.bulk import BATCH_SIZE
 from ledger.catalogue import CATALOGUE
 from ledger.cli.audit import (
     diff_document,

@@ -75,7 +75,7 @@ def check_voids(ws: Workspace, who: Principal, facts: Iterable[FactInput | Ledge
     voids = [f for f in facts if isinstance(f, FactVoided)]
     if scope is None or not voids:
         return
-    known = ws.ledger.sources.find([v.voided_source_id for v in voids])
+    known = ws.ledger.service.known([v.voided_source_id for v in voids])
     for void in voids:
         target = known.get(void.voided_source_id)
         if target is None or target.fact_type not in REGISTRY_FACTS or target.household_id is None:

@@ -42,8 +42,10 @@ class FactRecord:
         return self.data.get(name, default)
 
 
-COMMON = frozenset({"timestamp", "originator_topic", "source_id", "effective_on", "recorded_by",
-                    "source_document"})
+# The event's envelope and the common fields of every fact: not part of a fact's own ``data``.
+# (``class_version``: events of a class at version 2 or more say so, ledger.domain.base.)
+COMMON = frozenset({"timestamp", "originator_topic", "class_version", "source_id", "effective_on",
+                    "recorded_by", "source_document"})
 _SELECT = (
     "SELECT f.notification_id, f.recorded_at, f.source_id, f.fact_type, f.subject_id, "
     "f.effective_on, e.state, f.household_id FROM ledger_facts f JOIN {events} e ON e.{position} = "

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -11,20 +10,10 @@ from eventsourcing.persistence import ApplicationRecorder
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg.sql import SQL, Identifier
 
+from ledger.store.port import KnownSource
 from ledger.store.recorders import FACTS_TABLE
 
 LOOKUP_CHUNK = 900  # below SQLite's default limit of bound parameters
-
-
-@dataclass(frozen=True, slots=True)
-class KnownSource:
-    source_id: str
-    content_hash: str
-    fact_type: str
-    subject_id: str
-    household_id: str | None
-    originator_id: UUID
-    position: int | None
 
 
 class SourceIndex:

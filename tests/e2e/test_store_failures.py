@@ -24,10 +24,9 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from ledger.application import MovementLedger
 from ledger.catalogue import parse_fact
 from ledger.store.settings import StoreSettings
-from ledger.workspace import Workspace
+from ledger.workspace import Workspace, Writer
 from tests.conftest import PG_DSN
 from tests.e2e.conftest import LEDGER, Cli, Result, assert_no_traceback, write_jsonl
 from tests.factdicts import registration, site
@@ -183,7 +182,7 @@ def test_a_read_only_store_whose_views_are_behind_says_so_instead_of_showing_the
     store = tmp_path / "store"
     store.mkdir()
     _store_with_facts(store)
-    ledger = MovementLedger(StoreSettings.from_url(f"sqlite:///{store / 'ledger.db'}"))
+    ledger = Writer(StoreSettings.from_url(f"sqlite:///{store / 'ledger.db'}"))
     try:
         ledger.record(parse_fact(registration("H2")))  # recorded, the views not caught up
     finally:

@@ -57,7 +57,7 @@ def fresh_store(settings: StoreSettings, name: str) -> Iterator[Workspace]:
 def stored(ws: Workspace) -> dict[str, tuple[Any, ...]]:
     """Every stored fact by source_id: its index entry, and its event without the timestamp."""
     events = {}
-    for n in ws.ledger.recorder.select_notifications(start=1, limit=100_000):  # type: ignore[attr-defined]
+    for n in ws.ledger.store.recorder.select_notifications(start=1, limit=100_000):
         state = orjson.loads(n.state)
         del state["timestamp"]
         events[n.id] = (str(n.originator_id), n.originator_version, n.topic, state)

@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from ledger.application import MovementLedger
 from ledger.domain.base import aggregate_id
 from ledger.store.db import Database
 from ledger.store.settings import StoreSettings
+from ledger.workspace import Writer
 from tests.factdicts import composition, departure, parsed, reentry, registration, site
 
 pytestmark = pytest.mark.postgres
@@ -45,7 +45,7 @@ def facts_of_worker(worker: int) -> list[dict[str, Any]]:
 
 def record_in_process(url: str, worker: int, barrier: Any, results: Any) -> None:
     try:
-        ledger = MovementLedger(StoreSettings.from_url(url))
+        ledger = Writer(StoreSettings.from_url(url))
         try:
             facts = parsed(*facts_of_worker(worker))
             barrier.wait(timeout=60)
@@ -84,7 +84,7 @@ def run_workers(url: str) -> dict[int, list[tuple[str, str, str]]]:
 
 @pytest.mark.slow
 def test_concurrent_writers_lose_nothing_and_store_nothing_twice(
-    pg_app: MovementLedger, pg_settings: StoreSettings
+    pg_app: Writer, pg_settings: StoreSettings
 ) -> None:
     setup = [site("CHAMISHKU")] + [
         registration(h, registry="operational", source_id=f"reg-{h}") for h in HOUSEHOLDS

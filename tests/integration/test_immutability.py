@@ -10,10 +10,10 @@ import psycopg
 import pytest
 from psycopg.sql import SQL, Identifier
 
-from ledger.application import MovementLedger
 from ledger.store.db import Database
 from ledger.store.schema import WRITER_ROLE, refresh_roles
 from ledger.store.settings import StoreSettings
+from ledger.workspace import Writer
 from tests.factdicts import parsed, registration, site
 
 Sql = Callable[..., list[tuple[Any, ...]]]
@@ -25,7 +25,7 @@ def events_table(settings: StoreSettings) -> str:
 
 
 @pytest.fixture
-def stored(ledger_app: MovementLedger, sql: Sql, store_settings: StoreSettings) -> dict[str, Any]:
+def stored(ledger_app: Writer, sql: Sql, store_settings: StoreSettings) -> dict[str, Any]:
     """Two facts recorded; returns a snapshot of both tables to compare with afterwards."""
     for fact_in in parsed(site("CHAMISHKU"), registration("H1")):
         ledger_app.record(fact_in)
@@ -63,7 +63,7 @@ def test_stored_facts_cannot_be_updated_or_deleted(
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("table", ["ledger_events", "ledger_facts"])
-def test_postgres_refuses_truncate(pg_app: MovementLedger, pg_settings: StoreSettings,
+def test_postgres_refuses_truncate(pg_app: Writer, pg_settings: StoreSettings,
                                    pg_sql: Sql, table: str) -> None:
     for fact_in in parsed(site("CHAMISHKU")):
         pg_app.record(fact_in)
@@ -77,7 +77,7 @@ def test_postgres_refuses_truncate(pg_app: MovementLedger, pg_settings: StoreSet
 @pytest.mark.postgres
 @pytest.mark.parametrize("table", ["ledger_events", "ledger_facts"])
 def test_the_writer_role_may_only_read_and_append(
-    pg_app: MovementLedger, pg_settings: StoreSettings, table: str
+    pg_app: Writer, pg_settings: StoreSettings, table: str
 ) -> None:
     for fact_in in parsed(site("CHAMISHKU")):
         pg_app.record(fact_in)

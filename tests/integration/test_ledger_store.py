@@ -10,7 +10,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from ledger.application import MovementLedger, Outcome
+from ledger.application import Outcome
 from ledger.catalogue import CATALOGUE, parse_fact
 from ledger.errors import (
     InvalidFactError,
@@ -20,6 +20,7 @@ from ledger.errors import (
     SourceConflictError,
 )
 from ledger.store.chain import parse_time
+from ledger.workspace import Writer
 from tests.factdicts import (
     composition,
     departure,
@@ -36,7 +37,7 @@ from tests.factdicts import (
 
 Sql = Callable[..., list[tuple[Any, ...]]]
 
-def record(app: MovementLedger, *dicts: dict[str, Any]) -> list[Outcome]:
+def record(app: Writer, *dicts: dict[str, Any]) -> list[Outcome]:
     return [app.record(f) for f in parsed(*dicts)]
 
 
@@ -44,14 +45,14 @@ def fact_rows(sql: Sql) -> int:
     return int(sql("SELECT count(*) FROM ledger_facts")[0][0])
 
 
-def rejected(app: MovementLedger, data: dict[str, Any]) -> LedgerError:
+def rejected(app: Writer, data: dict[str, Any]) -> LedgerError:
     with pytest.raises(LedgerError) as caught:
         app.record(parse_fact(data))
     return caught.value
 
 
 @pytest.fixture
-def camp(ledger_app: MovementLedger) -> MovementLedger:
+def camp(ledger_app: Writer) -> Writer:
     """CHAMISHKU and ESYAN registered; H1 registered in both registries at CHAMISHKU."""
     record(
         ledger_app,
@@ -63,7 +64,7 @@ def camp(ledger_app: MovementLedger) -> MovementLedger:
     return ledger_app
 
 
-def test_every_fact_type_is_recorded(ledger_app: MovementLedger, sql: Sql) -> None:
+def test_every_fact_type_is_recorded(ledger_app: Writer, sql: Sql) -> None:
     facts = [
         site("CHAMISHKU"),
         site("ESYAN"),
@@ -116,7 +117,7 @@ def test_every_fact_type_is_recorded(ledger_app: MovementLedger, sql: Sql) -> No
     ],
 )
 def test_unknown_site_household_or_round_is_not_found(
-    camp: MovementLedger, sql: Sql, data: dict[str, Any], field: str
+    camp: Writer, sql: Sql, data: dict[str, Any], field: str
 ) -> None:
     before = fact_rows(sql)
 
@@ -128,7 +129,7 @@ def test_unknown_site_household_or_round_is_not_found(
 
 
 def test_a_round_departure_of_a_household_not_on_the_manifest_is_rejected(
-    camp: MovementLedger, sql: Sql
+    camp: Writer, sql: Sql
 ) -> None:
     record(camp, round_planned("R1"))
     before = fact_rows(sql)
@@ -141,7 +142,7 @@ def test_a_round_departure_of_a_household_not_on_the_manifest_is_rejected(
     assert fact_rows(sql) == before
 
 
-def test_a_round_departure_of_a_withdrawn_household_is_rejected(camp: MovementLedger) -> None:
+def test_a_round_departure_of_a_withdrawn_household_is_rejected(camp: Writer) -> None:
     record(camp, round_planned("R1"), manifested("H1"), withdrawn("H1"))
 
     error = rejected(camp, departure("H1", round_id="R1"))
@@ -150,7 +151,7 @@ def test_a_round_departure_of_a_withdrawn_household_is_rejected(camp: MovementLe
     assert "manifest" in str(error)
 
 
-def test_a_round_departure_of_a_manifested_household_is_recorded(camp: MovementLedger) -> None:
+def test_a_round_departure_of_a_manifested_household_is_recorded(camp: Writer) -> None:
     record(camp, round_planned("R1"), manifested("H1"))
 
     (outcome,) = record(camp, departure("H1", round_id="R1"))
@@ -158,28 +159,28 @@ def test_a_round_departure_of_a_manifested_household_is_recorded(camp: MovementL
     assert outcome.status == "recorded"
 
 
-def test_a_departure_from_a_site_the_household_is_not_in_is_rejected(camp: MovementLedger) -> None:
+def test_a_departure_from_a_site_the_household_is_not_in_is_rejected(camp: Writer) -> None:
     error = rejected(camp, departure("H1", from_site_id="ESYAN"))
 
     assert isinstance(error, RuleViolationError)
     assert error.field == "from_site_id"
 
 
-def test_a_reentry_of_a_household_that_never_departed_is_rejected(camp: MovementLedger) -> None:
+def test_a_reentry_of_a_household_that_never_departed_is_rejected(camp: Writer) -> None:
     error = rejected(camp, reentry("H1"))
 
     assert isinstance(error, RuleViolationError)
     assert "departure" in str(error)
 
 
-def test_a_fact_dated_before_the_first_registration_is_rejected(camp: MovementLedger) -> None:
+def test_a_fact_dated_before_the_first_registration_is_rejected(camp: Writer) -> None:
     error = rejected(camp, composition("H1", effective_on="2014-12-31"))
 
     assert error.field == "effective_on"
 
 
 def test_the_same_source_id_with_the_same_content_is_already_recorded(
-    camp: MovementLedger, sql: Sql
+    camp: Writer, sql: Sql
 ) -> None:
     first = registration("H2", source_id="reg-H2")
     (recorded,) = record(camp, first)
@@ -194,7 +195,7 @@ def test_the_same_source_id_with_the_same_content_is_already_recorded(
 
 
 def test_the_same_source_id_with_different_content_is_a_conflict(
-    camp: MovementLedger, sql: Sql
+    camp: Writer, sql: Sql
 ) -> None:
     record(camp, registration("H2", source_id="reg-H2", members=5))
     before = fact_rows(sql)
@@ -208,13 +209,13 @@ def test_the_same_source_id_with_different_content_is_a_conflict(
     assert fact_rows(sql) == before
 
 
-def test_a_source_id_reused_for_another_fact_type_is_a_conflict(camp: MovementLedger) -> None:
+def test_a_source_id_reused_for_another_fact_type_is_a_conflict(camp: Writer) -> None:
     error = rejected(camp, departure("H1", source_id="reg-H1-off"))
 
     assert isinstance(error, SourceConflictError)
 
 
-def test_a_voided_fact_cannot_be_voided_again(camp: MovementLedger) -> None:
+def test_a_voided_fact_cannot_be_voided_again(camp: Writer) -> None:
     record(camp, departure("H1", source_id="dep-1"), voided("dep-1", source_id="void-1"))
 
     error = rejected(camp, voided("dep-1"))
@@ -224,7 +225,7 @@ def test_a_voided_fact_cannot_be_voided_again(camp: MovementLedger) -> None:
     assert void_of_void.field == "voided_source_id"
 
 
-def test_a_voided_departure_no_longer_allows_a_reentry(camp: MovementLedger) -> None:
+def test_a_voided_departure_no_longer_allows_a_reentry(camp: Writer) -> None:
     record(camp, departure("H1", source_id="dep-1"), voided("dep-1"))
 
     error = rejected(camp, reentry("H1"))
@@ -234,7 +235,7 @@ def test_a_voided_departure_no_longer_allows_a_reentry(camp: MovementLedger) -> 
 
 @pytest.mark.parametrize("batch_size", [1, 3, 500])
 def test_a_batch_stores_the_good_facts_and_rejects_the_bad_with_a_reason_each(
-    ledger_app: MovementLedger, sql: Sql, batch_size: int
+    ledger_app: Writer, sql: Sql, batch_size: int
 ) -> None:
     try:
         parse_fact(registration("H3", members=0))
@@ -265,7 +266,7 @@ def test_a_batch_stores_the_good_facts_and_rejects_the_bad_with_a_reason_each(
     assert stored == {o.source_id for o in outcomes if o.status == "recorded"}
 
 
-def test_facts_in_one_batch_are_checked_in_order(ledger_app: MovementLedger, sql: Sql) -> None:
+def test_facts_in_one_batch_are_checked_in_order(ledger_app: Writer, sql: Sql) -> None:
     record(ledger_app, site("CHAMISHKU"))
     batch = parsed(
         departure("H2"),                    # H2 not registered yet at this point of the batch
@@ -281,7 +282,7 @@ def test_facts_in_one_batch_are_checked_in_order(ledger_app: MovementLedger, sql
     assert fact_rows(sql) == 5
 
 
-def test_a_repeat_inside_one_batch_is_already_recorded(ledger_app: MovementLedger, sql: Sql) -> None:
+def test_a_repeat_inside_one_batch_is_already_recorded(ledger_app: Writer, sql: Sql) -> None:
     reg = registration("H1", source_id="reg-H1")
     batch = parsed(site("CHAMISHKU"), reg, reg, {**reg, "members": 2})
 
@@ -292,7 +293,7 @@ def test_a_repeat_inside_one_batch_is_already_recorded(ledger_app: MovementLedge
     assert fact_rows(sql) == 2
 
 
-def test_a_late_fact_is_accepted_and_keeps_both_its_times(camp: MovementLedger, sql: Sql) -> None:
+def test_a_late_fact_is_accepted_and_keeps_both_its_times(camp: Writer, sql: Sql) -> None:
     record(camp, departure("H1", source_id="dep-1", effective_on="2026-02-15"))
 
     (late,) = record(camp, composition("H1", source_id="late-1", effective_on="2020-01-01"))
@@ -311,7 +312,7 @@ def test_a_late_fact_is_accepted_and_keeps_both_its_times(camp: MovementLedger, 
 
 
 def test_the_database_refuses_a_second_row_with_the_same_source_id(
-    camp: MovementLedger, sql: Sql
+    camp: Writer, sql: Sql
 ) -> None:
     with pytest.raises((sqlite3.IntegrityError, psycopg.errors.UniqueViolation)):
         sql(
@@ -326,7 +327,7 @@ def test_the_database_refuses_a_second_row_with_the_same_source_id(
 
 
 def test_a_household_manifested_only_after_it_departed_was_not_on_the_manifest(
-    camp: MovementLedger,
+    camp: Writer,
 ) -> None:
     record(camp, round_planned("R1"), manifested("H1", effective_on="2026-03-01"))
 
@@ -336,7 +337,7 @@ def test_a_household_manifested_only_after_it_departed_was_not_on_the_manifest(
 
 
 def test_a_late_departure_counts_the_manifest_as_it_was_on_the_departure_date(
-    camp: MovementLedger,
+    camp: Writer,
 ) -> None:
     record(
         camp,

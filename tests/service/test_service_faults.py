@@ -15,11 +15,10 @@ from typing import Any
 import httpx
 import pytest
 
-from ledger.application import MovementLedger
 from ledger.cli.read import bridge_document
 from ledger.service.middleware import json_bytes
 from ledger.store.settings import StoreSettings
-from ledger.workspace import Workspace
+from ledger.workspace import Workspace, Writer
 from projections.queries import reconcile
 from tests.conftest import init_store
 from tests.e2e.conftest import Cli
@@ -193,7 +192,7 @@ def test_facts_recorded_by_another_process_reach_the_views_through_the_follower(
         cli: Cli, server: Server) -> None:
     reader = client(server, token(cli, "RWG", "reader"))
     settings = StoreSettings.from_url(cli.url)
-    ledger = MovementLedger(settings)  # a writer that does not bring the views up to date
+    ledger = Writer(settings)  # a writer that does not bring the views up to date
     try:
         for fact in parsed(site(recorded_by=ORG), *households("ELSEWHERE", 3)):
             ledger.record(fact)

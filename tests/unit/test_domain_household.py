@@ -6,35 +6,54 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from eventsourcing.domain import Aggregate
 
 from ledger.catalogue import parse_fact
-from ledger.domain.base import DomainRuleError
+from ledger.domain.base import DomainRuleError, FactAggregate
+from ledger.domain.departure_round import DepartureRound
 from ledger.domain.household import Household
-from tests.factdicts import composition, departure, fact, reentry, registration, voided
-
-
-def fields(data: dict[str, Any]) -> dict[str, Any]:
-    """The keyword arguments the application passes for a fact (its validated input)."""
-    found = parse_fact(data).fields()
-    del found["type"]
-    return found
+from ledger.facts import FactInput
+from tests.factdicts import (
+    composition,
+    departure,
+    fact,
+    manifested,
+    reentry,
+    registration,
+    round_planned,
+    voided,
+    withdrawn,
+)
 
 
 def a_household(household_id: str = "H1", **kw: Any) -> Household:
-    return Household(**fields(registration(household_id, **kw)))
+    return Household.create(parse_fact(registration(household_id, **kw)))
 
 
-def rule_broken(action: Any, **kw: Any) -> DomainRuleError:
+def a_round(*manifest: str, withdrawn_from: tuple[str, ...] = ()) -> DepartureRound:
+    r1 = DepartureRound.create(parse_fact(round_planned("R1")))
+    for household_id in manifest:
+        r1.manifest(parse_fact(manifested(household_id)), a_household(household_id))
+    for household_id in withdrawn_from:
+        r1.withdraw(parse_fact(withdrawn(household_id)))
+    return r1
+
+
+def rule_broken(action: Any, data: dict[str, Any], *args: Any) -> DomainRuleError:
     with pytest.raises(DomainRuleError) as caught:
-        action(**kw)
+        action(parse_fact(data), *args)
     return caught.value
+
+
+def given(action: Any, data: dict[str, Any], *args: Any) -> FactInput:
+    fact_in = parse_fact(data)
+    action(fact_in, *args)
+    return fact_in
 
 
 def test_household_departs_from_the_camp_it_is_registered_in() -> None:
     household = a_household(site_id="CHAMISHKU")
 
-    household.depart(on_round_manifest=None, **fields(departure(from_site_id="CHAMISHKU")))
+    household.depart(parse_fact(departure(from_site_id="CHAMISHKU")))
 
     assert household.has_departed_by(dt.date(2026, 2, 15))
     assert not household.has_departed_by(dt.date(2026, 2, 14))
@@ -43,8 +62,7 @@ def test_household_departs_from_the_camp_it_is_registered_in() -> None:
 def test_household_cannot_depart_from_a_site_it_is_not_in() -> None:
     household = a_household(site_id="ESYAN")
 
-    error = rule_broken(household.depart, on_round_manifest=None,
-                        **fields(departure(from_site_id="CHAMISHKU")))
+    error = rule_broken(household.depart, departure(from_site_id="CHAMISHKU"))
 
     assert error.field == "from_site_id"
     assert "not in site 'CHAMISHKU'" in str(error)
@@ -54,23 +72,23 @@ def test_household_cannot_depart_from_a_site_it_is_not_in() -> None:
 
 def test_a_late_recorded_earlier_registration_makes_the_departure_valid() -> None:
     household = a_household(site_id="ESYAN", registry="official")
-    leaving = fields(departure(from_site_id="CHAMISHKU", effective_on="2026-02-15"))
-    rule_broken(household.depart, on_round_manifest=None, **leaving)
+    leaving = departure(from_site_id="CHAMISHKU", effective_on="2026-02-15")
+    rule_broken(household.depart, leaving)
 
-    household.register(**fields(registration(site_id="CHAMISHKU", registry="operational",
-                                             effective_on="2016-03-01")))
-    household.depart(on_round_manifest=None, **leaving)
+    household.register(parse_fact(registration(site_id="CHAMISHKU", registry="operational",
+                                               effective_on="2016-03-01")))
+    household.depart(parse_fact(leaving))
 
     assert [e.kind for e in household.live()][-1] == "household_departed"
 
 
 def test_a_registration_dated_after_the_departure_does_not_place_the_household_in_time() -> None:
     household = a_household(site_id="ESYAN")
-    household.register(**fields(registration(site_id="CHAMISHKU", registry="operational",
-                                             effective_on="2026-03-01")))
+    household.register(parse_fact(registration(site_id="CHAMISHKU", registry="operational",
+                                               effective_on="2026-03-01")))
 
-    error = rule_broken(household.depart, on_round_manifest=None,
-                        **fields(departure(from_site_id="CHAMISHKU", effective_on="2026-02-15")))
+    error = rule_broken(household.depart,
+                        departure(from_site_id="CHAMISHKU", effective_on="2026-02-15"))
 
     assert error.field == "from_site_id"
 
@@ -78,8 +96,7 @@ def test_a_registration_dated_after_the_departure_does_not_place_the_household_i
 def test_a_round_departure_requires_the_household_on_the_manifest() -> None:
     household = a_household()
 
-    error = rule_broken(household.depart, on_round_manifest=False,
-                        **fields(departure(round_id="R1")))
+    error = rule_broken(household.depart, departure(round_id="R1"), a_round())
 
     assert error.field == "round_id"
     assert "manifest of round 'R1'" in str(error)
@@ -87,10 +104,10 @@ def test_a_round_departure_requires_the_household_on_the_manifest() -> None:
 
 def test_a_camp_to_camp_transfer_places_the_household_in_the_new_camp() -> None:
     household = a_household(site_id="CHAMISHKU")
-    household.depart(on_round_manifest=None, **fields(departure(
+    household.depart(parse_fact(departure(
         to_site_id="ESYAN", pathway="relocation", to_pcode=None, effective_on="2020-01-01")))
 
-    household.depart(on_round_manifest=None, **fields(departure(
+    household.depart(parse_fact(departure(
         from_site_id="ESYAN", effective_on="2026-02-15")))
 
     assert len(household.live("household_departed")) == 2
@@ -99,7 +116,7 @@ def test_a_camp_to_camp_transfer_places_the_household_in_the_new_camp() -> None:
 def test_reentry_needs_an_earlier_departure() -> None:
     household = a_household()
 
-    error = rule_broken(household.reenter, **fields(reentry()))
+    error = rule_broken(household.reenter, reentry())
 
     assert error.field == "household_id"
     assert "follows a departure" in str(error)
@@ -107,18 +124,18 @@ def test_reentry_needs_an_earlier_departure() -> None:
 
 def test_reentry_after_a_departure_is_accepted() -> None:
     household = a_household()
-    household.depart(on_round_manifest=None, **fields(departure(effective_on="2026-02-15")))
+    household.depart(parse_fact(departure(effective_on="2026-02-15")))
 
-    household.reenter(**fields(reentry(effective_on="2026-04-20")))
+    household.reenter(parse_fact(reentry(effective_on="2026-04-20")))
 
     assert [e.kind for e in household.live()][-1] == "household_reentered"
 
 
 def test_reentry_dated_before_the_departure_is_rejected() -> None:
     household = a_household()
-    household.depart(on_round_manifest=None, **fields(departure(effective_on="2026-02-15")))
+    household.depart(parse_fact(departure(effective_on="2026-02-15")))
 
-    error = rule_broken(household.reenter, **fields(reentry(effective_on="2026-01-20")))
+    error = rule_broken(household.reenter, reentry(effective_on="2026-01-20"))
 
     assert "no departure on or before 2026-01-20" in str(error)
 
@@ -139,7 +156,7 @@ def test_reentry_dated_before_the_departure_is_rejected() -> None:
 def test_nothing_is_dated_before_the_first_registration(method: str, data: dict[str, Any]) -> None:
     household = a_household(effective_on="2015-01-10")
 
-    error = rule_broken(getattr(household, method), **fields(data))
+    error = rule_broken(getattr(household, method), data)
 
     assert error.field == "effective_on"
     assert "2015-01-10" in str(error)
@@ -148,8 +165,7 @@ def test_nothing_is_dated_before_the_first_registration(method: str, data: dict[
 def test_a_departure_dated_before_the_first_registration_is_rejected() -> None:
     household = a_household(effective_on="2015-01-10")
 
-    error = rule_broken(household.depart, on_round_manifest=None,
-                        **fields(departure(effective_on="2014-12-01")))
+    error = rule_broken(household.depart, departure(effective_on="2014-12-01"))
 
     assert error.field == "effective_on"
 
@@ -157,7 +173,7 @@ def test_a_departure_dated_before_the_first_registration_is_rejected() -> None:
 def test_a_registry_changes_only_the_composition_it_registered() -> None:
     household = a_household(registry="official")
 
-    error = rule_broken(household.change_composition, **fields(composition(registry="operational")))
+    error = rule_broken(household.change_composition, composition(registry="operational"))
 
     assert error.field == "registry"
 
@@ -166,9 +182,9 @@ def test_a_registration_cannot_be_closed_twice() -> None:
     household = a_household(registry="official")
     closing = fact("registration_closed", household_id="H1", registry="official",
                    reason="duplicate", effective_on="2020-01-01")
-    household.close_registration(**fields(closing))
+    household.close_registration(parse_fact(closing))
 
-    error = rule_broken(household.close_registration, **fields({**closing, "source_id": "again"}))
+    error = rule_broken(household.close_registration, {**closing, "source_id": "again"})
 
     assert error.field == "registry"
     assert household.open_registries() == set()
@@ -177,10 +193,10 @@ def test_a_registration_cannot_be_closed_twice() -> None:
 def test_a_fact_cannot_be_voided_twice() -> None:
     household = a_household()
     leaving = departure(source_id="dep-1")
-    household.depart(on_round_manifest=None, **fields(leaving))
-    household.void(**fields(voided("dep-1", source_id="void-1")))
+    household.depart(parse_fact(leaving))
+    household.void(parse_fact(voided("dep-1", source_id="void-1")))
 
-    error = rule_broken(household.void, **fields(voided("dep-1", source_id="void-2")))
+    error = rule_broken(household.void, voided("dep-1", source_id="void-2"))
 
     assert error.field == "voided_source_id"
     assert "already voided" in str(error)
@@ -190,17 +206,17 @@ def test_a_fact_cannot_be_voided_twice() -> None:
 def test_a_household_cannot_void_a_fact_about_someone_else() -> None:
     household = a_household()
 
-    error = rule_broken(household.void, **fields(voided("dep-of-H2")))
+    error = rule_broken(household.void, voided("dep-of-H2"))
 
     assert error.field == "voided_source_id"
 
 
 def test_a_voided_departure_no_longer_allows_a_reentry() -> None:
     household = a_household()
-    household.depart(on_round_manifest=None, **fields(departure(source_id="dep-1")))
-    household.void(**fields(voided("dep-1")))
+    household.depart(parse_fact(departure(source_id="dep-1")))
+    household.void(parse_fact(voided("dep-1")))
 
-    error = rule_broken(household.reenter, **fields(reentry()))
+    error = rule_broken(household.reenter, reentry())
 
     assert "follows a departure" in str(error)
     assert household.live("household_departed") == []
@@ -208,20 +224,20 @@ def test_a_voided_departure_no_longer_allows_a_reentry() -> None:
 
 def test_a_voided_registration_leaves_nothing_to_act_on() -> None:
     household = a_household(source_id="reg-1")
-    household.void(**fields(voided("reg-1", effective_on="2016-01-01")))
+    household.void(parse_fact(voided("reg-1", effective_on="2016-01-01")))
 
-    error = rule_broken(household.change_composition, **fields(composition()))
+    error = rule_broken(household.change_composition, composition())
 
     assert "no live registration" in str(error)
 
 
 def test_replaying_the_events_rebuilds_the_same_state_without_rechecking_rules() -> None:
     household = a_household()
-    household.depart(on_round_manifest=None, **fields(departure(source_id="dep-1")))
-    household.reenter(**fields(reentry()))
-    household.void(**fields(voided("dep-1")))
+    household.depart(parse_fact(departure(source_id="dep-1")))
+    household.reenter(parse_fact(reentry()))
+    household.void(parse_fact(voided("dep-1")))
 
-    copy: Aggregate | None = None
+    copy: FactAggregate | None = None
     for domain_event in household.collect_events():
         copy = domain_event.mutate(copy)
 
@@ -229,3 +245,41 @@ def test_replaying_the_events_rebuilds_the_same_state_without_rechecking_rules()
     assert copy.entries == household.entries
     assert copy.voided == {"dep-1": household.voided["dep-1"]}
     assert copy.version == 4
+
+
+def test_a_round_departure_leaves_only_from_one_of_the_rounds_sites() -> None:
+    household = a_household(site_id="ESYAN")
+
+    error = rule_broken(household.depart, departure(from_site_id="ESYAN", round_id="R1"),
+                        a_round("H1"))
+
+    assert error.field == "from_site_id"
+    assert "round 'R1' departs from CHAMISHKU, not from 'ESYAN'" in str(error)
+
+
+def test_a_withdrawn_household_cannot_depart_in_the_round() -> None:
+    household = a_household()
+
+    error = rule_broken(household.depart, departure(round_id="R1"),
+                        a_round("H1", withdrawn_from=("H1",)))
+
+    assert error.field == "round_id"
+    assert "withdrawn" in str(error)
+
+
+def test_a_manifested_household_departs_in_the_round() -> None:
+    household = a_household()
+
+    given(household.depart, departure(round_id="R1"), a_round("H1"))
+
+    assert len(household.live("household_departed")) == 1
+
+
+def test_the_manifest_is_read_as_it_was_on_the_departure_date() -> None:
+    household = a_household()
+    r1 = a_round()
+    r1.manifest(parse_fact(manifested("H1", effective_on="2026-03-01")), household)
+
+    error = rule_broken(household.depart, departure(round_id="R1", effective_on="2026-02-15"), r1)
+
+    assert error.field == "round_id"

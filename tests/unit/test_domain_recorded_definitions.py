@@ -15,29 +15,45 @@ from ledger.errors import InvalidFactError
 TOML = 'name = "iris"\n'
 
 
-def defined(version: int, text: str = TOML, **kw: Any) -> dict[str, Any]:
+def defined(version: int, text: str = TOML, **kw: Any) -> Any:
     data = {"type": "rulebook_defined", "source_id": f"rulebook/iris/v{version}",
             "effective_on": "2026-05-01", "rulebook": "iris", "version": version,
             "definition": text, "digest": hashlib.sha256(text.encode()).hexdigest(), **kw}
-    return parse_fact(data, internal=True).model_dump(exclude={"type"})
+    return parse_fact(data, internal=True)
 
 
 def test_rulebook_versions_follow_each_other_without_gaps() -> None:
-    book = RulebookDefinition(**defined(1))
-    book.define(**defined(2, TOML + "# v2\n"))
+    book = RulebookDefinition.create(defined(1))
+    book.define(defined(2, TOML + "# v2\n"))
 
     with pytest.raises(DomainRuleError, match="the next version is 3, not 4") as caught:
-        book.define(**defined(4, TOML + "# v4\n"))
+        book.define(defined(4, TOML + "# v4\n"))
 
     assert caught.value.field == "version"
-    assert book.version == 2
+    assert book.version_defined == 2
+
+
+def test_a_built_in_rulebooks_stream_is_numbered_from_its_first_recorded_version() -> None:
+    """The release before numbered a rulebook's stream from its first version (2 for a built-in
+    rulebook): its streams went 1, 3, 4... and must still replay and take the next version."""
+    book = RulebookDefinition.create(defined(2))
+    book.define(defined(3, TOML + "# v3\n"))
+
+    events = book.collect_events()
+    assert [e.originator_version for e in events] == [1, 3]
+    replayed = None
+    for event in events:
+        replayed = event.mutate(replayed)
+    assert isinstance(replayed, RulebookDefinition)
+    assert replayed.version_defined == 3
 
 
 def test_a_rulebook_version_cannot_be_voided() -> None:
-    book = RulebookDefinition(**defined(1))
+    book = RulebookDefinition.create(defined(1))
 
     with pytest.raises(DomainRuleError, match="--new-version"):
-        book.void(voided_source_id="rulebook/iris/v1")
+        book.void(parse_fact({"type": "fact_voided", "source_id": "v", "effective_on": "2026-05-02",
+                              "voided_source_id": "rulebook/iris/v1", "reason": "wrong"}))
 
 
 def test_a_rulebook_definition_carries_the_digest_of_its_text() -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from ledger.catalogue import parse_fact
@@ -12,35 +10,27 @@ from ledger.domain.site import Site
 from tests.factdicts import fact, site, voided
 
 
-def fields(data: dict[str, Any]) -> dict[str, Any]:
-    found = parse_fact(data).fields()
-    del found["type"]
-    return found
-
-
-def closing(**kw: Any) -> dict[str, Any]:
-    return {k: v for k, v in fields(fact("site_closed", site_id="CHAMISHKU", **kw)).items()
-            if k != "site_id"}
-
-
 def test_a_site_cannot_be_closed_twice() -> None:
-    camp = Site(**fields(site("CHAMISHKU")))
-    camp.close(**closing())
+    camp = Site.create(parse_fact(site("CHAMISHKU")))
+    camp.close(parse_fact(fact("site_closed", site_id="CHAMISHKU")))
 
     with pytest.raises(DomainRuleError) as caught:
-        camp.close(**closing())
+        camp.close(parse_fact(fact("site_closed", site_id="CHAMISHKU")))
 
     assert caught.value.field == "site_id"
     assert camp.is_closed
 
 
 def test_a_registered_site_cannot_be_registered_again_until_voided() -> None:
-    camp = Site(**fields(site("CHAMISHKU", source_id="site-1")))
+    camp = Site.create(parse_fact(site("CHAMISHKU", source_id="site-1")))
     with pytest.raises(DomainRuleError, match="already registered"):
-        camp.register_again(**fields(site("CHAMISHKU")))
+        camp.register_again(parse_fact(site("CHAMISHKU")))
 
-    camp.void(**fields(voided("site-1")))
+    camp.void(parse_fact(voided("site-1")))
     assert not camp.is_registered
-    camp.register_again(**fields(site("CHAMISHKU", name="Chamishku camp")))
+    with pytest.raises(DomainRuleError) as caught:
+        camp.check_live("CHAMISHKU", "site_id")
+    assert caught.value.not_found
+    camp.register_again(parse_fact(site("CHAMISHKU", name="Chamishku camp")))
 
     assert camp.is_registered
