@@ -184,7 +184,7 @@ def repeat_outcome(fact: FactInput, previous: KnownSource) -> Outcome:
 
 def personal_refusal(fact: FactInput) -> Outcome | None:
     """The write side never stores a personal field: ``ledger.vault`` splits them off first."""
-    if fact.personal_fields and fact.personal_data():
+    if fact.has_personal_data():
         return Outcome("rejected", fact.source_id, error=InvalidFactError(
             "personal fields reach the ledger only through the vault", field="head_name"))
     return None

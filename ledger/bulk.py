@@ -42,7 +42,7 @@ from ledger.application import (
 )
 from ledger.domain.base import DomainRuleError, FactAggregate, FactEvent
 from ledger.errors import LedgerError
-from ledger.facts import FactInput
+from ledger.facts import FactInput, FactVoided
 from ledger.store.chain import FactMeta
 from ledger.store.port import EventKey, FactStore, KnownSource, StoreConflict
 
@@ -169,7 +169,7 @@ class _Batch:
         self.known = self.store.find_sources([s for f in facts for s in sources_named(f)])
         streams: set[UUID] = set()
         for fact in facts:
-            target = self.known.get(getattr(fact, "voided_source_id", ""))
+            target = self.known.get(fact.voided_source_id) if isinstance(fact, FactVoided) else None
             streams |= streams_named(fact, target)
         missing = []
         for stream in streams:

@@ -183,6 +183,11 @@ class FactInput(BaseModel):
             data = self.model_dump(mode="json", exclude_none=True)
         return orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
 
+    def has_personal_data(self) -> bool:
+        """Whether any personal field is given (checked on every fact the ledger records)."""
+        values = self.__dict__
+        return any(values[k] is not None for k in self.personal_fields)
+
     def personal_data(self) -> dict[str, Any]:
         """The personal fields given (none for most fact types)."""
         if not self.personal_fields:

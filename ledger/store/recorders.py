@@ -22,7 +22,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastor
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 from eventsourcing.utils import retry
 from psycopg import Cursor
-from psycopg.rows import DictRow
+from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Composed, Identifier, Literal
 
 from ledger.store.chain import GENESIS, FactMeta, format_time, link_digest, parse_time
@@ -229,11 +229,10 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         if not originator_ids:
             return []
         with self.datastore.transaction(commit=False) as curs:
-            curs.execute(self.select_streams_statement, (list(originator_ids),), prepare=True)
-            return [
-                StoredEvent(r["originator_id"], r["originator_version"], r["topic"], bytes(r["state"]))
-                for r in curs.fetchall()
-            ]
+            plain: Any = curs  # its own cursor: plain rows, no dict per event
+            plain.row_factory = tuple_row
+            plain.execute(self.select_streams_statement, (list(originator_ids),), prepare=True)
+            return [StoredEvent(*row) for row in plain.fetchall()]
 
     def _immutability_sql(self, table: str) -> list[Composed]:
         schema = Identifier(self.datastore.schema)

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder
 from eventsourcing.postgres import PostgresApplicationRecorder
+from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
 from ledger.store.port import KnownSource
@@ -39,8 +40,10 @@ class SourceIndex:
                 schema=Identifier(datastore.schema), facts=Identifier(FACTS_TABLE)
             )
             with datastore.transaction(commit=False) as curs:
-                curs.execute(query, (chunk,))
-                return [tuple(r.values()) for r in curs.fetchall()]
+                plain: Any = curs  # its own cursor: plain rows
+                plain.row_factory = tuple_row
+                plain.execute(query, (chunk,))
+                return list(plain.fetchall())
         marks = ",".join("?" * len(chunk))
         with self.recorder.datastore.transaction(commit=False) as c:  # type: ignore[attr-defined]
             c.execute(f"SELECT {columns} FROM {FACTS_TABLE} WHERE source_id IN ({marks})", chunk)
