@@ -24,21 +24,22 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from itertools import islice
-from uuid import UUID
 
 from ledger.application import (
     MAX_ATTEMPTS,
     A,
     LedgerService,
+    Named,
     Outcome,
     act,
+    aggregates_named,
     backoff,
     index_entry,
+    load_named,
     personal_refusal,
     rejection,
     repeat_outcome,
     sources_named,
-    streams_named,
 )
 from ledger.domain.base import DomainRuleError, FactAggregate, FactEvent
 from ledger.errors import LedgerError
@@ -48,7 +49,7 @@ from ledger.store.port import EventKey, FactStore, KnownSource, StoreConflict
 
 CACHE_SIZE = 20_000  # aggregates kept between the batches of one import (bounds its memory)
 BATCH_SIZE = 2_000  # facts per atomic save: a quarter of the commits and round trips of 500
-Cache = OrderedDict[UUID, FactAggregate | None]
+Cache = OrderedDict[tuple[str, str], FactAggregate | None]  # by (kind, key)
 
 
 class BulkRecorder:
@@ -144,21 +145,21 @@ class _Batch:
         self.store = store
         self.cache = cache
         self.cache_size = cache_size
-        self.aggregates: dict[UUID, FactAggregate | None] = {}
+        self.aggregates: dict[tuple[str, str], FactAggregate | None] = {}
         self.known: dict[str, KnownSource] = {}
         self.pending: dict[str, KnownSource] = {}
 
     # ---- the unit of work (ledger.application.Unit) ------------------------------------------
     def get(self, cls: type[A], key: str) -> A | None:
-        stream = cls.stream_id(key)
-        if stream not in self.aggregates:
-            self.aggregates[stream] = self.store.load([stream]).get(stream)
-        found = self.aggregates[stream]
+        name = (cls.KIND, key)
+        if name not in self.aggregates:
+            self.aggregates.update(load_named(self.store, [(cls, key)]))
+        found = self.aggregates[name]
         assert found is None or isinstance(found, cls)
         return found
 
-    def created(self, aggregate: FactAggregate) -> None:
-        self.aggregates[aggregate.id] = aggregate
+    def created(self, cls: type[FactAggregate], key: str, aggregate: FactAggregate) -> None:
+        self.aggregates[(cls.KIND, key)] = aggregate
 
     def source(self, source_id: str) -> KnownSource | None:
         return self.known.get(source_id) or self.pending.get(source_id)
@@ -167,18 +168,18 @@ class _Batch:
     def preload(self, facts: list[FactInput]) -> None:
         """Every source_id and every aggregate the batch's facts name: a query each."""
         self.known = self.store.find_sources([s for f in facts for s in sources_named(f)])
-        streams: set[UUID] = set()
+        named: set[Named] = set()
         for fact in facts:
             target = self.known.get(fact.voided_source_id) if isinstance(fact, FactVoided) else None
-            streams |= streams_named(fact, target)
+            named |= aggregates_named(fact, target)
         missing = []
-        for stream in streams:
-            if stream in self.cache:
-                self.aggregates[stream] = self.cache[stream]
+        for cls, key in named:
+            name = (cls.KIND, key)
+            if name in self.cache:
+                self.aggregates[name] = self.cache[name]
             else:
-                missing.append(stream)
-        loaded = self.store.load(missing)
-        self.aggregates.update({stream: loaded.get(stream) for stream in missing})
+                missing.append((cls, key))
+        self.aggregates.update(load_named(self.store, missing))
 
     def run(self, batch: list[FactInput | LedgerError]) -> list[Outcome]:
         self.preload([f for f in batch if isinstance(f, FactInput)])
@@ -224,8 +225,8 @@ class _Batch:
 
     def _keep(self) -> None:
         """The batch's aggregates into the cache, as saved (least recently used out first)."""
-        for stream, aggregate in self.aggregates.items():
-            self.cache[stream] = aggregate
-            self.cache.move_to_end(stream)
+        for name, aggregate in self.aggregates.items():
+            self.cache[name] = aggregate
+            self.cache.move_to_end(name)
         while len(self.cache) > self.cache_size:
             self.cache.popitem(last=False)

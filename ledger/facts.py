@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Annotated, Any, ClassVar, Literal, Self
 
 import orjson
@@ -168,7 +168,8 @@ class FactInput(BaseModel):
         """The fact's fields as plain data (a new dict; nested models as dicts), without the
         personal ones."""
         if self.personal_fields:
-            return {k: v for k, v in self.__dict__.items() if k not in self.personal_fields}
+            values = self.__dict__
+            return {k: values[k] for k in _stored_fields(type(self))}
         return dict(self.__dict__) if self.flat else self.model_dump()
 
     def canonical(self) -> bytes:
@@ -204,6 +205,12 @@ class FactInput(BaseModel):
 
     def content_hash(self) -> str:
         return hashlib.sha256(self.canonical()).hexdigest()
+
+
+@cache
+def _stored_fields(model: type[FactInput]) -> tuple[str, ...]:
+    """A model's fields but the personal ones, in declaration order."""
+    return tuple(k for k in model.model_fields if k not in model.personal_fields)
 
 
 class _Breakdown(BaseModel):

@@ -23,9 +23,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Self
 from uuid import UUID
 
 from eventsourcing.domain import AggregateCreated, AggregateEvent, BaseAggregate
@@ -94,14 +93,13 @@ class FactCreated(FactEvent, AggregateCreated):
     """The event that records the first fact of a stream, and so creates its aggregate."""
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """A live fact as the rules see it."""
+class Entry(NamedTuple):
+    """A live fact as the rules see it (a tuple: an import makes one per fact it records)."""
 
     source_id: str
     kind: str
     effective_on: dt.date
-    data: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Any]
 
 
 class FactAggregate(BaseAggregate[UUID]):
