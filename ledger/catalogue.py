@@ -25,7 +25,7 @@ from __future__ import annotations
 import functools
 import operator
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any, get_args
 
 from pydantic import Field, TypeAdapter, ValidationError
@@ -191,6 +191,12 @@ class FactType:
     refs: tuple[Ref, ...] = ()
     creates: bool = False
     internal: str | None = None
+    # Every field name of the model (``type`` too), read once: asking pydantic's ``model_fields``
+    # per cell of a file costs more than the cell.
+    names: frozenset[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "names", frozenset(self.model.model_fields))
 
     @property
     def summary(self) -> str:

@@ -111,7 +111,7 @@ class ColumnPlan:
 
 @cache
 def _all_fields() -> frozenset[str]:
-    return frozenset(name for t in CATALOGUE.recordable for name in CATALOGUE[t].model.model_fields)
+    return frozenset(name for t in CATALOGUE.recordable for name in CATALOGUE[t].names)
 
 
 @cache
@@ -135,7 +135,7 @@ def plan_columns(file: str, names: Sequence[str], tags: Sequence[str] | None,
 
     Raises ``InvalidFactError`` with one message when the header cannot give facts.
     """
-    allowed = CATALOGUE[fact_type].model.model_fields.keys() if fact_type else _all_fields()
+    allowed = CATALOGUE[fact_type].names if fact_type else _all_fields()
     width = max(len(names), len(tags or ()))
     titles = [str(names[i]).strip() if i < len(names) and names[i] is not None else ""
               for i in range(width)]

@@ -110,7 +110,7 @@ def field_for(fields: tuple[str, ...], fact_type: object) -> str:
     entry = CATALOGUE.get(fact_type)
     if entry is not None:
         for name in fields:
-            if name in entry.model.model_fields:
+            if name in entry.names:
                 return name
     return fields[0]
 

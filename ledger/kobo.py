@@ -103,7 +103,7 @@ def mapping_from_document(document: Mapping[str, Any], source: str) -> KoboMappi
     if not isinstance(fact_type, str) or fact_type not in CATALOGUE:
         raise InvalidFactError(f"{source}: fact_type {fact_type!r}; expected one of "
                                f"{', '.join(CATALOGUE.names)}")
-    model_fields = set(CATALOGUE[fact_type].model.model_fields) - {"type"}
+    model_fields = CATALOGUE[fact_type].names - {"type"}
 
     def table(key: str) -> dict[str, Any]:
         value = document.get(key, {})

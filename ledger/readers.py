@@ -273,7 +273,7 @@ def _drop_personal(data: dict[str, Any], notes: Notes) -> list[str]:
     """Remove the keys that are not fields of the record's type and look personal."""
     entry = CATALOGUE.get(data.get("type"))
     dropped = [key for key in data
-               if (entry is None or key not in entry.model.model_fields) and looks_personal(key)]
+               if (entry is None or key not in entry.names) and looks_personal(key)]
     for key in dropped:
         del data[key]
         notes.add_personal(key)
@@ -326,7 +326,7 @@ def _read_table(rows: Iterator[list[Any] | Unreadable], plan: ColumnPlan, fact_t
         for index, (candidates, value) in enumerate(zip(plan.candidates, row, strict=False)):
             cell = _cell(value)
             if index in plan.personal and (entry is None or not set(candidates)
-                                           & entry.model.model_fields.keys()):
+                                           & entry.names):
                 if index < len(raw):
                     raw[index] = None  # personal data is never kept, not even in rejects
                 continue

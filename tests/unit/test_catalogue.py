@@ -17,6 +17,7 @@ reminder docs/adding-a-fact-type.md points to. With it, the fact type must be:
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -150,6 +151,20 @@ def test_every_fact_type_is_recordable(name: str) -> None:
         assert meta.subject_id == entry.subject_of(parse(data, internal=internal(name)))
     about_household = name in CATALOGUE.about_households() or name == "fact_voided"
     assert meta.household_id == ("H1" if about_household else None)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_event_carries_exactly_its_classs_fields(name: str) -> None:
+    """Events are built directly (ledger.domain.base.built), not by the dataclass's __init__:
+    what a fact's event stores must be what its class declares, no field more or less."""
+    before, data = EXAMPLES[name]
+    service = recorded(*BASE, *before, data)
+    store = service.store
+    assert isinstance(store, MemoryFactStore)
+
+    event = store.mapper.to_domain_event(store.log[-1][1])
+
+    assert set(vars(event)) == {f.name for f in dataclasses.fields(event)}
 
 
 def _write_csv(path: Path, rows: list[list[Any]]) -> Path:
