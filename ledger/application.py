@@ -259,9 +259,8 @@ class LedgerService:
             return rejection(fact, exc)
         (event,) = aggregate.collect_events()
         assert isinstance(event, FactEvent)
-        key = (event.originator_id, event.originator_version)
-        positions = self.store.save([event], {key: index_entry(fact, unit)})
-        return Outcome("recorded", fact.source_id, positions[key])
+        (position,) = self.store.save([event], [index_entry(fact, unit)])
+        return Outcome("recorded", fact.source_id, position)
 
     def record_each(self, facts: Iterable[FactInput | LedgerError]) -> Iterator[Outcome]:
         """One outcome per input, in order (an input that failed validation is a rejection)."""

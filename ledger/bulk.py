@@ -45,7 +45,7 @@ from ledger.domain.base import DomainRuleError, FactAggregate, FactEvent
 from ledger.errors import LedgerError
 from ledger.facts import FactInput, FactVoided
 from ledger.store.chain import FactMeta
-from ledger.store.port import EventKey, FactStore, KnownSource, StoreConflict
+from ledger.store.port import FactStore, KnownSource, StoreConflict
 
 CACHE_SIZE = 20_000  # aggregates kept between the batches of one import (bounds its memory)
 BATCH_SIZE = 2_000  # facts per atomic save: a quarter of the commits and round trips of 500
@@ -183,9 +183,9 @@ class _Batch:
 
     def run(self, batch: list[FactInput | LedgerError]) -> list[Outcome]:
         self.preload([f for f in batch if isinstance(f, FactInput)])
-        results: list[Outcome | EventKey] = []
+        results: list[Outcome | int] = []  # an outcome, or the index of the fact's event
         events: list[FactEvent] = []
-        index: dict[EventKey, FactMeta] = {}
+        index: list[FactMeta] = []
         for fact in batch:
             outcome = self._refused(fact)
             if outcome is not None:
@@ -199,17 +199,16 @@ class _Batch:
                 continue
             (event,) = aggregate.collect_events()
             assert isinstance(event, FactEvent)
-            key = (event.originator_id, event.originator_version)
             meta = index_entry(fact, self)
+            results.append(len(events))
             events.append(event)
-            index[key] = meta
+            index.append(meta)
             self.pending[fact.source_id] = KnownSource(
                 fact.source_id, meta.content_hash, fact.type, meta.subject_id, meta.household_id,
                 event.originator_id, None)
-            results.append(key)
-        positions = self.store.save(events, index) if events else {}
+        positions = self.store.save(events, index) if events else []
         self._keep()
-        saved = {index[key].source_id: position for key, position in positions.items()}
+        saved = {meta.source_id: position for meta, position in zip(index, positions, strict=True)}
         return [_settled(r, saved) if isinstance(r, Outcome)
                 else Outcome("recorded", index[r].source_id, positions[r]) for r in results]
 

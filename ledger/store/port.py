@@ -7,15 +7,13 @@ PostgreSQL, with the fact index and the hash chain) and :class:`ledger.store.mem
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 from uuid import UUID
 
 from ledger.domain.base import FactAggregate, FactEvent
 from ledger.store.chain import FactMeta
-
-EventKey = tuple[UUID, int]  # an event's (originator_id, originator_version)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +41,8 @@ class FactStore(Protocol):
     def load(self, ids: Collection[UUID]) -> dict[UUID, FactAggregate]:
         """These aggregates, each replayed from its stream (absent when it has no event)."""
 
-    def save(self, events: Sequence[FactEvent], index: Mapping[EventKey, FactMeta]) -> dict[EventKey, int]:
-        """Store the events, each with its fact's index entry, all or nothing, in this order;
-        their positions. Raises :class:`StoreConflict` when a stream already has an event's
-        version (another writer was first) or a ``source_id`` is already recorded."""
+    def save(self, events: Sequence[FactEvent], index: Sequence[FactMeta]) -> list[int]:
+        """Store the events, each with its fact's index entry (``index`` in the same order), all
+        or nothing, in this order; their positions. Raises :class:`StoreConflict` when a stream
+        already has an event's version (another writer was first) or a ``source_id`` is already
+        recorded."""

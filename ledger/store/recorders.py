@@ -13,7 +13,7 @@ Both tables refuse UPDATE, DELETE and TRUNCATE through triggers created here.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
@@ -35,7 +35,9 @@ FACT_COLUMNS = (
     "notification_id, source_id, fact_type, subject_id, household_id, originator_id, "
     "originator_version, effective_on, recorded_at, content_hash, chain_hash"
 )
-MetaMap = Mapping[tuple[UUID, int], FactMeta]
+# Each event's fact index entry, in the events' order (None: an event that is no fact, as the
+# library's conformance tests write).
+Metas = Sequence[FactMeta | None]
 # (position, source_id, fact_type, subject_id, household_id, originator_id, originator_version,
 #  effective_on, recorded_at, content_hash, chain_hash), typed for PostgreSQL's binary COPY
 ChainRow = tuple[
@@ -47,7 +49,7 @@ ChainRow = tuple[
 def chain_rows(
     stored_events: Sequence[StoredEvent],
     notification_ids: Sequence[int],
-    metas: MetaMap,
+    metas: Metas,
     head_digest: str,
     head_time: dt.datetime | None,
 ) -> list[ChainRow]:
@@ -56,10 +58,9 @@ def chain_rows(
     moment = now if head_time is None or now > head_time else head_time + dt.timedelta(microseconds=1)
     rows: list[ChainRow] = []
     previous = head_digest
-    for event, position in zip(stored_events, notification_ids, strict=True):
+    for event, position, meta in zip(stored_events, notification_ids, metas, strict=True):
         originator_id = event.originator_id if isinstance(event.originator_id, UUID) else UUID(
             event.originator_id)
-        meta = metas.get((originator_id, event.originator_version))
         previous = link_digest(
             previous, position, format_time(moment), meta, originator_id,
             event.originator_version, event.topic, event.state,
@@ -146,7 +147,7 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         )
         head = c.fetchone()
         rows = chain_rows(
-            stored_events, ids, kwargs.get("fact_meta") or {},
+            stored_events, ids, kwargs.get("fact_meta") or [None] * len(stored_events),
             head[0] if head else GENESIS, parse_time(head[1]) if head else None,
         )
         c.executemany(f"INSERT INTO {self.facts_table} VALUES (?,?,?,?,?,?,?,?,?,?,?)", [
@@ -271,7 +272,8 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                 for event, position in zip(stored_events, ids, strict=True):
                     copy.write_row((event.originator_id, event.originator_version, event.topic,
                                     event.state, position))
-            self.append_chain(curs, stored_events, ids, kwargs.get("fact_meta") or {})
+            self.append_chain(curs, stored_events, ids,
+                              kwargs.get("fact_meta") or [None] * len(stored_events))
         return ids
 
     def _lock_table(self, curs: Cursor[DictRow]) -> None:
@@ -289,7 +291,7 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
 
     def append_chain(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent],
-        ids: Sequence[int], metas: MetaMap,
+        ids: Sequence[int], metas: Metas,
     ) -> None:
         """Index and chain events just inserted (the caller holds the events table lock)."""
         curs.execute(self.select_head_statement, prepare=True)

@@ -8,7 +8,7 @@ with them, one query each however many facts or aggregates a batch names.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -18,7 +18,7 @@ from eventsourcing.persistence import IntegrityError, StoredEvent, Transcoder
 import ledger.domain  # noqa: F401  (defines every event class, so their topics resolve)
 from ledger.domain.base import FactAggregate, FactEvent
 from ledger.store.chain import FactMeta
-from ledger.store.port import EventKey, KnownSource, StoreConflict
+from ledger.store.port import KnownSource, StoreConflict
 from ledger.store.recorders import LedgerPostgresRecorder, LedgerSQLiteRecorder
 from ledger.store.settings import APPLICATION_NAME, StoreSettings
 from ledger.store.sources import SourceIndex
@@ -68,13 +68,12 @@ class SqlFactStore:
         stored: list[StoredEvent] = self.recorder.select_streams(list(ids))
         return replay(map(self.mapper.to_domain_event, stored))
 
-    def save(self, events: Sequence[FactEvent], index: Mapping[EventKey, FactMeta]) -> dict[EventKey, int]:
+    def save(self, events: Sequence[FactEvent], index: Sequence[FactMeta]) -> list[int]:
         try:
             recordings = self.events.events.put(events, fact_meta=index)
         except IntegrityError:
             raise StoreConflict from None
-        return {(r.domain_event.originator_id, r.domain_event.originator_version): r.notification.id
-                for r in recordings}
+        return [r.notification.id for r in recordings]
 
     def close(self) -> None:
         self.events.close()

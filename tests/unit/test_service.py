@@ -26,7 +26,6 @@ from ledger.errors import (
 from ledger.facts import FactInput
 from ledger.store.chain import FactMeta
 from ledger.store.memory import MemoryFactStore
-from ledger.store.port import EventKey
 from tests.factdicts import (
     composition,
     departure,
@@ -296,9 +295,9 @@ class _RacedStore(MemoryFactStore):
         super().__init__()
         self.rival: FactInput | None = rival
 
-    def save(self, events: Any, index: Any) -> dict[EventKey, int]:
+    def save(self, events: Any, index: Any) -> list[int]:
         rival, self.rival = self.rival, None
-        if rival is not None and index and any(m.household_id == "H1" for m in index.values()):
+        if rival is not None and index and any(m.household_id == "H1" for m in index):
             assert LedgerService(self).record(rival).status == "recorded"
         return super().save(events, index)
 
@@ -339,4 +338,4 @@ def test_bulk_and_one_at_a_time_give_the_same_outcomes_and_index() -> None:
 def _index(service: LedgerService) -> dict[str, FactMeta]:
     store = service.store
     assert isinstance(store, MemoryFactStore)
-    return {meta.source_id: meta for _, _, meta in store.log if meta is not None}
+    return {meta.source_id: meta for _, _, meta in store.log}
