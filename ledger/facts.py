@@ -58,6 +58,7 @@ _ID_DOCUMENT = re.compile(r"\b[A-Za-z]{1,2}\d{7,8}\b|\b\d{12}\b")
 _EMAIL = re.compile(r"[^\s@]+@[^\s@]+\.[A-Za-z]{2,}")
 
 
+@lru_cache(maxsize=4096)  # the same organisations and references come on fact after fact
 def personal_problem(value: str, *, contact: bool = False) -> str | None:
     """Why ``value`` looks like personal data, or None. ``contact``: e-mail addresses too."""
     if _ID_DOCUMENT.search(value):
@@ -137,8 +138,15 @@ class FieldProblem(ValueError):  # noqa: N818 - pydantic wants a ValueError; it 
         self.field = field
 
 
+_checked_today = dt.date.min  # a day known to be today or earlier: time only moves on
+
+
 def _not_in_future(value: dt.date) -> dt.date:
-    if value > dt.datetime.now(dt.UTC).date():
+    global _checked_today  # noqa: PLW0603 - a cache of the clock, so most dates need no clock read
+    if value <= _checked_today:
+        return value
+    _checked_today = dt.datetime.now(dt.UTC).date()
+    if value > _checked_today:
         raise ValueError(f"{value.isoformat()} is in the future; a fact records what already happened")
     return value
 

@@ -214,11 +214,9 @@ class Vault:
 
     # ---- the edge: split, record, settle ------------------------------------------------
     def split(self, item: FactInput | LedgerError) -> Split:
-        if isinstance(item, LedgerError) or not item.personal_fields:
+        if isinstance(item, LedgerError) or not item.has_personal_data():
             return Split(item)
         personal = item.personal_data()
-        if not personal:
-            return Split(item)
         if self.settings.master is None:
             field = min(personal)
             return Split(InvalidFactError(f"field '{field}': {NO_KEY_MESSAGE}", field=field))

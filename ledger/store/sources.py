@@ -26,8 +26,11 @@ class SourceIndex:
     def find(self, source_ids: Sequence[str]) -> dict[str, KnownSource]:
         found: dict[str, KnownSource] = {}
         unique = list(dict.fromkeys(source_ids))
-        for start in range(0, len(unique), LOOKUP_CHUNK):
-            for row in self._select(unique[start:start + LOOKUP_CHUNK]):
+        # PostgreSQL takes the whole batch as one array; SQLite a bounded number of parameters.
+        is_postgres = isinstance(self.recorder, PostgresApplicationRecorder)
+        chunk = (len(unique) or 1) if is_postgres else LOOKUP_CHUNK
+        for start in range(0, len(unique), chunk):
+            for row in self._select(unique[start:start + chunk]):
                 found[row[0]] = KnownSource(row[0], row[1], row[2], row[3], row[4], UUID(str(row[5])), row[6])
         return found
 
