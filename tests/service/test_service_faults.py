@@ -16,10 +16,10 @@ import httpx
 import pytest
 
 from ledger.application import MovementLedger
-from ledger.cli.read import bridge_document
 from ledger.service.middleware import json_bytes
 from ledger.store.settings import StoreSettings
 from ledger.workspace import Workspace
+from projections.documents import bridge_document
 from projections.queries import reconcile
 from tests.conftest import init_store
 from tests.e2e.conftest import Cli
