@@ -10,12 +10,13 @@ separator, so it can be corrected and imported again), and the totals add up:
 from __future__ import annotations
 
 import csv
+import datetime as dt
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import orjson
 
@@ -28,7 +29,12 @@ from ledger.facts import FactInput
 from ledger.kobo import KoboMapping
 from ledger.outputs import OutputPath, Stage, check_output, remove_stale, staged
 from ledger.readers import RawRecord, file_format, layout_of, open_source
+from ledger.reported import ReportedReader, site_name_key
+from ledger.reported import load_mapping as load_reported_mapping
 from ledger.store.failures import FAILURES, store_failure
+
+if TYPE_CHECKING:
+    from ledger.workspace import Workspace
 
 ProgressFn = Callable[[int], None]
 
@@ -204,3 +210,40 @@ def import_file(
     report.rejects_file = str(rejects.path) if rejects.count else None
     report.warnings = source.notes.warnings() if source is not None else []
     return report
+
+
+@dataclass(frozen=True)
+class ReportedTable:
+    """A file of figures someone published (``import --reported``), not of household facts."""
+
+    source: str
+    dataset: str
+    as_of: dt.date | None  # for a file with no #date column
+    mapping: Path | None  # a hashtag mapping of one's own
+
+
+@dataclass(frozen=True)
+class Imported:
+    report: ImportReport
+    views_behind: str | None  # why the views are not up to date with what was recorded, if so
+
+
+def import_into(ws: Workspace, path: Path, *, rejects_path: Path | OutputPath | None = None,
+                fact_type: str | None = None, kobo: KoboMapping | None = None,
+                strict: bool = False, reported: ReportedTable | None = None,
+                progress: ProgressFn | None = None) -> Imported:
+    """``ledger import``: the file's facts recorded in a store, then its views brought up to
+    date (the facts stay recorded if that fails)."""
+    records = None
+    if reported is not None:
+        ws.catch_up()  # reported places are named as the ledger's sites are
+        sites = ws.views.sites()
+        known = {site_id: site_id for site_id in sites}
+        known.update({site_name_key(info.name): site_id for site_id, info in sites.items()})
+        mapping = load_reported_mapping(reported.mapping) if reported.mapping else None
+        records = ReportedReader(path, source=reported.source, dataset=reported.dataset,
+                                 as_of=reported.as_of, sites=known, mapping=mapping).records()
+    report = import_file(ws.record_without_views, path, rejects_path=rejects_path,
+                         fact_type=fact_type, kobo=kobo, progress=progress, strict=strict,
+                         records=records)
+    return Imported(report, ws.catch_up_after_writing())

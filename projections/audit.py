@@ -51,6 +51,7 @@ from projections.fold import (
 )
 from projections.folded import folded_cells, folded_members
 from projections.lineage import Explanation, explain
+from projections.places import check_places
 from projections.queries import ViewRow, group_cells
 from projections.rulebook_versions import RulebookVersion, RulebookVersions, load_versions
 from projections.rulebooks import Rulebook, builtin_rulebooks
@@ -724,3 +725,21 @@ def figure_audit_rows(audit: FigureAudit) -> list[dict[str, Any]]:
          "matches": c.published == c.known_then}
         for c in audit.cells
     ]
+
+
+# ---- the audit commands' answers ----------------------------------------------------------
+def audit_count(views: Views, rulebook: str, cell: Cell, level: Level, as_of: dt.date,
+                 known_at: dt.datetime) -> CountLineage:
+    """``audit count``: the households behind a figure (its place checked first), counted with
+    the rulebook version known at K."""
+    check_places([cell[1]], views.sites())
+    return versioned_count(views, load_versions(views.db), rulebook, cell, level, as_of, known_at)
+
+
+def audit_diff(views: Views, rulebook: str, cell: Cell, level: Level, as_of: dt.date,
+                known_at: dt.datetime, vs_known_at: dt.datetime) -> FigureDiff:
+    """``audit diff``: a figure known at two times (its place checked first), and the facts
+    recorded in between that changed it."""
+    check_places([cell[1]], views.sites())
+    return versioned_diff(views, load_versions(views.db), rulebook, cell, level, as_of,
+                          known_at, vs_known_at)

@@ -34,10 +34,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ledger.errors import NotFoundError
 from ledger.pcodes import NATIONAL, adm1_of, adm2_of
 from projections.bridge import REASON_NAMES, Bridge, Figure, Level, SiteInfo
+from projections.documents import place_label
+from projections.export import ledger_digest
 from projections.queries import ViewResult, reconcile, show
 from projections.reported import ReportedFigure, reported_figures
 from projections.rulebooks import Rulebook
@@ -399,3 +402,25 @@ def coverage_tables(views: Views, rulebooks: Sequence[str], as_of: dt.date,
             ordered = sorted(rows.values(), key=lambda r: (r.place == NATIONAL, r.place, r.status))
             tables.append(CoverageTable(source, dataset, reported_as_of, tuple(ordered)))
     return tables
+
+
+# ---- the compare command's answer -----------------------------------------------------------
+@dataclass(frozen=True)
+class ComparisonAnswer:
+    comparison: Comparison
+    document: dict[str, Any]  # as ``compare --json`` prints it
+    books: list[Rulebook]  # --rulebook's, and --via's
+    digest: str | None
+
+
+def comparison_answer(views: Views, rulebook: str, source: str, *, dataset: str | None,
+                      via: str | None, as_of: dt.date | None, known_at: dt.datetime | None,
+                      level: Level, place: str | None) -> ComparisonAnswer:
+    """A figure someone else published, held against the ledger's, place by place."""
+    result = compare(views, rulebook, source, dataset=dataset, via=via, as_of=as_of,
+                     known_at=known_at, level=level, place=place)
+    sites = views.sites()
+    books = [views.rulebook(rulebook)] + ([views.rulebook(via)] if via else [])
+    digest = ledger_digest(views.db)
+    document = comparison_document(result, lambda p: place_label(p, sites))
+    return ComparisonAnswer(result, document, books, digest)

@@ -28,17 +28,25 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ledger.cells import FORMULA_STARTS, guard_xlsx_cell, spreadsheet_text
+from ledger.errors import NotFoundError
 from ledger.hxl import tag_of_field
 from ledger.pcodes import NATIONAL, adm1_of, adm2_of, name_of
 from ledger.store.db import Database
 from ledger.store.reading import FactRecord, facts_of_households
 from projections.bridge import REASON_NAMES, Bridge, Level, SiteInfo, place_at
 from projections.fold import IDP_IN_CAMP, HouseholdState, timeline
-from projections.queries import ViewResult, totals
+from projections.places import check_places
+from projections.public import public_bridge, public_bridge_export, public_view, public_view_export
+from projections.queries import ViewResult, now, reconcile, show, totals
+from projections.rulebook_versions import load_versions
 from projections.rulebooks import Rulebook
+from projections.views import Views
+
+if TYPE_CHECKING:
+    from projections.compare import ComparisonAnswer
 
 FORMATS = ("csv", "xlsx")
 
@@ -374,3 +382,97 @@ def write_export(export: Export, path: Path, fmt: str, hxl: bool = True) -> list
     """Write ``export``; ``hxl=False`` leaves the HXL hashtag row out (for tools that want one
     header row, such as ``pandas.read_excel`` without ``skiprows=[1]``)."""
     return write_xlsx(export, path, hxl) if fmt == "xlsx" else write_csv(export, path, hxl)
+
+
+# ---- the export commands' answers ---------------------------------------------------------
+def view_export_answer(views: Views, rulebook: str, *, as_of: dt.date | None,
+                       known_at: dt.datetime | None, level: Level,
+                       public: int | None) -> Export:
+    """``export view``: one rulebook's figures (``public``: the threshold, safe to publish)."""
+    result = show(views, rulebook, as_of=as_of, known_at=known_at, level=level)
+    book = load_versions(views.db).get(result.rulebook, result.version).book
+    sites = views.sites()
+    export = view_export(result, sites, book, ledger_digest(views.db))
+    if public is not None:
+        export = public_view_export(public_view(result, book, sites, public),
+                                    lambda p: place_name(p, sites), export.about)
+    return export
+
+
+def bridge_export_answer(views: Views, left: str, right: str, *, as_of: dt.date | None,
+                         known_at: dt.datetime | None, level: Level,
+                         public: int | None) -> Export:
+    """``export reconcile``: the bridge (``public``: the threshold, one row per figure)."""
+    bridge = reconcile(views, left, right, as_of=as_of, known_at=known_at, level=level)
+    versions = load_versions(views.db)
+    used = [versions.at(name, bridge.known_at) for name in (left, right)]
+    sites = views.sites()
+    export = bridge_export(bridge, sites, [v.book for v in used],
+                           ledger_digest(views.db), {v.name: v.version for v in used})
+    if public is not None:
+        export = public_bridge_export(public_bridge(bridge, used[0].book, used[1].book, sites,
+                                                    public),
+                                      lambda p: place_name(p, sites), export.about)
+    return export
+
+
+def household_export_answer(views: Views, household_id: str,
+                            known_at: dt.datetime | None) -> Export:
+    """``export audit household``: every fact of a household and its status over time."""
+    books = list(views.rulebooks().values())
+    export = household_export(views.db, household_id, books, views.sites(), known_at,
+                              ledger_digest(views.db))
+    if not export.tables[0].rows:
+        raise NotFoundError(f"unknown household {household_id!r}: no fact is recorded about it")
+    return export
+
+
+def count_export_answer(views: Views, rulebook: str, status: str, place: str,
+                        as_of: dt.date | None, known_at: dt.datetime | None) -> Export:
+    """``export audit count``: the households behind one figure, with their facts."""
+    day, moment = as_of or now().date(), known_at or now()
+    check_places([place], views.sites())
+    book = views.rulebook(rulebook)
+    counted = [(h, s.individuals) for h, s in
+               views.households_in(book.name, day, moment, status, [place])]
+    return count_export(views.db, book, status, place, day, moment, counted, views.sites(),
+                        ledger_digest(views.db))
+
+
+def compare_export(answer: ComparisonAnswer) -> Export:
+    """``export compare``: one row per compared figure, each reason of the bridge two columns."""
+    result, document = answer.comparison, answer.document
+    reasons = list(dict.fromkeys(p["reason"] for r in document["rows"] for p in r["explained"]))
+    units = ("households", "individuals")
+    columns = ("rulebook", "source", "dataset", "as_of", "status", "place", "place_name", "level",
+               "reported_as_of",
+               *(f"{part}_{unit}" for part in ("reported", "ledger", "difference") for unit in units),
+               *(f"{reason}_{unit}" for reason in reasons for unit in units),
+               "remainder", "remainder_households", "remainder_individuals",
+               "coverage_households", "coverage_individuals")
+    tags = ("#meta+rulebook", "#org+source", "#meta+dataset", "#date+asof", "#status", "#loc+code",
+            "#loc+name", "#meta+level", "#date+reported",
+            *(f"#affected+{u}+{part}" for part in ("reported", "ledger", "difference")
+              for u in ("hh", "ind")),
+            *(f"#affected+{u}+{reason}" for reason in reasons for u in ("hh", "ind")),
+            "#meta+remainder", "#affected+hh+remainder", "#affected+ind+remainder",
+            "#indicator+coverage+hh", "#indicator+coverage+ind")
+    rows = []
+    for row in document["rows"]:
+        parts = {p["reason"]: p for p in row["explained"]}
+        values: list[Any] = [result.rulebook, result.source, result.dataset or "", result.as_of.isoformat(),
+                             row["status"], row["place"], row["place_name"], row["level"],
+                             row["reported_as_of"].isoformat()]
+        for part in ("reported", "ledger", "difference"):
+            values += [row[part]["households"], row[part]["individuals"]]
+        for reason in reasons:
+            part = parts.get(reason, {"households": 0, "individuals": 0})
+            values += [part["households"], part["individuals"]]
+        values += [row["remainder"]["label"] or "", row["remainder"]["households"],
+                   row["remainder"]["individuals"], row["coverage"]["households"],
+                   row["coverage"]["individuals"]]
+        rows.append(tuple(values))
+    about = about_rows(answer.books, result.as_of, result.known_at, answer.digest, result.level)
+    about.append(("reported", f"{result.source}:{result.dataset}" if result.dataset else result.source))
+    return Export(f"{result.source} vs {result.rulebook} by {result.level}",
+                  [Table("compare", columns, rows, tags)], about)

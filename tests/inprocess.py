@@ -26,6 +26,24 @@ def _command() -> Any:
     return typer.main.get_command(app)
 
 
+def command_tree() -> dict[tuple[str, ...], Any]:
+    """Every command and group of the app by its path (``()``: ``ledger`` itself), looked up as
+    click does (``list_commands``/``get_command``: the groups load their commands lazily)."""
+    root = _command()
+    found: dict[tuple[str, ...], Any] = {}
+
+    def walk(command: Any, path: tuple[str, ...], parent: Any) -> None:
+        found[path] = command
+        if not hasattr(command, "list_commands"):
+            return
+        ctx = typer.Context(command, info_name=path[-1] if path else "ledger", parent=parent)
+        for name in command.list_commands(ctx):
+            walk(command.get_command(ctx, name), (*path, name), ctx)
+
+    walk(root, (), None)
+    return found
+
+
 @dataclass(frozen=True)
 class Ran:
     args: tuple[str, ...]

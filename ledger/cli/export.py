@@ -1,4 +1,5 @@
-"""``ledger export``: views, reconciliation bridges and audit trails as CSV + HXL or XLSX."""
+"""``ledger export view|reconcile|compare|audit ...``: views, reconciliation bridges, comparisons
+and audit trails as CSV + HXL or XLSX."""
 
 from __future__ import annotations
 
@@ -7,36 +8,33 @@ from typing import Annotated
 
 import typer
 
-from ledger.cli.options import AsOf, By, Json, KnownAt, parse_as_of, parse_known_at, parse_level
+from ledger.arguments import parse_as_of, parse_known_at, parse_level
+from ledger.cli.compare import Place as ComparedPlace
+from ledger.cli.compare import Reported, Via, split_reported
+from ledger.cli.compare import Rulebook as ComparedRulebook
+from ledger.cli.options import AsOf, By, Json, KnownAt, Left, Output, Right, Rulebook
 from ledger.cli.output import Force, output_path, print_json, reports_errors
 from ledger.cli.public import DEFAULT as PUBLIC_MIN
 from ledger.cli.public import MinHouseholds, NeverPublic, Public, refuse_public
 from ledger.cli.state import workspace
 from ledger.outputs import OutputPath, staged
+from projections.compare import comparison_answer
 from projections.export import (
     FORMATS,
     Export,
-    bridge_export,
-    count_export,
-    household_export,
-    ledger_digest,
-    place_name,
-    view_export,
+    bridge_export_answer,
+    compare_export,
+    count_export_answer,
+    household_export_answer,
+    view_export_answer,
     write_export,
 )
-from projections.places import check_places
-from projections.public import public_bridge, public_bridge_export, public_view, public_view_export
-from projections.queries import now, reconcile, show
-from projections.rulebook_versions import load_versions
 
 app = typer.Typer(help="Write views, bridges and audit trails to CSV (with HXL hashtags) or XLSX.",
                   no_args_is_help=True)
 audit_app = typer.Typer(help="Export audit trails: a household's history, or a figure's lineage.",
                         no_args_is_help=True)
-app.add_typer(audit_app, name="audit")
 
-Output = Annotated[Path, typer.Option("--output", "-o", dir_okay=False,
-                                      help="The file to write (.csv or .xlsx).")]
 Format = Annotated[str | None, typer.Option(
     "--format", metavar="csv|xlsx",
     help="csv: one file per table, header + HXL rows (the main table at --output, the others "
@@ -77,7 +75,7 @@ def _write(export: Export, output: OutputPath, fmt: str, json_output: bool, hxl:
 @app.command("view")
 @reports_errors
 def export_view(
-    rulebook: Annotated[str, typer.Option("--rulebook", help="official, operational or one you added.")],
+    rulebook: Rulebook,
     output: Output, fmt: Format = None, as_of: AsOf = None, known_at: KnownAt = None,
     by: By = "cell", hxl: Hxl = True, force: Force = False, public: Public = False,
     min_households: MinHouseholds = PUBLIC_MIN, json_output: Json = False,
@@ -87,14 +85,9 @@ def export_view(
     chosen, target = _target(fmt, output, force)
     with workspace() as ws:
         ws.catch_up()
-        result = show(ws.views, rulebook, as_of=parse_as_of(as_of),
-                      known_at=parse_known_at(known_at), level=level)
-        book = load_versions(ws.db).get(result.rulebook, result.version).book
-        sites = ws.views.sites()
-        export = view_export(result, sites, book, ledger_digest(ws.db))
-        if public:
-            export = public_view_export(public_view(result, book, sites, min_households),
-                                        lambda p: place_name(p, sites), export.about)
+        export = view_export_answer(ws.views, rulebook, as_of=parse_as_of(as_of),
+                                    known_at=parse_known_at(known_at), level=level,
+                                    public=min_households if public else None)
     _write(export, target, chosen, json_output, hxl)
 
 
@@ -102,8 +95,7 @@ def export_view(
 @reports_errors
 def export_reconcile(
     output: Output, fmt: Format = None,
-    left: Annotated[str, typer.Option("--left", help="Left rulebook.")] = "official",
-    right: Annotated[str, typer.Option("--right", help="Right rulebook.")] = "operational",
+    left: Left = "official", right: Right = "operational",
     as_of: AsOf = None, known_at: KnownAt = None, by: By = "cell", hxl: Hxl = True,
     force: Force = False, public: Public = False, min_households: MinHouseholds = PUBLIC_MIN,
     json_output: Json = False,
@@ -114,18 +106,29 @@ def export_reconcile(
     chosen, target = _target(fmt, output, force)
     with workspace() as ws:
         ws.catch_up()
-        bridge = reconcile(ws.views, left, right, as_of=parse_as_of(as_of),
-                           known_at=parse_known_at(known_at), level=level)
-        versions = load_versions(ws.db)
-        used = [versions.at(name, bridge.known_at) for name in (left, right)]
-        sites = ws.views.sites()
-        export = bridge_export(bridge, sites, [v.book for v in used],
-                               ledger_digest(ws.db), {v.name: v.version for v in used})
-        if public:
-            export = public_bridge_export(public_bridge(bridge, used[0].book, used[1].book, sites,
-                                                        min_households),
-                                          lambda p: place_name(p, sites), export.about)
+        export = bridge_export_answer(ws.views, left, right, as_of=parse_as_of(as_of),
+                                      known_at=parse_known_at(known_at), level=level,
+                                      public=min_households if public else None)
     _write(export, target, chosen, json_output, hxl)
+
+
+@app.command("compare")
+@reports_errors
+def export_compare(
+    rulebook: ComparedRulebook, reported: Reported, output: Output, fmt: Format = None,
+    via: Via = None, as_of: AsOf = None, known_at: KnownAt = None, by: By = "cell",
+    place: ComparedPlace = None, hxl: Hxl = True, force: Force = False, json_output: Json = False,
+) -> None:
+    """`ledger compare` to CSV (with HXL hashtags) or XLSX."""
+    chosen, target = _target(fmt, output, force)
+    source, dataset = split_reported(reported)
+    level = parse_level(by)
+    with workspace() as ws:
+        ws.catch_up()
+        answer = comparison_answer(ws.views, rulebook, source, dataset=dataset, via=via,
+                                   as_of=parse_as_of(as_of), known_at=parse_known_at(known_at),
+                                   level=level, place=place)
+    _write(compare_export(answer), target, chosen, json_output, hxl)
 
 
 @audit_app.command("household")
@@ -141,13 +144,7 @@ def export_household(
     chosen, target = _target(fmt, output, force)
     with workspace() as ws:
         ws.catch_up()
-        books = list(ws.views.rulebooks().values())
-        export = household_export(ws.db, household_id, books, ws.views.sites(),
-                                  parse_known_at(known_at), ledger_digest(ws.db))
-    if not export.tables[0].rows:
-        from ledger.errors import NotFoundError  # noqa: PLC0415
-
-        raise NotFoundError(f"unknown household {household_id!r}: no fact is recorded about it")
+        export = household_export_answer(ws.views, household_id, parse_known_at(known_at))
     _write(export, target, chosen, json_output, hxl)
 
 
@@ -164,13 +161,11 @@ def export_count(
     """The households behind one figure, with the facts that put each of them there."""
     refuse_public(public, "`export audit count`")
     chosen, target = _target(fmt, output, force)
-    day, moment = parse_as_of(as_of) or now().date(), parse_known_at(known_at) or now()
+    day, moment = parse_as_of(as_of), parse_known_at(known_at)
     with workspace() as ws:
         ws.catch_up()
-        check_places([place], ws.views.sites())
-        book = ws.views.rulebook(rulebook)
-        counted = [(h, s.individuals) for h, s in
-                   ws.views.households_in(book.name, day, moment, status, [place])]
-        export = count_export(ws.db, book, status, place, day, moment, counted, ws.views.sites(),
-                              ledger_digest(ws.db))
+        export = count_export_answer(ws.views, rulebook, status, place, day, moment)
     _write(export, target, chosen, json_output, hxl)
+
+
+app.add_typer(audit_app, name="audit")

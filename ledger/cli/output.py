@@ -1,5 +1,8 @@
 """How the command line speaks: one JSON document with ``--json``, tables for people, errors
-on stderr with exit code 1 (bad input) — never a traceback for a user's mistake."""
+on stderr with exit code 1 (bad input) — never a traceback for a user's mistake.
+
+rich is imported when something is printed for people, not when a command starts: a command
+that prints JSON never loads it."""
 
 from __future__ import annotations
 
@@ -8,26 +11,42 @@ import functools
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, ParamSpec, TypeVar
 
 import orjson
 import structlog
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from ledger.errors import LedgerError
 from ledger.outputs import Kind, OutputPath, check_output, store_files
 from ledger.store.failures import FAILURES, store_failure
 from ledger.store.settings import StoreSettings
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from projections.bridge import Figure
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
-console = Console()
-err_console = Console(stderr=True)
+
+@cache
+def console() -> Console:
+    """stdout, for people."""
+    from rich.console import Console  # noqa: PLC0415  (only when people are shown something)
+
+    return Console()
+
+
+@cache
+def err_console() -> Console:
+    """stderr: errors, warnings and progress bars."""
+    from rich.console import Console  # noqa: PLC0415  (only when people are shown something)
+
+    return Console(stderr=True)
 
 
 def _default(value: Any) -> Any:
@@ -43,7 +62,7 @@ def print_json(document: Any) -> None:
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err_console().print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -93,16 +112,23 @@ def output_path(path: Path, kind: Kind, *, force: bool = False,
 
 def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]],
           *, numeric: Sequence[str] = ()) -> None:
+    from rich.table import Table  # noqa: PLC0415  (only when people are shown a table)
+
     t = Table(title=title, title_justify="left", header_style="bold")
     for column in columns:
         t.add_column(column, justify="right" if column in numeric else "left")
     for row in rows:
         t.add_row(*["" if v is None else str(v) for v in row])
-    console.print(t)
+    console().print(t)
+
+
+def say(text: str) -> None:
+    """A line of rich markup for people on stdout (no highlighting of numbers or names)."""
+    console().print(text, highlight=False)
 
 
 def show_progress(quiet: bool) -> bool:
-    return not quiet and err_console.is_terminal
+    return not quiet and err_console().is_terminal
 
 
 @contextmanager
@@ -111,7 +137,24 @@ def progress_bar(description: str, total: int | None, *, quiet: bool) -> Iterato
     if not show_progress(quiet):
         yield lambda _n: None
         return
+    from rich.progress import (  # noqa: PLC0415  (only at a terminal)
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=err_console, transient=True) as progress:
+                  TimeElapsedColumn(), console=err_console(), transient=True) as progress:
         task = progress.add_task(description, total=total)
         yield lambda n: progress.advance(task, n)
+
+
+def signed(figure: Figure) -> str:
+    """A contribution or a change: ``+3 / +14``."""
+    return f"{figure.households:+,} / {figure.individuals:+,}"
+
+
+def stamp(moment: dt.datetime | None) -> str:
+    return "" if moment is None else f"{moment:%Y-%m-%d %H:%M:%S} UTC"

@@ -12,11 +12,11 @@ import structlog
 import typer
 
 from ledger import people
+from ledger.cli.options import Json
 from ledger.cli.output import print_json, reports_errors, table
 from ledger.cli.state import workspace
 from ledger.vault import new_key
 
-Json = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 HouseholdId = Annotated[str, typer.Argument(help="The household's id, as in its facts.")]
 
 people_app = typer.Typer(

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ledger.cli.output import console, table
+from ledger.cli.output import say, table
 from projections.disclosure import DEFAULT_MIN_HOUSEHOLDS
 
 Public = Annotated[bool, typer.Option(
@@ -41,26 +41,26 @@ def print_public_view(document: dict[str, Any]) -> None:
     table(f"{document['rulebook']} view as of {document['as_of']}, by {document['by']} (public)",
           ["status", "place", "name", "households", "individuals"], rows,
           numeric=["households", "individuals"])
-    console.print(f"Public figures: {document['public']['rule']} "
-                  f"({document['public']['suppressed']} suppressed).", highlight=False)
+    say(f"Public figures: {document['public']['rule']} "
+                  f"({document['public']['suppressed']} suppressed).")
 
 
 def print_public_bridge(document: dict[str, Any]) -> None:
-    console.print(f"[bold]{document['left']} vs {document['right']}[/] as of {document['as_of']}, by "
-                  f"{document['by']} (households / individuals, public)", highlight=False)
+    say(f"[bold]{document['left']} vs {document['right']}[/] as of {document['as_of']}, by "
+                  f"{document['by']} (households / individuals, public)")
     for row in document["rows"]:
-        console.print(f"\n[bold]{row['status']}[/] {row['place']} {row['place_name']}: "
+        say(f"\n[bold]{row['status']}[/] {row['place']} {row['place_name']}: "
                       f"{document['left']} {_pair(row['left'])}, {document['right']} "
-                      f"{_pair(row['right'])}, delta {_pair(row['delta'])}", highlight=False)
+                      f"{_pair(row['right'])}, delta {_pair(row['delta'])}")
         for reason in row["reasons"]:
-            console.print(f"    {_pair(reason):>18}  {reason['reason']}", highlight=False)
+            say(f"    {_pair(reason):>18}  {reason['reason']}")
     totals = document["totals"]
-    console.print(f"\n[bold]In all[/]: {document['left']} {_pair(totals['left'])}, "
-                  f"{document['right']} {_pair(totals['right'])}", highlight=False)
+    say(f"\n[bold]In all[/]: {document['left']} {_pair(totals['left'])}, "
+                  f"{document['right']} {_pair(totals['right'])}")
     for reason in totals["reasons"]:
-        console.print(f"    {_pair(reason):>18}  {reason['reason']}", highlight=False)
-    console.print(f"Public figures: {document['public']['rule']} "
-                  f"({document['public']['suppressed']} suppressed).", highlight=False)
+        say(f"    {_pair(reason):>18}  {reason['reason']}")
+    say(f"Public figures: {document['public']['rule']} "
+                  f"({document['public']['suppressed']} suppressed).")
 
 
 def _pair(shown: dict[str, Any]) -> str:

@@ -1,51 +1,23 @@
-"""``ledger rulebooks ...``: rulebooks as recorded, versioned facts of the ledger (docs/rulebooks.md)."""
+"""``ledger rulebooks add|list|show``: rulebooks as recorded, versioned facts of the ledger
+(docs/rulebooks.md)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from ledger.catalogue import parse_fact
 from ledger.cli.options import Json
 from ledger.cli.output import print_json, progress_bar, reports_errors, table
 from ledger.cli.state import workspace
 from ledger.errors import RulebookError
-from ledger.workspace import Workspace
-from projections.queries import now
-from projections.rulebook_versions import RulebookVersion, load_versions, text_digest
-from projections.rulebooks import BUILTIN_NAMES, parse_rulebook
-from projections.sqlviews import refresh_analyst_rulebooks
+from ledger.rulebooks import add_rulebook
+from projections.documents import book_document
+from projections.rulebook_versions import load_versions
 
 app = typer.Typer(help="Rulebooks: how an organisation turns facts into figures, version by "
                   "version.", no_args_is_help=True)
-
-
-def define_rulebook(ws: Workspace, text: str, source: str, *, new_version: bool,
-                    recorded_by: str | None) -> RulebookVersion:
-    """Record a ``rulebook_defined`` fact: version 1 of a new name, or (``new_version``) the
-    next version of an existing one. Views are reprojected by the caller's catch-up."""
-    book = parse_rulebook(text, source)
-    if book.name in BUILTIN_NAMES:
-        raise RulebookError(f"{source}: {book.name!r} is a built-in rulebook (version 1 ships "
-                            "with the product); choose another name")
-    versions = load_versions(ws.db).by_name.get(book.name, ())
-    if versions and not new_version:
-        raise RulebookError(
-            f"{source}: rulebook {book.name!r} exists (version {versions[-1].version}); give "
-            f"--new-version to record version {versions[-1].version + 1}, or choose another name")
-    if versions and versions[-1].digest == text_digest(text):
-        raise RulebookError(f"{source}: identical to version {versions[-1].version} of "
-                            f"{book.name!r}; nothing to record")
-    version = versions[-1].version + 1 if versions else 1
-    ws.ledger.record(parse_fact({
-        "type": "rulebook_defined", "source_id": f"rulebook/{book.name}/v{version}",
-        "effective_on": now().date().isoformat(), "recorded_by": recorded_by,
-        "source_document": source[-500:], "rulebook": book.name, "version": version,
-        "definition": text, "digest": text_digest(text),
-    }, internal=True))
-    return load_versions(ws.db).get(book.name, version)
 
 
 @app.command("add")
@@ -66,22 +38,14 @@ def add(
         text = file.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise RulebookError(f"{file}: not a UTF-8 text file") from None
-    with workspace() as ws:
-        defined = define_rulebook(ws, text, str(file), new_version=new_version,
-                                  recorded_by=recorded_by)
-        with progress_bar("projecting households", None, quiet=json_output) as tick:
-            ws.views.catch_up(progress=tick)
-        refresh_analyst_rulebooks(ws.db)  # the SQL views read the rulebooks' parameters
+    with workspace() as ws, progress_bar("projecting households", None, quiet=json_output) as tick:
+        defined = add_rulebook(ws, text, str(file), new_version=new_version,
+                               recorded_by=recorded_by, progress=tick)
     if json_output:
         print_json({"added": defined.name, "version": defined.version, "digest": defined.digest})
     else:
         typer.echo(f"Rulebook {defined.name!r} version {defined.version} added; try `ledger "
                    f"reconcile --left official --right {defined.name}`")
-
-
-def book_document(v: RulebookVersion) -> dict[str, Any]:
-    return {**v.book.as_dict(), "version": v.version, "digest": v.digest,
-            "known_from": v.known_from, "origin": v.origin}
 
 
 @app.command("list")

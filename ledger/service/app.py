@@ -1,9 +1,9 @@
 """The HTTP API: the CLI's commands as endpoints, under ``/v1``, with the CLI's JSON documents.
 
 Query parameters are named as the CLI's options with underscores (``--as-of`` -> ``as_of``)
-and parsed by the CLI's own parsers; the documents are built by the CLI's own functions
-(``view_document``, ``bridge_document``, ``history_document``...). Writes and reads go through
-``Workspace`` (see ``ledger.service.runtime``), as every command does.
+and parsed by the CLI's own parsers (``ledger.arguments``); the documents are built by the CLI's
+own functions (``projections.documents``: ``view_document``, ``bridge_document``...). Writes and
+reads go through ``Workspace`` (see ``ledger.service.runtime``), as every command does.
 """
 
 from __future__ import annotations
@@ -23,21 +23,17 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Res
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ledger.application import Outcome
+from ledger.arguments import (
+    kobo_mapping_option,
+    parse_as_of,
+    parse_known_at,
+    parse_level,
+    parse_status,
+)
 from ledger.bulk import BATCH_SIZE
 from ledger.catalogue import CATALOGUE
-from ledger.cli.audit import (
-    diff_document,
-    figure_document,
-    history_document,
-    lineage_document,
-    parse_status,
-    publish_figure,
-    read_published,
-)
-from ledger.cli.main import kobo_mapping_option
-from ledger.cli.options import parse_as_of, parse_known_at, parse_level
-from ledger.cli.read import bridge_document, view_document
 from ledger.errors import InvalidFactError, LedgerError
+from ledger.figures import publish_figure, read_published
 from ledger.kobo import FORMS as KOBO_FORMS
 from ledger.kobo import builtin_mapping_path, load_mapping
 from ledger.service import problems, recording, report_page
@@ -50,6 +46,14 @@ from ledger.store.settings import StoreSettings
 from ledger.store.tokens import find_token
 from projections.audit import audit_figure, versioned_count, versioned_diff
 from projections.audit import household_history as read_history
+from projections.documents import (
+    bridge_document,
+    diff_document,
+    figure_document,
+    history_document,
+    lineage_document,
+    view_document,
+)
 from projections.queries import now, reconcile, show
 from projections.report import gather, render
 from projections.rounds import round_report
@@ -257,7 +261,7 @@ def get_views(runtime: RuntimeDep, who: CallerDep, rulebook: RulebookQ, as_of: A
     with runtime.reader() as ws:
         result = show(ws.views, rulebook, as_of=parse_as_of(as_of),
                       known_at=parse_known_at(known_at), level=level, places=place)
-        # As `views show --json` (ledger/cli/read.py views_show): the places asked for that
+        # As `views show --json` (ledger/cli/views.py views_show): the places asked for that
         # no row counts, which the figures show as 0.
         empty = [p for p in dict.fromkeys(place or []) if all(r.place != p for r in result.rows)]
         return document({**view_document(result, ws.views.sites()), "nobody_counted_at": empty})

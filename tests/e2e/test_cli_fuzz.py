@@ -23,15 +23,13 @@ from typing import Any
 from unittest import mock
 
 import pytest
-import typer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from ledger.catalogue import CATALOGUE
-from ledger.cli.main import app
-from tests.inprocess import Ran, run_ledger
+from tests.inprocess import Ran, command_tree, run_ledger
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "formats"
 
@@ -158,18 +156,8 @@ SUFFIXES = st.sampled_from([".csv", ".xlsx", ".html", ".jsonl", "", ".txt"])
 
 
 def commands() -> dict[tuple[str, ...], Any]:
-    root = typer.main.get_command(app)
-    found: dict[tuple[str, ...], Any] = {}
-
-    def walk(command: Any, path: tuple[str, ...]) -> None:
-        if hasattr(command, "commands"):
-            for name, sub in command.commands.items():
-                walk(sub, (*path, name))
-        else:
-            found[path] = command
-
-    walk(root, ())
-    return found
+    return {path: command for path, command in command_tree().items()
+            if not hasattr(command, "list_commands")}
 
 
 COMMANDS = commands()

@@ -11,15 +11,14 @@ import csv
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
 from ledger.cli.main import app
 from tests.e2e.conftest import Cli, assert_no_traceback, write_jsonl
 from tests.factdicts import departure, registration, site
+from tests.inprocess import command_tree
 
 TOMORROW = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=2)).isoformat()
 
@@ -418,13 +417,7 @@ def test_an_unsupported_file_type_is_bad_input(sqlite_cli: Cli, tmp_path: Path) 
 
 # ---- --help everywhere ------------------------------------------------------------------------------------
 def all_command_paths() -> list[tuple[str, ...]]:
-    def walk(command: Any, path: tuple[str, ...]) -> list[tuple[str, ...]]:
-        found = [path]
-        for name, sub in getattr(command, "commands", {}).items():
-            found += walk(sub, (*path, name))
-        return found
-
-    return walk(typer.main.get_command(app), ())
+    return list(command_tree())
 
 
 def test_every_command_has_help() -> None:

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from ledger.catalogue import parse_fact
-from ledger.cli.rulebooks import define_rulebook
+from ledger.rulebooks import define_rulebook
 from ledger.store.settings import StoreSettings
 from ledger.workspace import Workspace
 from tests.integration.test_projector_crash import many_facts, view_content

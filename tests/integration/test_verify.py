@@ -14,8 +14,8 @@ import psycopg
 import pytest
 
 from ledger.catalogue import parse_fact
-from ledger.cli.audit import publish_figure
 from ledger.demo import worked_example
+from ledger.figures import publish_figure
 from ledger.store.settings import StoreSettings
 from ledger.workspace import Workspace
 from projections.audit import audit_figure, chain_head, load_figure

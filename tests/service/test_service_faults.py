@@ -15,10 +15,10 @@ from typing import Any
 import httpx
 import pytest
 
-from ledger.cli.read import bridge_document
 from ledger.service.middleware import json_bytes
 from ledger.store.settings import StoreSettings
 from ledger.workspace import Workspace, Writer
+from projections.documents import bridge_document
 from projections.queries import reconcile
 from tests.conftest import init_store
 from tests.e2e.conftest import Cli

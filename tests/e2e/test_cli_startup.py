@@ -1,0 +1,78 @@
+"""`ledger` starts with what its command needs: `ledger --help` loads typer and nothing of the
+product, and a reading command none of the exports', the report's or the HTTP service's
+libraries. Each is checked in a fresh process (what a user waits for is its imports); times
+themselves are measured by hand (the figures are in the README), never asserted here."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ledger.cli.main import COMMANDS
+from tests.inprocess import command_tree, run_ledger
+
+PROBE = """
+import json, sys
+sys.argv = ["ledger", *json.loads(sys.argv[1])]
+code = 0
+try:
+    from ledger.cli.main import main
+    main()
+except SystemExit as exc:
+    code = exc.code
+finally:
+    sys.stdout.flush()
+    sys.stderr.write("\\nLOADED " + json.dumps([code, sorted(sys.modules)]) + "\\n")
+"""
+
+HEAVY_FOR_HELP = ("pydantic", "eventsourcing", "psycopg", "structlog", "cryptography", "plotly",
+                  "openpyxl", "fastapi", "uvicorn", "ledger.catalogue", "ledger.facts",
+                  "ledger.application", "ledger.workspace", "ledger.store", "projections")
+NOT_FOR_READING = ("plotly", "openpyxl", "fastapi", "uvicorn", "starlette", "ledger.service",
+                   "projections.report", "projections.export", "projections.audit",
+                   "projections.compare", "ledger.importing")
+
+
+def loaded_by(*args: str, env: dict[str, str] | None = None) -> set[str]:
+    """The modules a `ledger ARGS` process has loaded when it ends (it must succeed)."""
+    ran = subprocess.run([sys.executable, "-c", PROBE, json.dumps(args)], capture_output=True,
+                         text=True, env=env, check=False, timeout=120)
+    marker = ran.stderr.rindex("LOADED ")
+    code, modules = json.loads(ran.stderr[marker + len("LOADED "):])
+    assert code in (0, None), ran.stderr
+    return set(modules)
+
+
+def loads(modules: set[str], package: str) -> bool:
+    return any(m == package or m.startswith(package + ".") for m in modules)
+
+
+def test_ledger_help_loads_typer_and_nothing_of_the_product() -> None:
+    modules = loaded_by("--help")
+
+    assert [p for p in HEAVY_FOR_HELP if loads(modules, p)] == []
+    assert not [m for m in modules if m.startswith("ledger.cli.") and m not in
+                ("ledger.cli.main", "ledger.cli.lazy")]
+
+
+def test_views_show_json_loads_no_export_report_or_service_library(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    assert run_ledger(url, "init").code == 0
+
+    modules = loaded_by("views", "show", "--rulebook", "official", "--json",
+                        env={"LEDGER_DATABASE_URL": url, "PATH": "/usr/bin:/bin"})
+
+    assert [p for p in NOT_FOR_READING if loads(modules, p)] == []
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_ledger_help_lists_each_command_with_the_first_paragraph_of_its_own_help(name: str) -> None:
+    command = command_tree()[(name,)]
+
+    first_paragraph = inspect.cleandoc(command.help or "").split("\n\n")[0]
+    assert COMMANDS[name].summary == first_paragraph
