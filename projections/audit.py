@@ -35,9 +35,17 @@ from typing import Any
 import orjson
 
 from ledger.errors import NotFoundError
-from ledger.store.chain import format_time
 from ledger.store.db import Cursor, Database
-from ledger.store.reading import FactRecord, decode, facts_of_households, select_facts
+from ledger.store.reading import ChainHead as ChainHead  # noqa: PLC0414 (explicit re-export: the CLI imports it from here)
+from ledger.store.reading import (
+    FactRecord,
+    chain_digest_at,
+    facts_about_no_household,
+    facts_of_households,
+    facts_of_type,
+    recorded_between,
+)
+from ledger.store.reading import chain_head as read_chain_head
 from projections.bridge import ZERO, Figure, Level, SiteInfo, place_at
 from projections.fold import (
     IDP_IN_CAMP,
@@ -64,11 +72,6 @@ Cell = tuple[str, str]
 
 
 # ---- shared helpers --------------------------------------------------------------------------
-def moment_param(db: Database, moment: dt.datetime) -> Any:
-    """A recorded time as the engine compares it (timestamptz, or fixed-format UTC text)."""
-    return moment if db.is_postgres else format_time(moment)
-
-
 def rulebook_digest(book: Rulebook) -> str:
     """A fingerprint of a rulebook's counting parameters (its description is not one)."""
     params = {k: v for k, v in book.as_dict().items() if k != "description"}
@@ -398,22 +401,18 @@ def fact_changes(views: Views, book: Rulebook, level: Level, as_of: dt.date,
         all_site_facts = site_facts(cur, db)
     site_positions = {f.position for f in all_site_facts}
     sites = sites_known_at(all_site_facts, known_at, as_of)
-    query = (select_facts(db) + " WHERE f.notification_id > %s AND f.recorded_at > %s AND "
-             "f.recorded_at <= %s ORDER BY f.notification_id LIMIT %s")
-    low, high = moment_param(db, known_at), moment_param(db, vs_known_at)
     after = 0
     while True:
         with db.cursor() as cur:
-            rows = cur.execute(query, (after, low, high, PAGE)).fetchall()
-            households = sorted({r[7] for r in rows if r[7] is not None})
+            page = recorded_between(cur, db, known_at, vs_known_at, after=after, limit=PAGE)
+            households = sorted({h for _, h in page if h is not None})
             facts = facts_of_households(cur, db, households) if households else {}
-        if not rows:
+        if not page:
             return
-        after = rows[-1][0]
+        after = page[-1][0].position
         if counter is not None:
-            counter[0] += len(rows)
-        for row in rows:
-            fact, household_id = decode(row), row[7]
+            counter[0] += len(page)
+        for fact, household_id in page:
             if rule_changes and fact.source_id in rule_changes and household_id is None:
                 new_book = rule_changes[fact.source_id]
                 cells = _rule_change(views, book, new_book, level, as_of, fact, sites)
@@ -541,22 +540,10 @@ def diff_rows(diff: FigureDiff) -> list[dict[str, Any]]:
 
 
 # ---- published figures ------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class ChainHead:
-    position: int
-    digest: str
-    recorded_at: dt.datetime
-
-
 def chain_head(db: Database) -> ChainHead | None:
     """The last link of the hash chain: the ledger's digest at this moment."""
     with db.cursor() as cur:
-        row = cur.execute("SELECT notification_id, chain_hash, recorded_at FROM ledger_facts "
-                          "ORDER BY notification_id DESC LIMIT 1").fetchone()
-    if row is None:
-        return None
-    recorded = row[2] if isinstance(row[2], dt.datetime) else dt.datetime.fromisoformat(row[2])
-    return ChainHead(int(row[0]), str(row[1]), recorded.astimezone(dt.UTC))
+        return read_chain_head(cur)
 
 
 @dataclass(frozen=True, slots=True)
@@ -608,11 +595,8 @@ class Retraction:
 
 def retractions(cur: Cursor, db: Database) -> dict[str, Retraction]:
     """Every retracted figure's retraction, by figure id (a figure is retracted at most once)."""
-    query = (select_facts(db) + " WHERE f.household_id IS NULL AND f.fact_type = 'figure_retracted' "
-             "ORDER BY f.notification_id")
     found = {}
-    for row in cur.execute(query).fetchall():
-        fact = decode(row)
+    for fact in facts_about_no_household(cur, db, ("figure_retracted",)):
         found[fact.data["figure_id"]] = Retraction(fact.data["figure_id"], fact.source_id,
                                                    fact.data["reason"], fact.recorded_at,
                                                    fact.recorded_by)
@@ -620,13 +604,8 @@ def retractions(cur: Cursor, db: Database) -> dict[str, Retraction]:
 
 
 def published_figures(cur: Cursor, db: Database, figure_id: str | None = None) -> list[PublishedRecord]:
-    query = select_facts(db) + " WHERE f.fact_type = 'figure_published'"
-    params: list[Any] = []
-    if figure_id is not None:
-        query += " AND f.source_id = %s"
-        params.append(figure_id)
-    return [PublishedRecord.of(decode(r))
-            for r in cur.execute(query + " ORDER BY f.notification_id", params).fetchall()]
+    return [PublishedRecord.of(fact)
+            for fact in facts_of_type(cur, db, "figure_published", source_id=figure_id)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -679,8 +658,7 @@ def audit_figure(views: Views, rulebooks: Mapping[str, Rulebook], figure_id: str
                             f"version {fig.rulebook_version}, which this store does not have")
     with db.cursor() as cur:
         all_site_facts = site_facts(cur, db)
-        row = cur.execute("SELECT chain_hash FROM ledger_facts WHERE notification_id = %s",
-                          (fig.head_position,)).fetchone()
+        stored_head_digest = chain_digest_at(cur, fig.head_position)
         retraction = retractions(cur, db).get(figure_id)
     then = figure_values(views, book, fig.level, fig.as_of, fig.known_at,
                          sites_known_at(all_site_facts, fig.known_at, fig.as_of))
@@ -701,7 +679,7 @@ def audit_figure(views: Views, rulebooks: Mapping[str, Rulebook], figure_id: str
                   tuple(per_cell.get(c, ())))
         for c in sorted(set(published) | set(then_by) | set(now_by))
     )
-    return FigureAudit(fig, now, str(row[0]) if row else None,
+    return FigureAudit(fig, now, stored_head_digest,
                        fig.rulebook_digest not in (None, rulebook_digest(book)), cells, retraction)
 
 
