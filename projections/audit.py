@@ -42,6 +42,7 @@ from ledger.store.reading import (
     chain_digest_at,
     facts_about_no_household,
     facts_of_households,
+    facts_of_many_households,
     facts_of_type,
     recorded_between,
 )
@@ -58,7 +59,7 @@ from projections.fold import (
     timeline,
 )
 from projections.folded import folded_cells, folded_members
-from projections.lineage import Explanation, explain
+from projections.lineage import Explanation, explain_applied
 from projections.queries import ViewRow, group_cells
 from projections.rulebook_versions import RulebookVersion, RulebookVersions, load_versions
 from projections.rulebooks import Rulebook, builtin_rulebooks
@@ -271,9 +272,15 @@ def facts_behind(facts: Sequence[FactRecord], book: Rulebook, as_of: dt.date,
                  known_at: dt.datetime | None) -> list[FactRecord]:
     """The live facts that changed the household's (status, place, individuals) under the
     rulebook, in the order they apply: the facts that put it where it is counted."""
+    return _changed_by(list(states_after_each(facts, book, as_of, known_at)))
+
+
+def _changed_by(steps: Sequence[tuple[FactRecord, HouseholdState]]) -> list[FactRecord]:
+    """The facts of a stepwise fold (:func:`states_after_each`) after which the visible state
+    differs from the one before."""
     behind: list[FactRecord] = []
     previous = _visible(NOT_REGISTERED)
-    for fact, state in states_after_each(facts, book, as_of, known_at):
+    for fact, state in steps:
         current = _visible(state)
         if current != previous:
             behind.append(fact)
@@ -294,40 +301,79 @@ def count_lineage(views: Views, book: Rulebook, cell: Cell, level: Level, as_of:
                   known_at: dt.datetime) -> CountLineage:
     """The households behind one figure at (D, K), each with the facts that put it there; they
     add up to the figure exactly (they are the views' rows that make it, or for a version the
-    views do not hold, the pure fold's, as :func:`figure_values` counts it)."""
-    db = views.db
-    status, place = cell
-    with db.cursor() as cur:
-        sites = sites_known_at(site_facts(cur, db), known_at, as_of)
+    views do not hold, the pure fold's, as :func:`figure_values` counts it).
+
+    *Cost* (issue 12: one camp of 300,000 households, ~4,000 households and ~9,500 facts): the
+    households come from the views by index; their facts are read in one statement per page
+    and decoded once; each household's live facts are put in order once and folded once under
+    the rulebook (the facts behind and its own state in one pass, see :func:`lineage_of`), then
+    once under each other built-in rulebook. A camp's site registrations are read only when
+    the figure groups camps (``level`` other than ``cell``).
+    """
     others = [b for name, b in builtin_rulebooks().items() if name != book.name]
-    counted: list[CountedHousehold] = []
-
-    def add(household_id: str, state: HouseholdState, facts: Sequence[FactRecord]) -> None:
-        behind = facts_behind(facts, book, as_of, known_at)
-        counted.append(CountedHousehold(
-            household_id, state.status, state.place or "", state.individuals,
-            tuple(FactLine.of(f) for f in behind), explain(facts, book, others, as_of, known_at)))
-
-    if not held(views, book):
-        for household_id, state, facts in folded_members(
-                db, book, as_of, known_at, status, [place] if level == "cell" else None):
-            if level == "cell" or where(state, book, level, sites) == cell:
-                add(household_id, state, facts)
-        return CountLineage(book.name, status, place, level, as_of, known_at, tuple(counted))
-    if level == "cell":
-        places = [place]
+    if held(views, book):
+        members = _members(views, book, cell, level, as_of, known_at)
+        counted = list(_lineages(views.db, members, book, others, as_of, known_at))
     else:
-        places = sorted({p for s, p, _, _ in views.cells(book.name, as_of, known_at)
-                         if s == status and where(HouseholdState(status=s, place=p),  # type: ignore[arg-type]
-                                                  book, level, sites) == cell})
-    members = views.households_in(book.name, as_of, known_at, status, places) if places else []
+        counted = _folded_lineages(views.db, book, others, cell, level, as_of, known_at)
+    return CountLineage(book.name, cell[0], cell[1], level, as_of, known_at, tuple(counted))
+
+
+def _members(views: Views, book: Rulebook, cell: Cell, level: Level, as_of: dt.date,
+             known_at: dt.datetime) -> list[tuple[str, HouseholdState]]:
+    """The views' households behind the figure: those of the cell, or of every cell grouped
+    into it at the level (camps grouped by the sites valid at D as known at K)."""
+    status, place = cell
+    if level == "cell":
+        return views.households_in(book.name, as_of, known_at, status, [place])
+    sites = _sites(views.db, as_of, known_at)
+    places = sorted({p for s, p, _, _ in views.cells(book.name, as_of, known_at)
+                     if s == status and where(HouseholdState(status=s, place=p),  # type: ignore[arg-type]
+                                              book, level, sites) == cell})
+    return views.households_in(book.name, as_of, known_at, status, places) if places else []
+
+
+def _sites(db: Database, as_of: dt.date, known_at: dt.datetime) -> dict[str, SiteInfo]:
     with db.cursor() as cur:
-        for start in range(0, len(members), 1000):
-            chunk = members[start:start + 1000]
-            by_household = facts_of_households(cur, db, [h for h, _ in chunk])
-            for household_id, state in chunk:
-                add(household_id, state, by_household[household_id])
-    return CountLineage(book.name, status, place, level, as_of, known_at, tuple(counted))
+        return sites_known_at(site_facts(cur, db), known_at, as_of)
+
+
+LINEAGE_PAGE = 500  # households whose facts are read in one statement (the first page is waited for)
+
+
+def _lineages(db: Database, members: Sequence[tuple[str, HouseholdState]], book: Rulebook,
+              others: Sequence[Rulebook], as_of: dt.date,
+              known_at: dt.datetime) -> Iterator[CountedHousehold]:
+    states = dict(members)
+    for facts in facts_of_many_households(db, list(states), page=LINEAGE_PAGE):
+        for household_id, household_facts in facts.items():
+            yield lineage_of(household_id, states[household_id], household_facts, book, others,
+                             as_of, known_at)
+
+
+def _folded_lineages(db: Database, book: Rulebook, others: Sequence[Rulebook], cell: Cell,
+                     level: Level, as_of: dt.date, known_at: dt.datetime) -> list[CountedHousehold]:
+    """:func:`count_lineage` for a version the views do not hold: every household folded."""
+    status, place = cell
+    sites = _sites(db, as_of, known_at) if level != "cell" else {}
+    return [lineage_of(household_id, state, facts, book, others, as_of, known_at)
+            for household_id, state, facts in folded_members(
+                db, book, as_of, known_at, status, [place] if level == "cell" else None)
+            if level == "cell" or where(state, book, level, sites) == cell]
+
+
+def lineage_of(household_id: str, state: HouseholdState, facts: Sequence[FactRecord],
+               book: Rulebook, others: Sequence[Rulebook], as_of: dt.date,
+               known_at: dt.datetime) -> CountedHousehold:
+    """One counted household (``state``: how the figure counts it) with the facts behind it and
+    why (:func:`projections.lineage.explain`), from one stepwise fold of its facts: its steps
+    are the live facts in the order they apply, and the last one is its state under ``book``."""
+    steps = list(states_after_each(facts, book, as_of, known_at))
+    applied = [fact for fact, _ in steps]
+    own = steps[-1][1] if steps else NOT_REGISTERED
+    return CountedHousehold(household_id, state.status, state.place or "", state.individuals,
+                            tuple(FactLine.of(f) for f in _changed_by(steps)),
+                            explain_applied(applied, own, book, others, as_of))
 
 
 def versioned_count(views: Views, versions: RulebookVersions, rulebook: str, cell: Cell,

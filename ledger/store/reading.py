@@ -141,6 +141,69 @@ def facts_of_households(cur: Cursor, db: Database, households: Sequence[str],
     return found
 
 
+def facts_of_many_households(db: Database, households: Sequence[str], *, page: int
+                             ) -> Iterator[dict[str, list[FactRecord]]]:
+    """Every fact about these households, ``page`` households at a time in their given order
+    (each page as :func:`facts_of_households` gives it): for a caller with thousands of
+    households to read and work to do on each (``audit count`` of a camp). The caller must not
+    use the connection until it has taken every page.
+
+    On PostgreSQL, three decisions make it several times faster than pages of
+    :func:`facts_of_households`:
+
+    - *One index look-up per household.* The households are joined as ``unnest(array)``, whose
+      length the planner knows, so it walks the household index once per household.
+      ``household_id = ANY(array)`` with hundreds of ids is estimated as a large part of the
+      table and read by a (parallel) sequential scan, and without statistics (a bulk import on
+      a server without autovacuum) always is.
+    - *Pipelined.* Every page's statement is sent at once (psycopg's pipeline mode): the
+      server works on the next pages while the caller decodes and folds this one, so on two
+      cores the database's time runs beside the caller's instead of before it.
+    - *Binary rows*: the state bytes need no hex encoding on one side and decoding on the other.
+
+    SQLite reads in the caller's process: pages of :func:`facts_of_households`.
+    """
+    pages = [households[start:start + page] for start in range(0, len(households), page)]
+    if not db.is_postgres:
+        for chunk in pages:
+            with db.cursor() as cur:
+                yield facts_of_households(cur, db, chunk)
+        return
+    query = _BY_HOUSEHOLD.format(events=Identifier(db.events_table))
+    conn = db.connection()
+    with conn.pipeline():
+        sent = []
+        for chunk in pages:
+            raw = conn.cursor(binary=True)
+            raw.execute(query, (list(chunk),))
+            sent.append(raw)
+        for raw, chunk in zip(sent, pages, strict=True):
+            with raw:
+                yield _by_household(chunk, raw.fetchall())
+
+
+_BY_HOUSEHOLD = SQL(
+    "SELECT f.notification_id, f.recorded_at, f.source_id, f.fact_type, f.subject_id, "
+    "f.effective_on, e.state, f.household_id FROM unnest(%s::text[]) AS h(household_id) "
+    "JOIN ledger_facts f ON f.household_id = h.household_id "
+    "JOIN {events} e ON e.notification_id = f.notification_id"
+)
+
+
+def _by_household(households: Sequence[str], rows: Sequence[Sequence[Any]]
+                  ) -> dict[str, list[FactRecord]]:
+    found: dict[str, list[FactRecord]] = {h: [] for h in households}
+    for row in rows:
+        found[row[7]].append(decode(row))
+    for facts in found.values():
+        facts.sort(key=_position)  # no ORDER BY: sorting a page's state bytes would spill to disk
+    return found
+
+
+def _position(fact: FactRecord) -> int:
+    return fact.position
+
+
 def facts_after(cur: Cursor, db: Database, position: int, limit: int) -> list[FactRecord]:
     query = select_facts(db) + " WHERE f.notification_id > %s ORDER BY f.notification_id LIMIT %s"
     return [decode(row) for row in cur.execute(query, (position, limit)).fetchall()]
