@@ -11,6 +11,9 @@ deleted or inserted, a signature's individuals multiplied, a date moved) changes
 sum. It is tamper *evidence* for most edits, not proof: an edit that keeps every sum (say, two
 households' signatures swapped) is found only by ``ledger verify --views``, which recomputes
 every row from the log.
+
+One of the view-table modules, which alone hold the view tables' SQL (docs/sql.md, "Where the
+SQL lives"); table names as ``psycopg.sql.Identifier``.
 """
 
 from __future__ import annotations

@@ -11,6 +11,10 @@ column, the stored value and the expected one. Rows that should not exist (a hou
 fact, a duplicated row) and rows that are missing are differences of the column ``row``.
 
 Plain ``ledger verify`` makes the cheap check instead (:mod:`projections.digest`).
+
+One of the view-table modules, which alone hold the view tables' SQL (docs/sql.md, "Where the
+SQL lives"); the facts it compares with come from :mod:`ledger.store.reading`, except the
+pages of households, one question about both the fact index and the view tables.
 """
 
 from __future__ import annotations

@@ -7,9 +7,10 @@ household of the ledger folded with :func:`projections.fold.state_at` at (D, K),
 in the figure kept, and for each one the facts after which the stepwise fold's (status, place,
 individuals) changed, the last live placing fact, the live facts only another rulebook acts on,
 and each other rulebook's own fold. ``count_lineage`` instead takes the households from the
-views, reads their facts in pipelined pages and folds each household once; the property says
-the two agree on every cell and grouping, at every (D, K) tried, for a rulebook version the
-views hold and for one they do not (which ``count_lineage`` answers by the pure fold).
+views, reads their facts a page of households at a time and folds each household once; the
+property says the two agree on every cell and grouping, at every (D, K) tried, for a rulebook
+version the views hold and for one they do not (which ``count_lineage`` answers by the pure
+fold).
 """
 
 from __future__ import annotations
@@ -134,7 +135,7 @@ def check_lineages(kind: str, facts: list[dict[str, Any]], data: st.DataObject,
 
 @pytest.fixture
 def small_pages(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Two households a page, so a handful of households spans several pipelined statements."""
+    """Two households a page, so a handful of households spans several statements."""
     monkeypatch.setattr(audit, "LINEAGE_PAGE", 2)
 
 
