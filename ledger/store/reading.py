@@ -24,8 +24,9 @@ engine's own type (:func:`moment`): a ``timestamptz`` on PostgreSQL, the fixed-f
 the SQLite index stores and compares.
 
 Every function takes an open cursor (one connection, one snapshot for a caller that asks several
-questions) except the paged readers (:func:`household_pages`), which open a cursor per page so a
-caller may write between pages.
+questions) except the paged readers (:func:`household_pages`, :func:`facts_of_many_households`),
+which open a cursor per page so a caller may write between pages, and :func:`listen`, which
+opens a connection of its own.
 """
 
 from __future__ import annotations
