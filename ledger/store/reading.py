@@ -164,9 +164,10 @@ def facts_of_many_households(db: Database, households: Sequence[str], *, page: i
                 yield facts_of_households(cur, db, chunk)
             continue
         query = _BY_HOUSEHOLD.format(events=Identifier(db.events_table))
+        distinct = list(dict.fromkeys(chunk))  # a household named twice is joined once
         with db.connection().cursor(binary=True) as raw:
-            rows = raw.execute(query, (list(chunk),)).fetchall()
-        yield _by_household(chunk, rows)
+            rows = raw.execute(query, (distinct,)).fetchall()
+        yield _by_household(distinct, rows)
 
 
 _BY_HOUSEHOLD = SQL(
