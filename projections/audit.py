@@ -330,7 +330,7 @@ def _collector_paused() -> Iterator[None]:
 
     A camp's lineage allocates some 100,000 small objects (facts, their data, states, lines)
     that all live until it is returned; the collector, triggered every 700 allocations, would
-    walk the growing young generations over and over: a quarter of ``audit count``'s time at
+    walk the growing young generations over and over: about a fifth of ``audit count``'s time at
     300,000 households. None of them can form a reference cycle (frozen dataclasses, tuples
     and dicts of plain values, built bottom-up), so reference counting frees them all and
     there is nothing for the collector to find until the result is built.
