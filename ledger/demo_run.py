@@ -18,6 +18,7 @@ from ledger.catalogue import parse_fact
 from ledger.demo_q1_2026 import AUDIT_HOUSEHOLD, MEETING, STORY, q1_2026
 from ledger.demo_reported import reported_facts
 from ledger.errors import StoreError
+from ledger.store.reading import facts_outside
 from ledger.workspace import Workspace
 from projections.audit import household_history
 from projections.bridge import Bridge, SiteInfo, accumulate
@@ -50,9 +51,7 @@ class DemoRun:
 
 def refuse_other_facts(ws: Workspace) -> None:
     with ws.db.cursor() as cur:
-        row = cur.execute("SELECT count(*) FROM ledger_facts WHERE source_id IS NULL OR "
-                          "source_id NOT LIKE %s", (DEMO_PREFIX + "%",)).fetchone()
-    others = row[0] if row else 0
+        others = facts_outside(cur, DEMO_PREFIX)
     if others:
         raise StoreError(
             f"the store ({ws.settings.describe()}) already holds {others} facts that are not "

@@ -11,6 +11,9 @@ deleted or inserted, a signature's individuals multiplied, a date moved) changes
 sum. It is tamper *evidence* for most edits, not proof: an edit that keeps every sum (say, two
 households' signatures swapped) is found only by ``ledger verify --views``, which recomputes
 every row from the log.
+
+One of the view-table modules, which alone hold the view tables' SQL (docs/sql.md, "Where the
+SQL lives"); table names as ``psycopg.sql.Identifier``.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import orjson
+from psycopg.sql import SQL, Identifier
 
 from ledger.store.db import Cursor, Database
 
@@ -61,9 +65,13 @@ DIGESTED = ("view_states", "view_pairs", "view_signatures", "view_sites")
 
 def measure(cur: Cursor, db: Database, table: str, *, suffix: str = "",
             where: str = "", params: Sequence[object] = ()) -> Sums:
-    """The sums of ``table`` (rows matching ``where``, or all of them)."""
+    """The sums of ``table`` (rows matching ``where``, a fixed condition with its values in
+    ``params``; or all of them)."""
     columns = ", ".join(f"coalesce(sum({e}), 0)" for e in _expressions(db, table))
-    query = f"SELECT {columns} FROM {table}{suffix}" + (f" WHERE {where}" if where else "")
+    query = SQL("SELECT {columns} FROM {table}").format(columns=SQL(columns),
+                                                        table=Identifier(table + suffix))
+    if where:
+        query = SQL("{query} WHERE {where}").format(query=query, where=SQL(where))
     row = cur.execute(query, params).fetchone()
     return [int(v) for v in row] if row else [0] * len(_expressions(db, table))
 

@@ -35,7 +35,7 @@ from ledger.errors import NotFoundError
 from ledger.hxl import tag_of_field
 from ledger.pcodes import NATIONAL, adm1_of, adm2_of, name_of
 from ledger.store.db import Database
-from ledger.store.reading import FactRecord, facts_of_households
+from ledger.store.reading import FactRecord, chain_head, facts_of_households
 from projections.bridge import REASON_NAMES, Bridge, Level, SiteInfo, place_at
 from projections.fold import IDP_IN_CAMP, HouseholdState, timeline
 from projections.places import check_places
@@ -114,10 +114,8 @@ class Export:
 def ledger_digest(db: Database) -> str | None:
     """The chain hash of the ledger's last fact: one value that pins everything recorded so far."""
     with db.cursor() as cur:
-        row = cur.execute(
-            "SELECT chain_hash FROM ledger_facts ORDER BY notification_id DESC LIMIT 1"
-        ).fetchone()
-    return str(row[0]) if row and row[0] is not None else None
+        head = chain_head(cur)
+    return head.digest if head is not None else None
 
 
 def place_name(place: str | None, sites: Mapping[str, SiteInfo]) -> str:

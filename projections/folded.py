@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Iterator, Sequence
 
 from ledger.store.db import Database
-from ledger.store.reading import FactRecord, facts_of_households
+from ledger.store.reading import FactRecord, household_pages
 from projections.fold import NOT_REGISTERED, HouseholdState, state_at
 from projections.rulebooks import Rulebook
 
@@ -22,18 +22,8 @@ HOUSEHOLD_PAGE = 1000
 
 def folded_households(db: Database) -> Iterator[tuple[str, list[FactRecord]]]:
     """Every household's stored facts, in household order, a page of households at a time."""
-    query = ("SELECT DISTINCT household_id FROM ledger_facts WHERE household_id > %s "
-             "ORDER BY household_id LIMIT %s")
-    after = ""
-    while True:
-        with db.cursor() as cur:
-            households = [r[0] for r in cur.execute(query, (after, HOUSEHOLD_PAGE)).fetchall()]
-            if not households:
-                return
-            facts = facts_of_households(cur, db, households)
-        after = households[-1]
-        for household in households:
-            yield household, facts[household]
+    for facts in household_pages(db, page=HOUSEHOLD_PAGE):
+        yield from facts.items()
 
 
 def folded_states(db: Database, books: Sequence[Rulebook], as_of: dt.date,

@@ -22,10 +22,10 @@ from collections.abc import Callable
 
 import psycopg
 import structlog
-from psycopg import sql
 
 from ledger.errors import StoreError
 from ledger.store.db import Database
+from ledger.store.reading import listen
 from projections.views import Views
 
 log = structlog.get_logger()
@@ -53,14 +53,14 @@ def follow(
     stop = stop or threading.Event()
     deadline = None if max_seconds is None else time.monotonic() + max_seconds
     channel = channel or db.events_table
-    conn = _listen(db, channel) if db.is_postgres else None
+    conn = listen(db, channel) if db.is_postgres else None
     log.info("follow_started", poll_seconds=poll_seconds, listen=conn is not None)
     retry = RETRY_FIRST
     try:
         while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
             try:
                 if conn is None and db.is_postgres:
-                    conn = _listen(db, channel)
+                    conn = listen(db, channel)
                     log.warning("follow_reconnected")  # as visible as the loss it ends
                 applied = views.catch_up()
                 retry = RETRY_FIRST
@@ -95,14 +95,3 @@ def _drop(conn: psycopg.Connection[tuple[object, ...]] | None) -> None:
     if conn is not None:
         with contextlib.suppress(psycopg.Error):  # already gone
             conn.close()
-
-
-def _listen(db: Database, channel: str) -> psycopg.Connection[tuple[object, ...]]:
-    s = db.settings
-    try:
-        conn = psycopg.connect(host=s.host, port=s.port, user=s.user, password=s.password,
-                               dbname=s.dbname, autocommit=True, connect_timeout=10)
-    except psycopg.OperationalError as exc:
-        raise StoreError(f"cannot connect to {s.describe()}: {_first_line(exc)}") from None
-    conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
-    return conn

@@ -100,22 +100,35 @@ def _other_why(state: HouseholdState, other: Rulebook, facts: Sequence[FactRecor
     return "not counted"
 
 
+def applied_facts(facts: Sequence[FactRecord], as_of: dt.date,
+                  known_at: dt.datetime | None) -> list[FactRecord]:
+    """The live facts known at K and effective by D, in the order the fold applies them."""
+    return [f for f in live_facts(facts, known_at) if f.effective_on <= as_of]
+
+
 def explain(facts: Sequence[FactRecord], book: Rulebook, others: Sequence[Rulebook],
             as_of: dt.date, known_at: dt.datetime | None) -> Explanation:
-    live = [f for f in live_facts(facts, known_at) if f.effective_on <= as_of]
-    placing = [f for f in live if places(f, book)]
+    applied = applied_facts(facts, as_of, known_at)
+    return explain_applied(applied, state_at(applied, book, as_of), book, others, as_of)
+
+
+def explain_applied(applied: Sequence[FactRecord], mine: HouseholdState, book: Rulebook,
+                    others: Sequence[Rulebook], as_of: dt.date) -> Explanation:
+    """:func:`explain` from the household's :func:`applied_facts` and its state under ``book``
+    (``audit count`` has both already). Folding facts that are already live, in order and
+    effective by D is the fold at (D, K) itself: no void is left to apply, none is later."""
+    placing = [f for f in applied if places(f, book)]
     cause = Explained(placing[-1], placed_because(placing[-1]), (book.name,)) if placing else None
     skipped = []
-    for fact in live:
+    for fact in applied:
         if applies(fact, book):
             continue
         by = tuple(o.name for o in others if applies(fact, o))
         if by:
             skipped.append(Explained(fact, not_applied_because(fact, book), by))
-    mine = state_at(facts, book, as_of, known_at)
     views = []
     for other in others:
-        theirs = state_at(facts, other, as_of, known_at)
+        theirs = state_at(applied, other, as_of)
         reason = classify(mine, theirs, book, other, "cell", {})
-        views.append(OtherView(other.name, theirs, reason, _other_why(theirs, other, live)))
+        views.append(OtherView(other.name, theirs, reason, _other_why(theirs, other, applied)))
     return Explanation(cause, tuple(skipped), tuple(views))

@@ -368,11 +368,11 @@ def suppressed_cells(result: ViewResult, book: Rulebook, sites: Mapping[str, Sit
 
 def recorded_suppression(ws: Any, figure_id: str) -> set[tuple[str, str]]:
     """The cells a published figure's stored fact records as suppressed."""
-    from ledger.store.reading import decode, select_facts  # noqa: PLC0415
+    from ledger.store.reading import fact_by_source  # noqa: PLC0415
 
     with ws.db.cursor() as cur:
-        row = cur.execute(select_facts(ws.db) + " WHERE f.source_id = %s", (figure_id,)).fetchone()
-    data = decode(row).data if row else {}
+        fact = fact_by_source(cur, ws.db, figure_id)
+    data = fact.data if fact is not None else {}
     return {(str(c["status"]), str(c["place"])) for c in data.get("suppressed") or ()}
 
 

@@ -19,6 +19,7 @@ import plotly.graph_objects as go
 from ledger.errors import NotFoundError
 from ledger.pcodes import name_of
 from ledger.store.db import Database
+from ledger.store.reading import fact_count, subjects_of_type
 from projections.bridge import Bridge, SiteInfo
 from projections.compare import CoverageTable, coverage_tables
 from projections.export import ledger_digest, place_name
@@ -81,17 +82,15 @@ def gather(views: Views, db: Database, *, as_of: dt.date | None = None,
                 by_status[status].append(found.get(status, 0))
         series[book.name] = by_status
     with db.cursor() as cur:
-        round_ids = [r[0] for r in cur.execute(
-            "SELECT DISTINCT subject_id FROM ledger_facts WHERE fact_type = %s ORDER BY subject_id",
-            ("round_planned",)).fetchall()]
-        count_row = cur.execute("SELECT count(*) FROM ledger_facts").fetchone()
+        round_ids = subjects_of_type(cur, "round_planned")
+        fact_total = fact_count(cur)
     rounds = []
     for round_id in round_ids:
         try:
             rounds.append(round_report(db, round_id, as_of=as_of, known_at=known_at))
         except NotFoundError:
             continue  # planned after D, or its plan voided: not a round as of D
-    return ReportData(as_of, known_at, books, ledger_digest(db), int(count_row[0]) if count_row else 0,
+    return ReportData(as_of, known_at, books, ledger_digest(db), fact_total,
                       (pair[0], pair[1]), (pair_adm1[0], pair_adm1[1]),
                       bridge, series, dates, rounds, views.sites(),
                       tuple(coverage_tables(views, [b.name for b in books], as_of, known_at)))

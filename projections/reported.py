@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from ledger.pcodes import NATIONAL
 from ledger.store.db import Database
-from ledger.store.reading import decode, select_facts
+from ledger.store.reading import facts_about_no_household
 
 REPORTED = "figure_reported"
 
@@ -48,10 +48,9 @@ def _as_date(value: object) -> dt.date:
 def reported_figures(db: Database, known_at: dt.datetime, *, source: str | None = None,
                      dataset: str | None = None) -> list[ReportedFigure]:
     """The live reported figures known at ``known_at`` (of one source and dataset if given)."""
-    query = (select_facts(db) + " WHERE f.fact_type = %s OR (f.fact_type = 'fact_voided' "
-             "AND f.household_id IS NULL) ORDER BY f.notification_id")
     with db.cursor() as cur:
-        facts = [decode(r) for r in cur.execute(query, (REPORTED,)).fetchall()]
+        # A reported figure is about no household, like the voids that can void it.
+        facts = facts_about_no_household(cur, db, (REPORTED, "fact_voided"))
     known = [f for f in facts if f.recorded_at <= known_at]
     voided = {f.data["voided_source_id"] for f in known if f.type == "fact_voided"}
     found = []

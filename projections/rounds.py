@@ -18,7 +18,7 @@ from typing import Any
 from ledger.catalogue import ROUND_FACTS
 from ledger.errors import NotFoundError
 from ledger.store.db import Database
-from ledger.store.reading import FactRecord, decode, facts_of_households, select_facts
+from ledger.store.reading import FactRecord, facts_about, facts_of_households
 from projections.fold import live_facts
 
 ROUND_AND_VOID_FACTS = (*ROUND_FACTS, "fact_voided")
@@ -48,12 +48,7 @@ class RoundReport:
 
 def _round_facts(db: Database, round_id: str) -> list[FactRecord]:
     with db.cursor() as cur:
-        rows = cur.execute(
-            select_facts(db) + " WHERE f.subject_id = %s AND f.fact_type IN "
-            f"({', '.join(['%s'] * len(ROUND_AND_VOID_FACTS))}) ORDER BY f.notification_id",
-            (round_id, *ROUND_AND_VOID_FACTS),
-        ).fetchall()
-    return [decode(r) for r in rows]
+        return facts_about(cur, db, round_id, ROUND_AND_VOID_FACTS)
 
 
 def round_report(db: Database, round_id: str, *, as_of: dt.date | None = None,

@@ -30,6 +30,7 @@ from ledger.store.chain import parse_time
 from ledger.store.db import Database
 from ledger.store.reading import reference_facts
 from projections.rulebooks import BUILTIN_NAMES, Rulebook, builtin_rulebooks, parse_rulebook
+from projections.stored_rulebooks import stored_rulebooks
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +124,7 @@ def load_versions(db: Database) -> RulebookVersions:
     versions: dict[str, list[RulebookVersion]] = {v.name: [v] for v in _builtin_versions()}
     with db.cursor() as cur:
         defined = reference_facts(cur, db, ("rulebook_defined",))
-        stored = cur.execute("SELECT name, definition, added_at FROM view_rulebooks").fetchall()
+        stored = stored_rulebooks(cur)
     for fact in defined:
         d = fact.data
         book = parse_rulebook(d["definition"], f"rulebook {d['rulebook']} version {d['version']}")

@@ -23,14 +23,20 @@ Both are caught against a digest kept outside the database: a published figure's
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
 from ledger.store.chain import GENESIS, FactMeta, format_time, link_digest
-from ledger.store.db import Database
-from ledger.store.reading import decode, facts_of_households
+from ledger.store.db import Cursor, Database
+from ledger.store.reading import (
+    chain_digest_at,
+    decode,
+    event_rows_after,
+    household_pages,
+    index_rows_after,
+)
 from projections.audit import (
     PublishedRecord,
     Retraction,
@@ -150,28 +156,19 @@ def _figure_dict(f: FigureCheck) -> dict[str, Any]:
 
 
 # ---- the chain ------------------------------------------------------------------------------------
-_FACT_QUERY = (
-    "SELECT notification_id, source_id, fact_type, subject_id, household_id, originator_id, "
-    "originator_version, effective_on, recorded_at, content_hash, chain_hash FROM ledger_facts "
-    "WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
-)
+PageReader = Callable[[Cursor, int, int], list[tuple[Any, ...]]]
 
 
-def _pages(db: Database, query: str) -> Iterator[tuple[Any, ...]]:
+def _pages(db: Database, read: PageReader) -> Iterator[tuple[Any, ...]]:
+    """Rows in position order, a keyset page at a time (``read(cursor, after, limit)``)."""
     after = 0
     while True:
         with db.cursor() as cur:
-            rows = cur.execute(query, (after, PAGE)).fetchall()
+            rows = read(cur, after, PAGE)
         if not rows:
             return
         yield from rows
         after = int(rows[-1][0])
-
-
-def _event_query(db: Database) -> str:
-    position = "notification_id" if db.is_postgres else "rowid"
-    return (f"SELECT {position}, originator_id, originator_version, topic, state FROM "
-            f"{db.events_table} WHERE {position} > %s ORDER BY {position} LIMIT %s")
 
 
 def _text_time(db: Database, value: Any) -> str:
@@ -238,7 +235,8 @@ def verify_chain(db: Database, anchors: Sequence[str] = ()) -> tuple[Verificatio
     """Walk the whole chain once; returns the result and the published figures found on it."""
     result = Verification(anchors=dict.fromkeys(anchors))
     walk = _Walk(db, result, anchors)
-    facts, events = _pages(db, _FACT_QUERY), _pages(db, _event_query(db))
+    facts = _pages(db, index_rows_after)
+    events = _pages(db, lambda cur, after, limit: event_rows_after(cur, db, after, limit))
     f, e = next(facts, None), next(events, None)
     while f is not None or e is not None:
         if e is not None and (f is None or int(e[0]) < int(f[0])):
@@ -276,16 +274,7 @@ def rederive(db: Database, rulebooks: Mapping[str, Rulebook],
         all_site_facts = site_facts(cur, db)
     sites = {f.figure_id: sites_known_at(all_site_facts, f.known_at, f.as_of) for f in todo}
     up_to = max(f.head_position for f in todo)
-    query = ("SELECT DISTINCT household_id FROM ledger_facts WHERE household_id > %s "
-             "AND notification_id <= %s ORDER BY household_id LIMIT %s")
-    after = ""
-    while True:
-        with db.cursor() as cur:
-            households = [r[0] for r in cur.execute(query, (after, up_to, HOUSEHOLD_PAGE)).fetchall()]
-            if not households:
-                return values
-            facts = facts_of_households(cur, db, households, up_to)
-        after = households[-1]
+    for facts in household_pages(db, page=HOUSEHOLD_PAGE, up_to=up_to):
         for household_facts in facts.values():
             states: dict[tuple[str, int, dt.date, dt.datetime], HouseholdState] = {}
             for fig in todo:
@@ -297,6 +286,7 @@ def rederive(db: Database, rulebooks: Mapping[str, Rulebook],
                 if cell is not None:
                     acc = values[fig.figure_id]
                     acc[cell] = acc.get(cell, ZERO) + Figure(1, states[key].individuals)
+    return values
 
 
 def check_figures(db: Database, rulebooks: Mapping[str, Rulebook], result: Verification,
@@ -307,8 +297,7 @@ def check_figures(db: Database, rulebooks: Mapping[str, Rulebook], result: Verif
     with db.cursor() as cur:
         retracted = retractions(cur, db)
         for fig in figures:
-            row = cur.execute("SELECT chain_hash FROM ledger_facts WHERE notification_id = %s",
-                              (fig.head_position,)).fetchone()
+            head_digest = chain_digest_at(cur, fig.head_position)
             book = book_of(fig, versions, rulebooks)
             published = {(v.status, v.place): Figure(v.households, v.individuals)
                          for v in fig.values}
@@ -321,7 +310,7 @@ def check_figures(db: Database, rulebooks: Mapping[str, Rulebook], result: Verif
             rederives = None if not rederive_values else (now is not None and not differences)
             result.figures.append(FigureCheck(
                 figure_id=fig.figure_id, position=fig.position, head_position=fig.head_position,
-                digest_matches=row is not None and row[0] == fig.ledger_digest,
+                digest_matches=head_digest is not None and head_digest == fig.ledger_digest,
                 rederives=rederives,
                 depends_on_break=first is not None and first.position <= fig.head_position,
                 rulebook_changed=book is None or (fig.rulebook_digest is not None

@@ -11,6 +11,10 @@ column, the stored value and the expected one. Rows that should not exist (a hou
 fact, a duplicated row) and rows that are missing are differences of the column ``row``.
 
 Plain ``ledger verify`` makes the cheap check instead (:mod:`projections.digest`).
+
+One of the view-table modules, which alone hold the view tables' SQL (docs/sql.md, "Where the
+SQL lives"); the facts it compares with come from :mod:`ledger.store.reading`, except the
+pages of households, one question about both the fact index and the view tables.
 """
 
 from __future__ import annotations
@@ -19,9 +23,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from psycopg.sql import SQL, Identifier
+
 from ledger.catalogue import SITE_FACTS
 from ledger.store.db import Database
-from ledger.store.reading import decode, facts_of_households, select_facts
+from ledger.store.reading import facts_about_no_household, facts_of_households
 from projections import digest
 from projections.fold import HouseholdState, bitemporal_rows
 from projections.pairs import pair_rows
@@ -110,13 +116,13 @@ class _Checker:
         with self.db.cursor() as cur:
             facts = facts_of_households(cur, self.db, page, self.result.position)
             condition, params = self.db.any_of("household_id", page)
-            states = cur.execute(
+            states = cur.execute(SQL(
                 "SELECT rulebook, household_id, valid_from, recorded_from, valid_to, recorded_to, "
-                "sig FROM view_states WHERE " + condition, params).fetchall()
-            pairs = cur.execute(
+                "sig FROM view_states WHERE {}").format(SQL(condition)), params).fetchall()
+            pairs = cur.execute(SQL(
                 "SELECT left_rulebook, right_rulebook, household_id, valid_from, recorded_from, "
-                "valid_to, recorded_to, left_sig, right_sig FROM view_pairs WHERE " + condition,
-                params).fetchall()
+                "valid_to, recorded_to, left_sig, right_sig FROM view_pairs WHERE {}"
+            ).format(SQL(condition)), params).fetchall()
         self.result.households += len(page)
         want_states: dict[Key, dict[str, Any]] = {}
         want_pairs: dict[Key, dict[str, Any]] = {}
@@ -155,11 +161,9 @@ class _Checker:
 
     def sites(self) -> None:
         with self.db.cursor() as cur:
-            query = (select_facts(self.db) + " WHERE f.household_id IS NULL AND "
-                     "f.notification_id <= %s ORDER BY f.notification_id")
-            facts = [decode(r) for r in cur.execute(query, (self.result.position,)).fetchall()]
-            stored = cur.execute("SELECT site_id, " + ", ".join(SITE_COLUMNS)
-                                 + " FROM view_sites").fetchall()
+            facts = facts_about_no_household(cur, self.db, up_to=self.result.position)
+            stored = cur.execute(SQL("SELECT site_id, {} FROM view_sites").format(
+                SQL(", ").join(Identifier(c) for c in SITE_COLUMNS))).fetchall()
         site_ids = sorted({f.subject_id for f in facts if f.type in SITE_FACTS})
         want = {(r[0],): dict(zip(SITE_COLUMNS, r[1:], strict=True)) for r in site_rows(facts, site_ids)}
         got: dict[Key, list[dict[str, Any]]] = {}

@@ -3,7 +3,9 @@
 The eventsourcing library owns the events table's writes; everything else the product reads or
 maintains goes through ``Database``. One SQL text serves both engines: queries are written with
 ``%s`` placeholders and unqualified table names (PostgreSQL connections set ``search_path`` to
-the ledger's schema); on SQLite the placeholders become ``?``.
+the ledger's schema); on SQLite the placeholders become ``?``. A query is a string or a
+``psycopg.sql`` composition (names interpolated as ``Identifier``); a composition is rendered
+without a connection, which quotes identifiers the way both engines read them (``"name"``).
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from ledger.errors import StoreError
 from ledger.store.settings import APPLICATION_NAME, StoreSettings
 
 _PLACEHOLDER = re.compile(r"%s")
+Query = str | sql.Composable
 
 
 class Cursor:
@@ -29,11 +33,11 @@ class Cursor:
         self.db = db
         self.raw = raw
 
-    def execute(self, query: str, params: Sequence[Any] = ()) -> Cursor:
+    def execute(self, query: Query, params: Sequence[Any] = ()) -> Cursor:
         self.raw.execute(self.db.dialect(query), params)
         return self
 
-    def executemany(self, query: str, rows: Iterable[Sequence[Any]]) -> None:
+    def executemany(self, query: Query, rows: Iterable[Sequence[Any]]) -> None:
         self.raw.executemany(self.db.dialect(query), list(rows))
 
     def fetchone(self) -> tuple[Any, ...] | None:
@@ -73,8 +77,9 @@ class Database:
         self.events_table = f"{APPLICATION_NAME}_events" if self.is_postgres else "stored_events"
         self._conn: Any = None
 
-    def dialect(self, query: str) -> str:
-        return query if self.is_postgres else _PLACEHOLDER.sub("?", query)
+    def dialect(self, query: Query) -> str:
+        text = query if isinstance(query, str) else query.as_string(None)
+        return text if self.is_postgres else _PLACEHOLDER.sub("?", text)
 
     def any_of(self, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
         """``column`` in ``values``: one array parameter on PostgreSQL, a list of ``?`` on SQLite."""

@@ -11,6 +11,22 @@ A ``FactRecord``'s ``position`` is the fact's notification id (its place in the 
 order; ids have gaps), ``recorded_at`` the ledger's own clock (UTC, strictly increasing with
 position). ``data`` holds the fact's own fields as recorded (dates as ``datetime.date``), without
 the common ones. A ``fact_voided`` record's ``subject_id`` is the subject of the fact it voids.
+
+*Every question the read side puts to the fact index is a function here* (issue 12: all SQL
+behind two readers): the facts of households, of a type, about a subject or about no household,
+the facts recorded between two times, the households in pages, the chain's head and links, the
+index and the events table page by page for ``verify``, and a few counts. The modules that
+count, audit and verify (``projections.audit``, ``verify``, ``rounds``, ``report``...) hold no
+SQL; the other reader holds the view tables (``projections.views`` and its companions, see
+docs/sql.md). Names (the events table, its position column) are interpolated as
+``psycopg.sql.Identifier``; values are always bound parameters. Recorded times are bound in the
+engine's own type (:func:`moment`): a ``timestamptz`` on PostgreSQL, the fixed-format UTC text
+the SQLite index stores and compares.
+
+Every function takes an open cursor (one connection, one snapshot for a caller that asks several
+questions) except the paged readers (:func:`household_pages`, :func:`facts_of_many_households`),
+which open a cursor per page so a caller may write between pages, and :func:`listen`, which
+opens a connection of its own.
 """
 
 from __future__ import annotations
@@ -21,8 +37,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+import psycopg
+from psycopg.sql import SQL, Composable, Identifier
 
-from ledger.store.chain import parse_time
+from ledger.errors import StoreError
+from ledger.store.chain import format_time, parse_time
 from ledger.store.db import Cursor, Database
 
 
@@ -56,6 +75,31 @@ _SELECT = (
 def select_facts(db: Database) -> str:
     return _SELECT.format(events=db.events_table,
                           position="notification_id" if db.is_postgres else "rowid")
+
+
+def _position_column(db: Database) -> str:
+    """The events table's position: the library's ``notification_id`` on PostgreSQL; SQLite's
+    events table has none of its own, its ``rowid`` is the notification id."""
+    return "notification_id" if db.is_postgres else "rowid"
+
+
+def _select(db: Database) -> Composable:
+    """:func:`select_facts` composed, its names as identifiers (the same columns, in order)."""
+    return SQL(_SELECT).format(events=Identifier(db.events_table),
+                               position=Identifier(_position_column(db)))
+
+
+def moment(db: Database, value: dt.datetime) -> Any:
+    """A recorded time as the engine's index compares it (timestamptz, or fixed-format text)."""
+    return value if db.is_postgres else format_time(value)
+
+
+def _facts_where(cur: Cursor, db: Database, condition: str, params: Sequence[Any] = ()
+                 ) -> list[FactRecord]:
+    """The facts meeting ``condition`` (a fixed SQL text over ``f``, values bound), in order."""
+    query = SQL("{select} WHERE {condition} ORDER BY f.notification_id").format(
+        select=_select(db), condition=SQL(condition))
+    return [decode(row) for row in cur.execute(query, params).fetchall()]
 
 
 def _value(value: Any) -> Any:
@@ -100,6 +144,62 @@ def facts_of_households(cur: Cursor, db: Database, households: Sequence[str],
     return found
 
 
+def facts_of_many_households(db: Database, households: Sequence[str], *, page: int
+                             ) -> Iterator[dict[str, list[FactRecord]]]:
+    """Every fact about these households, ``page`` households at a time in their given order
+    (each page as :func:`facts_of_households` gives it): for a caller with thousands of
+    households to read (``audit count`` of a camp), each page read on a cursor of its own.
+
+    On PostgreSQL the statement is shaped so that its plan is the same with or without
+    statistics (a bulk import on a server without autovacuum leaves the fact index and the
+    events table without any): for each household of ``unnest(array)``, its facts by the
+    household index (``OFFSET 0`` keeps that subquery from being turned into a join), and for
+    each fact its event by position. ``household_id = ANY(array)``, or a plain join, is
+    estimated without statistics as a large part of the table and read by (parallel)
+    sequential scans and hash joins: a second per 500 households at 300,000 households, where
+    this takes ~20 ms. The same estimate would have the plan compiled by JIT, which costs more
+    than the look-ups it speeds up: JIT is off for the statement. Rows come in binary (the
+    state bytes need no hex encoding on one side and decoding on the other) and unordered
+    (sorting a page's state bytes would spill to disk): each household's few facts are put in
+    order here. SQLite reads pages of :func:`facts_of_households`.
+    """
+    for start in range(0, len(households), page):
+        chunk = households[start:start + page]
+        if not db.is_postgres:
+            with db.cursor() as cur:
+                yield facts_of_households(cur, db, chunk)
+            continue
+        query = _BY_HOUSEHOLD.format(events=Identifier(db.events_table))
+        distinct = list(dict.fromkeys(chunk))  # a household named twice is read once
+        conn = db.connection()
+        with conn.transaction(), conn.cursor(binary=True) as raw:
+            raw.execute("SET LOCAL jit = off")
+            rows = raw.execute(query, (distinct,)).fetchall()
+        yield _by_household(distinct, rows)
+
+
+_BY_HOUSEHOLD = SQL(
+    "SELECT f.notification_id, f.recorded_at, f.source_id, f.fact_type, f.subject_id, "
+    "f.effective_on, (SELECT e.state FROM {events} e WHERE e.notification_id = f.notification_id), "
+    "f.household_id FROM unnest(%s::text[]) AS h(household_id) CROSS JOIN LATERAL "
+    "(SELECT * FROM ledger_facts f WHERE f.household_id = h.household_id OFFSET 0) AS f"
+)
+
+
+def _by_household(households: Sequence[str], rows: Sequence[Sequence[Any]]
+                  ) -> dict[str, list[FactRecord]]:
+    found: dict[str, list[FactRecord]] = {h: [] for h in households}
+    for row in rows:
+        found[row[7]].append(decode(row))
+    for facts in found.values():
+        facts.sort(key=_position)
+    return found
+
+
+def _position(fact: FactRecord) -> int:
+    return fact.position
+
+
 def facts_after(cur: Cursor, db: Database, position: int, limit: int) -> list[FactRecord]:
     query = select_facts(db) + " WHERE f.notification_id > %s ORDER BY f.notification_id LIMIT %s"
     return [decode(row) for row in cur.execute(query, (position, limit)).fetchall()]
@@ -121,13 +221,182 @@ def reference_facts(cur: Cursor, db: Database, fact_types: Sequence[str]) -> lis
     A PostgreSQL login that may not read the facts (ledger_reader) reads them through the view
     ``ledger_reference_facts`` (ledger/store/schema.py), which has the same columns.
     """
+    if db.is_postgres and not _reads_fact_index(cur, db):
+        types = SQL(", ").join(SQL("%s") for _ in fact_types)
+        query = SQL("SELECT * FROM {view} WHERE fact_type IN ({types}) ORDER BY notification_id"
+                    ).format(view=Identifier(db.settings.schema, REFERENCE_VIEW), types=types)
+        return [decode(row) for row in cur.execute(query, tuple(fact_types)).fetchall()]
+    return facts_about_no_household(cur, db, fact_types)
+
+
+# ledger.store.schema.REFERENCE_VIEW, named again: importing the schema module would load the
+# whole fact catalogue into every reader.
+REFERENCE_VIEW = "ledger_reference_facts"
+
+
+def _reads_fact_index(cur: Cursor, db: Database) -> bool:
+    row = cur.execute("SELECT has_table_privilege(%s, 'SELECT')",
+                      (f"{db.settings.schema}.ledger_facts",)).fetchone()
+    return row is None or bool(row[0])
+
+
+# ---- facts by what they are about ----------------------------------------------------------------
+def facts_of_type(cur: Cursor, db: Database, fact_type: str, *,
+                  source_id: str | None = None) -> list[FactRecord]:
+    """Every fact of one type in recorded order (with ``source_id``: that fact, if of the type)."""
+    if source_id is None:
+        return _facts_where(cur, db, "f.fact_type = %s", (fact_type,))
+    return _facts_where(cur, db, "f.fact_type = %s AND f.source_id = %s", (fact_type, source_id))
+
+
+def fact_by_source(cur: Cursor, db: Database, source_id: str) -> FactRecord | None:
+    """The fact recorded under ``source_id`` (a source id is recorded once), or None."""
+    found = _facts_where(cur, db, "f.source_id = %s", (source_id,))
+    return found[0] if found else None
+
+
+def facts_about(cur: Cursor, db: Database, subject_id: str,
+                fact_types: Sequence[str]) -> list[FactRecord]:
+    """The facts of these types whose subject is ``subject_id`` (a round, a site), in order."""
     types = ", ".join("%s" for _ in fact_types)
-    query = (select_facts(db) + f" WHERE f.household_id IS NULL AND f.fact_type IN ({types}) "
-             "ORDER BY f.notification_id")
-    if db.is_postgres:
-        row = cur.execute("SELECT has_table_privilege(%s, 'SELECT')",
-                          (f"{db.settings.schema}.ledger_facts",)).fetchone()
-        if row is not None and not row[0]:
-            query = (f"SELECT * FROM {db.settings.schema}.ledger_reference_facts "
-                     f"WHERE fact_type IN ({types}) ORDER BY notification_id")
-    return [decode(row) for row in cur.execute(query, tuple(fact_types)).fetchall()]
+    return _facts_where(cur, db, f"f.subject_id = %s AND f.fact_type IN ({types})",
+                        (subject_id, *fact_types))
+
+
+def facts_about_no_household(cur: Cursor, db: Database, fact_types: Sequence[str] | None = None,
+                             *, up_to: int | None = None) -> list[FactRecord]:
+    """The facts about no household (sites, rounds' plans, rulebooks, figures, their voids) of
+    these types (None: every type) recorded up to position ``up_to`` (None: all), in order."""
+    condition, params = "f.household_id IS NULL", list[Any]()
+    if fact_types is not None:
+        condition += f" AND f.fact_type IN ({', '.join('%s' for _ in fact_types)})"
+        params += list(fact_types)
+    if up_to is not None:
+        condition += " AND f.notification_id <= %s"
+        params.append(up_to)
+    return _facts_where(cur, db, condition, params)
+
+
+def recorded_between(cur: Cursor, db: Database, start: dt.datetime, end: dt.datetime, *,
+                     after: int, limit: int) -> list[tuple[FactRecord, str | None]]:
+    """The facts recorded in (``start``, ``end``] after position ``after``, at most ``limit``,
+    in recorded order, each with its household (None: about no household). A keyset page: the
+    next one starts after the last position returned."""
+    query = SQL("{select} WHERE f.notification_id > %s AND f.recorded_at > %s AND "
+                "f.recorded_at <= %s ORDER BY f.notification_id LIMIT %s").format(select=_select(db))
+    rows = cur.execute(query, (after, moment(db, start), moment(db, end), limit)).fetchall()
+    return [(decode(row), row[7]) for row in rows]
+
+
+# ---- households in pages -------------------------------------------------------------------------
+def household_ids(cur: Cursor, *, after: str, limit: int, up_to: int | None = None) -> list[str]:
+    """The next ``limit`` households after ``after`` (in id order) with a fact recorded up to
+    position ``up_to`` (None: any)."""
+    if up_to is None:
+        query = ("SELECT DISTINCT household_id FROM ledger_facts WHERE household_id > %s "
+                 "ORDER BY household_id LIMIT %s")
+        params: tuple[Any, ...] = (after, limit)
+    else:
+        query = ("SELECT DISTINCT household_id FROM ledger_facts WHERE household_id > %s "
+                 "AND notification_id <= %s ORDER BY household_id LIMIT %s")
+        params = (after, up_to, limit)
+    return [row[0] for row in cur.execute(query, params).fetchall()]
+
+
+def household_pages(db: Database, *, page: int, up_to: int | None = None
+                    ) -> Iterator[dict[str, list[FactRecord]]]:
+    """Every household's facts (recorded up to ``up_to``), ``page`` households at a time in id
+    order: memory stays flat however large the ledger. A cursor per page, none held between."""
+    after = ""
+    while True:
+        with db.cursor() as cur:
+            households = household_ids(cur, after=after, limit=page, up_to=up_to)
+            if not households:
+                return
+            facts = facts_of_households(cur, db, households, up_to)
+        yield facts
+        after = households[-1]
+
+
+# ---- the hash chain -------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class ChainHead:
+    """The last link of the hash chain: the ledger's digest at this moment."""
+
+    position: int
+    digest: str
+    recorded_at: dt.datetime
+
+
+def chain_head(cur: Cursor) -> ChainHead | None:
+    """The newest fact's position, chain digest and recorded time (None: an empty ledger)."""
+    row = cur.execute("SELECT notification_id, chain_hash, recorded_at FROM ledger_facts "
+                      "ORDER BY notification_id DESC LIMIT 1").fetchone()
+    if row is None:
+        return None
+    return ChainHead(int(row[0]), str(row[1]), parse_time(row[2]))
+
+
+def chain_digest_at(cur: Cursor, position: int) -> str | None:
+    """The chain digest stored with the fact at ``position`` (None: no fact there)."""
+    row = cur.execute("SELECT chain_hash FROM ledger_facts WHERE notification_id = %s",
+                      (position,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+INDEX_COLUMNS = ("notification_id", "source_id", "fact_type", "subject_id", "household_id",
+                 "originator_id", "originator_version", "effective_on", "recorded_at",
+                 "content_hash", "chain_hash")
+
+
+def index_rows_after(cur: Cursor, position: int, limit: int) -> list[tuple[Any, ...]]:
+    """The fact index's rows after ``position`` as stored (:data:`INDEX_COLUMNS`), at most
+    ``limit``: what ``verify`` recomputes the chain from, untouched by decoding."""
+    query = SQL("SELECT {columns} FROM ledger_facts WHERE notification_id > %s "
+                "ORDER BY notification_id LIMIT %s").format(
+        columns=SQL(", ").join(Identifier(c) for c in INDEX_COLUMNS))
+    return cur.execute(query, (position, limit)).fetchall()
+
+
+def event_rows_after(cur: Cursor, db: Database, position: int, limit: int) -> list[tuple[Any, ...]]:
+    """The events table's rows after ``position`` as stored: (position, originator_id,
+    originator_version, topic, state bytes), at most ``limit``, in position order."""
+    query = SQL("SELECT {position}, originator_id, originator_version, topic, state FROM {events} "
+                "WHERE {position} > %s ORDER BY {position} LIMIT %s").format(
+        position=Identifier(_position_column(db)), events=Identifier(db.events_table))
+    return cur.execute(query, (position, limit)).fetchall()
+
+
+# ---- counts ----------------------------------------------------------------------------------------
+def fact_count(cur: Cursor) -> int:
+    row = cur.execute("SELECT count(*) FROM ledger_facts").fetchone()
+    return int(row[0]) if row else 0
+
+
+def facts_outside(cur: Cursor, source_prefix: str) -> int:
+    """How many facts have no source id, or one that does not start with ``source_prefix``."""
+    row = cur.execute("SELECT count(*) FROM ledger_facts WHERE source_id IS NULL OR "
+                      "source_id NOT LIKE %s", (source_prefix + "%",)).fetchone()
+    return int(row[0]) if row else 0
+
+
+def subjects_of_type(cur: Cursor, fact_type: str) -> list[str]:
+    """The distinct subjects (round ids, site ids...) of the facts of one type, sorted."""
+    return [row[0] for row in cur.execute(
+        "SELECT DISTINCT subject_id FROM ledger_facts WHERE fact_type = %s ORDER BY subject_id",
+        (fact_type,)).fetchall()]
+
+
+# ---- new facts as they arrive ----------------------------------------------------------------------
+def listen(db: Database, channel: str) -> psycopg.Connection[tuple[object, ...]]:
+    """(PostgreSQL) A connection of its own LISTENing on ``channel``, where the recorder
+    NOTIFYs each insert: ``conn.notifies()`` wakes the follower when facts arrive."""
+    s = db.settings
+    try:
+        conn = psycopg.connect(host=s.host, port=s.port, user=s.user, password=s.password,
+                               dbname=s.dbname, autocommit=True, connect_timeout=10)
+    except psycopg.OperationalError as exc:
+        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise StoreError(f"cannot connect to {s.describe()}: {first_line}") from None
+    conn.execute(SQL("LISTEN {}").format(Identifier(channel)))
+    return conn
