@@ -33,16 +33,18 @@ from ledger.store.vault_tables import create_vault_tables
 from ledger.vault import Vault, VaultSettings
 
 ProgressFn = Callable[[int], None]
+STATISTICS_AFTER = 10_000  # facts recorded in one go after which the planner's statistics are stale
 
 
 class Writer:
     """The write side wired to one store: the per-fact service and the bulk path over the SQL
     store, without the views (``Workspace`` adds them, and the vault)."""
 
-    def __init__(self, settings: StoreSettings) -> None:
+    def __init__(self, settings: StoreSettings, *, statistics_after: int = STATISTICS_AFTER) -> None:
         self.store = SqlFactStore(settings)
         self.service = LedgerService(self.store)
         self.bulk = BulkRecorder(self.store)
+        self.statistics_after = statistics_after
 
     def record(self, fact: FactInput) -> Outcome:
         """Record one fact; raises its ``LedgerError`` when it is rejected."""
@@ -53,7 +55,14 @@ class Writer:
 
     def record_many(self, facts: Iterable[FactInput | LedgerError], *,
                     batch_size: int = BATCH_SIZE) -> Iterator[Outcome]:
-        return self.bulk.record_many(facts, batch_size=batch_size)
+        """The bulk path; after ``statistics_after`` facts recorded, the store's statistics are
+        refreshed, so the views' catch-up and every later read is planned on the new rows."""
+        recorded = 0
+        for outcome in self.bulk.record_many(facts, batch_size=batch_size):
+            recorded += outcome.status == "recorded"
+            yield outcome
+        if recorded >= self.statistics_after:
+            self.store.refresh_statistics()
 
     def close(self) -> None:
         self.store.close()

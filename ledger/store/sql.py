@@ -75,5 +75,11 @@ class SqlFactStore:
             raise StoreConflict from None
         return [r.notification.id for r in recordings]
 
+    def refresh_statistics(self) -> None:
+        """After many facts: the planner's statistics of the fact tables (PostgreSQL; SQLite
+        plans these look-ups by their indexes without statistics)."""
+        if isinstance(self.recorder, LedgerPostgresRecorder):
+            self.recorder.analyze()
+
     def close(self) -> None:
         self.events.close()

@@ -21,6 +21,7 @@ from ledger.errors import (
 )
 from ledger.store.chain import parse_time
 from ledger.workspace import Writer
+from tests.conftest import init_store
 from tests.factdicts import (
     composition,
     departure,
@@ -349,3 +350,19 @@ def test_a_late_departure_counts_the_manifest_as_it_was_on_the_departure_date(
     (outcome,) = record(camp, departure("H1", round_id="R1", effective_on="2026-02-15"))
 
     assert outcome.status == "recorded"
+
+
+@pytest.mark.postgres
+def test_a_bulk_import_leaves_fresh_planner_statistics(pg_settings: Any, pg_sql: Sql) -> None:
+    init_store(pg_settings)
+    writer = Writer(pg_settings, statistics_after=3)
+    try:
+        outcomes = list(writer.record_many(parsed(site("CHAMISHKU"), registration("H1"),
+                                                  registration("H2"))))
+    finally:
+        writer.close()
+
+    assert [o.status for o in outcomes] == ["recorded"] * 3
+    analysed = pg_sql("SELECT relname FROM pg_stat_user_tables WHERE schemaname = %s "
+                      "AND last_analyze IS NOT NULL", pg_settings.schema)
+    assert {r[0] for r in analysed} >= {"ledger_facts", "ledger_events"}
