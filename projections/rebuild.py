@@ -1,0 +1,203 @@
+"""A rebuild's households folded on every core: worker processes partitioned by household.
+
+:meth:`projections.views.Views.rebuild` on PostgreSQL, from ``parallel_from`` facts on, fills
+its ``_next`` tables through :func:`build_in_workers`:
+
+- The coordinator (the process rebuilding) cuts the households into ranges of about as many
+  facts (:func:`ledger.store.reading.household_bounds`, a few ranges a worker so that a worker
+  slowed by a busy machine does less of them), starts ``workers`` processes
+  (``python -m projections.rebuild``, each with a pipe to it) and hands each a range at a time.
+- A worker reads its range in household order on its own connection
+  (:func:`ledger.store.reading.household_chunks`), folds ``chunk`` households at a time,
+  numbers the states new to it under the projector's lock (:meth:`Signatures.settle`,
+  committed before any row names them), COPYs the chunk's rows into the ``_next`` tables (one
+  transaction a chunk), and tells the coordinator how many facts it did. Nothing goes through
+  the coordinator but ranges and counts.
+- Signatures stay one numbering shared with the live tables and with any catch-up running
+  meanwhile: a worker numbers only under the projector's lock, and a state another projector
+  numbered first keeps its number (:mod:`projections.viewrows`).
+- A worker whose coordinator is gone (killed) stops before its next chunk. A killed rebuild's
+  worker still writing must not write into the next rebuild's tables: every worker holds a
+  shared advisory lock while it lives, and a rebuild takes it exclusively
+  (:func:`wait_for_old_workers`) before it drops the ``_next`` tables.
+
+This module stays light (no catalogue, no logging): each worker imports it at start-up.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import os
+import subprocess
+import sys
+import traceback
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, Pipe, wait
+from pathlib import Path
+
+from ledger.errors import StoreError
+from ledger.store.db import Database
+from ledger.store.reading import FactRecord, household_bounds, household_chunks, ledger_extent
+from ledger.store.settings import StoreSettings
+from projections.rulebooks import Rulebook
+from projections.viewrows import (
+    END_OF_TIME,
+    END_OF_TIME_DATE,
+    Signatures,
+    fold_households,
+    lock_projector,
+    table_rows,
+    write_rows,
+)
+
+RANGES_PER_WORKER = 4
+Range = tuple[str | None, str | None]  # households from the first (inclusive) to the second
+
+
+@dataclass(frozen=True)
+class Job:
+    """What every worker of one rebuild is told first."""
+
+    settings: StoreSettings
+    books: tuple[Rulebook, ...]  # in name order
+    head: int
+    chunk: int
+    suffix: str
+    coordinator: int  # its process id: a worker whose parent is no longer it stops
+
+
+def _lock_key(db: Database) -> int:
+    text = f"ledger views rebuild workers {db.settings.schema}"
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big", signed=True)
+
+
+def wait_for_old_workers(db: Database) -> None:
+    """Wait until no worker of an earlier rebuild (one killed midway) is still running."""
+    with db.cursor() as cur:
+        cur.execute("SELECT pg_advisory_lock(%s)", (_lock_key(db),))
+        cur.execute("SELECT pg_advisory_unlock(%s)", (_lock_key(db),))
+
+
+# ---- the coordinator ------------------------------------------------------------------------------
+def build_in_workers(db: Database, head: int, books: Sequence[Rulebook], *, workers: int,
+                     chunk: int, suffix: str, progress: Callable[[int], None] | None) -> int:
+    """Fill the ``_next`` tables with every household's rows, folded by ``workers`` processes;
+    returns the facts they read."""
+    job = Job(db.settings, tuple(books), head, chunk, suffix, os.getpid())
+    started = [_start_worker() for _ in range(workers)]
+    processes = {connection: process for process, connection in started}
+    try:
+        for connection in processes:
+            connection.send(job)
+        with db.cursor() as cur:
+            _, facts = ledger_extent(cur)
+            bounds = household_bounds(cur, db, workers * RANGES_PER_WORKER, facts)
+        ranges: deque[Range] = deque(zip([None, *bounds], [*bounds, None], strict=True))
+        return _hand_out(processes, ranges, progress)
+    finally:
+        for process in processes.values():
+            if process.poll() is None:
+                process.terminate()
+            process.wait()
+        for connection in processes:
+            connection.close()
+
+
+def _start_worker() -> tuple[subprocess.Popen[bytes], Connection]:
+    ours, theirs = Pipe()
+    # The child imports this package from where this process did, whatever its sys.path.
+    root = str(Path(__file__).resolve().parent.parent)
+    path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
+    try:
+        process = subprocess.Popen(  # noqa: S603  (this interpreter, this module)
+            [sys.executable, "-m", "projections.rebuild", str(theirs.fileno())],
+            pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            env={**os.environ, "PYTHONPATH": path})
+    finally:
+        theirs.close()
+    return process, ours
+
+
+def _hand_out(processes: dict[Connection, subprocess.Popen[bytes]], ranges: deque[Range],
+              progress: Callable[[int], None] | None) -> int:
+    """Give each worker a range, and the next each time it is done with one; then ``None``."""
+    applied = 0
+    busy: set[Connection] = set()
+    for connection in processes:
+        task = ranges.popleft() if ranges else None
+        connection.send(task)
+        if task is not None:
+            busy.add(connection)
+    while busy:
+        for ready in wait(list(busy)):
+            assert isinstance(ready, Connection)
+            try:
+                kind, value = ready.recv()
+            except EOFError:
+                code = processes[ready].wait()
+                raise StoreError(f"a rebuild worker stopped (exit status {code})") from None
+            if kind == "facts":
+                applied += value
+                if progress:
+                    progress(value)
+            elif kind == "done":
+                task = ranges.popleft() if ranges else None
+                ready.send(task)
+                if task is None:
+                    busy.discard(ready)
+            else:
+                raise StoreError(f"a rebuild worker failed: {value}")
+    return applied
+
+
+# ---- a worker ----------------------------------------------------------------------------------------
+def work(connection: Connection) -> None:
+    """Fold the ranges the coordinator hands out until it says there are no more."""
+    job: Job = connection.recv()
+    gc.disable()  # the fold makes many small objects and no cycles: reference counting frees them
+    with Database(job.settings) as db:
+        with db.cursor() as cur:
+            cur.execute("SELECT pg_advisory_lock_shared(%s)", (_lock_key(db),))
+            numbers = Signatures.load(cur, provisional=True)
+        while (task := connection.recv()) is not None:
+            first, before = task
+            with household_chunks(db, job.head, job.chunk, first=first, before=before) as chunks:
+                for households in chunks:
+                    if os.getppid() != job.coordinator:
+                        return  # the rebuild was killed: write nothing more
+                    connection.send(("facts", _write_chunk(db, job, households, numbers)))
+            connection.send(("done", None))
+
+
+def _write_chunk(db: Database, job: Job, households: dict[str, list[FactRecord]],
+                 numbers: Signatures) -> int:
+    """Fold, number the new states, write the rows: one chunk of households."""
+    folded = fold_households(households, job.books, numbers)
+    final: dict[int, int] = {}
+    if numbers.new:
+        with db.transaction() as cur:
+            lock_projector(cur, db)
+            final = numbers.settle(cur)
+    states, pairs = table_rows(folded, job.books, END_OF_TIME_DATE, END_OF_TIME, final)
+    with db.transaction() as cur:
+        write_rows(cur, db, states, pairs, job.suffix)
+    return sum(len(facts) for facts in households.values())
+
+
+def main(argv: Sequence[str]) -> int:
+    connection = Connection(int(argv[0]))
+    try:
+        work(connection)
+    except EOFError:
+        return 1  # the coordinator is gone
+    except Exception:  # any failure goes to the coordinator, which raises it
+        connection.send(("error", traceback.format_exc(limit=8)))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
