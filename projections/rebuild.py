@@ -47,13 +47,14 @@ from projections.viewrows import (
     END_OF_TIME,
     END_OF_TIME_DATE,
     Signatures,
+    count_in_digest,
     fold_households,
     lock_projector,
     table_rows,
     write_rows,
 )
 
-RANGES_PER_WORKER = 4
+RANGES_PER_WORKER = 12
 Range = tuple[str | None, str | None]  # households from the first (inclusive) to the second
 
 
@@ -115,7 +116,8 @@ def _start_worker() -> tuple[subprocess.Popen[bytes], Connection]:
         process = subprocess.Popen(  # noqa: S603  (this interpreter, this module)
             [sys.executable, "-m", "projections.rebuild", str(theirs.fileno())],
             pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            env={**os.environ, "PYTHONPATH": path})
+            env={**os.environ, "PYTHONPATH": path},
+            start_new_session=True)  # a Ctrl-C stops the coordinator, which stops its workers
     finally:
         theirs.close()
     return process, ours
@@ -180,7 +182,8 @@ def _write_chunk(db: Database, job: Job, households: dict[str, list[FactRecord]]
     if numbers.new:
         with db.transaction() as cur:
             lock_projector(cur, db)
-            final = numbers.settle(cur)
+            final, saved = numbers.settle(cur)
+            count_in_digest(cur, db, saved)
     states, pairs = table_rows(folded, job.books, END_OF_TIME_DATE, END_OF_TIME, final)
     with db.transaction() as cur:
         write_rows(cur, db, states, pairs, job.suffix)
@@ -191,10 +194,11 @@ def main(argv: Sequence[str]) -> int:
     connection = Connection(int(argv[0]))
     try:
         work(connection)
-    except EOFError:
-        return 1  # the coordinator is gone
-    except Exception:  # any failure goes to the coordinator, which raises it
-        connection.send(("error", traceback.format_exc(limit=8)))
+    except (EOFError, KeyboardInterrupt):
+        return 1  # the coordinator is gone, or stops us
+    except Exception as exc:  # any failure goes to the coordinator, which raises it
+        traceback.print_exc()
+        connection.send(("error", f"{type(exc).__name__}: {exc}".strip()))
         return 1
     return 0
 

@@ -26,6 +26,7 @@ from psycopg import sql
 from ledger.store.chain import format_time
 from ledger.store.db import Cursor, Database
 from ledger.store.reading import FactRecord
+from projections import digest
 from projections.fold import Fields, HouseholdState, state_fields
 from projections.rows import PairRow, StateRow, household_rows
 from projections.rulebooks import Rulebook
@@ -138,10 +139,10 @@ class Signatures(dict[Fields, int]):
             self.new.clear()
         return saved
 
-    def settle(self, cur: Cursor) -> dict[int, int]:
+    def settle(self, cur: Cursor) -> tuple[dict[int, int], list[int]]:
         """Number the provisional states (inside the locked transaction): a state another
         projector numbered meanwhile takes its number, the others the next ones, saved here.
-        Returns each provisional number's signature."""
+        Returns each provisional number's signature, and the signatures saved."""
         self.load_since(cur)
         final: dict[int, int] = {}
         rows = []
@@ -154,7 +155,21 @@ class Signatures(dict[Fields, int]):
         if rows:
             cur.executemany(_INSERT_SIGNATURE, rows)
         self.new.clear()
-        return final
+        return final, [row[0] for row in rows]
+
+
+def count_in_digest(cur: Cursor, db: Database, sigs: Sequence[int]) -> None:
+    """Add signatures just saved to the stored digest (:mod:`projections.digest`), in their
+    transaction: ``view_signatures`` is shared with the live tables, so states a rebuild numbers
+    count at once, even while its other tables are built aside (or if it is killed)."""
+    stored = digest.load(cur)
+    if stored is None or not sigs:
+        return
+    position, sums = stored
+    condition, params = db.any_of("sig", sigs)
+    added = digest.measure(cur, db, "view_signatures", where=condition, params=params)
+    sums["view_signatures"] = digest.add(sums["view_signatures"], added)
+    digest.save(cur, position, sums)
 
 
 def _signature_row(sig: int, s: HouseholdState) -> TableRow:

@@ -3,7 +3,9 @@
 Tables (in the same store as the facts):
 
 ``view_states``   one row per (rulebook, household, valid-time interval, recorded-time interval)
-                  from :func:`projections.fold.bitemporal_rows`; a query at (D, K) picks rows with
+                  as :func:`projections.fold.bitemporal_rows` defines them (the projector computes
+                  every rulebook's and pair's rows of a household in one pass,
+                  :func:`projections.rows.household_rows`); a query at (D, K) picks rows with
                   ``valid_from <= D < valid_to`` and ``recorded_from <= K < recorded_to``. Open
                   ends are stored as 9999-12-31 so every comparison is a plain range; a query
                   at or after that end reads the moment just before it (:func:`within_time`).
@@ -13,7 +15,9 @@ Tables (in the same store as the facts):
 ``view_pairs``    for every pair of rulebooks (names in sorted order), each household's
                   (left sig, right sig) over both times (:func:`projections.pairs.pair_rows`):
                   reconciliation is one GROUP BY, with no join at query time.
-``view_signatures`` every distinct household state (status, place, individuals, flags...).
+``view_signatures`` every distinct household state (status, place, individuals, flags...),
+                  numbered 1, 2, 3... under the projector's lock (:mod:`projections.viewrows`);
+                  a reader that meets a number it has not loaded reloads them.
 ``view_sites``    the latest live registration of every site (its name, for display); figures
                   group camps by the registration valid at D as known at K instead
                   (:meth:`Views.sites_at`, read from the few site facts at query time).
@@ -26,8 +30,10 @@ Tables (in the same store as the facts):
 
 One projector writes at a time: every projector transaction takes the position's row lock
 (PostgreSQL) or the write lock (SQLite) first. A rebuild builds ``*_next`` tables aside and swaps
-them in atomically (:meth:`Views.rebuild`). On PostgreSQL with roles, only ``ledger_projector``
-may write these tables; other logins wait for it (:meth:`Views.wait_for_projector`).
+them in atomically (:meth:`Views.rebuild`); on PostgreSQL a big one folds in worker processes,
+one a core, partitioned by household (:mod:`projections.rebuild`). On PostgreSQL with roles,
+only ``ledger_projector`` may write these tables; other logins wait for it
+(:meth:`Views.wait_for_projector`).
 
 Every batch of view writes carries its new position in the same transaction, so a crash
 at any point leaves the views at a consistent position and the next catch-up resumes there:
@@ -83,6 +89,7 @@ from projections.viewrows import (
     PROJECTION,
     STATE_COLUMNS,
     Signatures,
+    count_in_digest,
     fold_households,
     lock_projector,
     pack_flags,
@@ -625,7 +632,7 @@ class Views:
         if not facts:
             return 0
         with self._projecting() as (cur, _):  # signatures are numbered under the lock
-            self._write_states(cur, facts, books, NEXT)
+            count_in_digest(cur, self.db, self._write_states(cur, facts, books, NEXT))
         count = sum(len(f) for f in facts.values())
         if progress:
             progress(count)

@@ -19,7 +19,7 @@ from ledger.catalogue import parse_fact
 from ledger.store.settings import StoreSettings
 from ledger.workspace import Workspace
 from projections.rebuild import _lock_key
-from projections.viewcheck import check_views
+from projections.viewcheck import check_views, views_digest_status
 from projections.views import Views
 from tests.conftest import PG_DSN
 from tests.integration.test_projector_crash import many_facts, next_rows, view_content
@@ -83,26 +83,48 @@ with Workspace(StoreSettings.from_url(sys.argv[1])) as ws:
 """
 
 
+def kill_rebuild_in_workers(ws: Workspace, settings: StoreSettings) -> None:
+    """Start a rebuild in worker processes and SIGKILL it while they write the new tables."""
+    process = subprocess.Popen([sys.executable, "-c", REBUILD_IN_WORKERS, settings.url],
+                               env={**os.environ, "LEDGER_LOG_LEVEL": "WARNING"},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while process.poll() is None and next_rows(ws) <= 0 and time.monotonic() < deadline:
+        time.sleep(0.002)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert next_rows(ws) > 0, "killed while the workers were writing the new tables"
+
+
 def test_a_rebuild_in_workers_killed_midway_leaves_the_views_whole_and_its_workers_stop(
     workspace: Workspace, pg_settings: StoreSettings,
 ) -> None:
     before = view_content(workspace)
-    process = subprocess.Popen([sys.executable, "-c", REBUILD_IN_WORKERS, pg_settings.url],
-                               env={**os.environ, "LEDGER_LOG_LEVEL": "WARNING"},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while process.poll() is None and next_rows(workspace) <= 0 and time.monotonic() < deadline:
-        time.sleep(0.002)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    assert next_rows(workspace) > 0, "killed while the workers were writing the new tables"
+
+    kill_rebuild_in_workers(workspace, pg_settings)
 
     assert view_content(workspace) == before, "readers never see the half-built tables"
     deadline = time.monotonic() + 60
     while workers_alive(workspace) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not workers_alive(workspace), "the killed rebuild's workers stopped"
-
     in_workers(workspace).rebuild()
     assert next_rows(workspace) == -1
     assert view_content(workspace) == before
+
+
+def test_states_numbered_by_a_killed_rebuild_are_in_the_views_digest(
+    pg_settings: StoreSettings,
+) -> None:
+    with Workspace(pg_settings) as ws:
+        ws.init()
+        list(ws.ledger.record_many(parse_fact(f) for f in many_facts()))  # views left behind
+        with ws.db.cursor() as cur:
+            assert cur.execute("SELECT count(*) FROM view_signatures").fetchall() == [(0,)]
+
+        kill_rebuild_in_workers(ws, pg_settings)
+
+        with ws.db.cursor() as cur:
+            [(numbered,)] = cur.execute("SELECT count(*) FROM view_signatures").fetchall()
+        assert numbered > 0
+        assert views_digest_status(ws.db)["ok"], "verify finds the views as the projector left them"
