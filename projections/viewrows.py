@@ -209,10 +209,19 @@ def table_rows(folded: Iterable[HouseholdRows], books: Sequence[Rulebook], end_d
 
 
 def sqlite_rows(rows: list[TableRow], first_time: int) -> list[TableRow]:
-    """Rows with their four times (from column ``first_time``) as SQLite stores them (text)."""
+    """Rows with their four times (from column ``first_time``) as SQLite stores them (text).
+    A household's recorded times recur in many of its rows: each is formatted once."""
     d, m = first_time, first_time + 2
-    return [(*row[:d], row[d].isoformat(), row[d + 1].isoformat(), format_time(row[m]),
-             format_time(row[m + 1]), *row[m + 2:]) for row in rows]
+    moments: dict[dt.datetime, str] = {}
+
+    def moment(value: dt.datetime) -> str:
+        text = moments.get(value)
+        if text is None:
+            text = moments[value] = format_time(value)
+        return text
+
+    return [(*row[:d], row[d].isoformat(), row[d + 1].isoformat(), moment(row[m]),
+             moment(row[m + 1]), *row[m + 2:]) for row in rows]
 
 
 def table_name(table: str, suffix: str = "") -> str:
