@@ -1,12 +1,13 @@
 """A rebuild's households folded on every core: worker processes partitioned by household.
 
 :meth:`projections.views.Views.rebuild` on PostgreSQL, from ``parallel_from`` facts on, fills
-its ``_next`` tables through :func:`build_in_workers`:
+its ``_next`` tables through :meth:`Workers.build`:
 
-- The coordinator (the process rebuilding) cuts the households into ranges of about as many
-  facts (:func:`ledger.store.reading.household_bounds`, a few ranges a worker so that a worker
-  slowed by a busy machine does less of them), starts ``workers`` processes
-  (``python -m projections.rebuild``, each with a pipe to it) and hands each a range at a time.
+- The coordinator (the process rebuilding) starts the worker processes first
+  (:class:`Workers`: ``python -m projections.rebuild``, each with a pipe to it; they import
+  while it sets the rebuild up), cuts the households into ranges of about as many facts
+  (:func:`ledger.store.reading.household_bounds`, many ranges a worker so that a worker slowed
+  by a busy machine does fewer of them) and hands each worker a range at a time.
 - A worker reads its range in household order on its own connection
   (:func:`ledger.store.reading.household_chunks`), folds ``chunk`` households at a time,
   numbers the states new to it under the projector's lock (:meth:`Signatures.settle`,
@@ -83,28 +84,46 @@ def wait_for_old_workers(db: Database) -> None:
 
 
 # ---- the coordinator ------------------------------------------------------------------------------
-def build_in_workers(db: Database, head: int, books: Sequence[Rulebook], *, workers: int,
-                     chunk: int, suffix: str, progress: Callable[[int], None] | None) -> int:
-    """Fill the ``_next`` tables with every household's rows, folded by ``workers`` processes;
-    returns the facts they read."""
-    job = Job(db.settings, tuple(books), head, chunk, suffix, os.getpid())
-    started = [_start_worker() for _ in range(workers)]
-    processes = {connection: process for process, connection in started}
-    try:
-        for connection in processes:
-            connection.send(job)
-        with db.cursor() as cur:
-            _, facts = ledger_extent(cur)
-            bounds = household_bounds(cur, db, workers * RANGES_PER_WORKER, facts)
-        ranges: deque[Range] = deque(zip([None, *bounds], [*bounds, None], strict=True))
-        return _hand_out(processes, ranges, progress)
-    finally:
-        for process in processes.values():
+class Workers:
+    """A rebuild's worker processes, started at once (they import while the rebuild sets up;
+    they touch nothing until :meth:`build` hands them their job) and stopped on leaving."""
+
+    def __init__(self, count: int) -> None:
+        self.processes: dict[Connection, subprocess.Popen[bytes]] = {}
+        try:
+            for _ in range(count):
+                process, connection = _start_worker()
+                self.processes[connection] = process
+        except BaseException:
+            self.close()
+            raise
+
+    def __enter__(self) -> Workers:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for connection, process in self.processes.items():
             if process.poll() is None:
                 process.terminate()
             process.wait()
-        for connection in processes:
             connection.close()
+        self.processes.clear()
+
+    def build(self, db: Database, head: int, books: Sequence[Rulebook], *, chunk: int,
+              suffix: str, progress: Callable[[int], None] | None) -> int:
+        """Fill the ``_next`` tables with every household's rows up to ``head``; returns the
+        facts the workers read."""
+        job = Job(db.settings, tuple(books), head, chunk, suffix, os.getpid())
+        for connection in self.processes:
+            connection.send(job)
+        with db.cursor() as cur:
+            _, facts = ledger_extent(cur)
+            bounds = household_bounds(cur, db, len(self.processes) * RANGES_PER_WORKER, facts)
+        ranges: deque[Range] = deque(zip([None, *bounds], [*bounds, None], strict=True))
+        return _hand_out(self.processes, ranges, progress)
 
 
 def _start_worker() -> tuple[subprocess.Popen[bytes], Connection]:

@@ -78,7 +78,7 @@ from projections import digest
 from projections.bridge import SiteInfo
 from projections.fold import BitemporalRow, HouseholdState
 from projections.pairs import PairRow
-from projections.rebuild import build_in_workers, wait_for_old_workers
+from projections.rebuild import Workers, wait_for_old_workers
 from projections.rulebook_versions import load_versions
 from projections.rulebooks import Rulebook
 from projections.sites import site_facts, sites_at
@@ -564,10 +564,11 @@ class Views:
         """
         self.require_projector("`ledger views rebuild`")
         with self._rebuild_lock():
-            head, total, books = self._start_rebuild()
-            workers = self._workers_for(total)
-            log.info("views_rebuild_started", head=head, workers=workers)
-            applied = self._build(head, books, workers, progress)
+            with self._workers() as workers:
+                head, total, books = self._start_rebuild()
+                log.info("views_rebuild_started", head=head,
+                         workers=len(workers.processes) if workers else 1)
+                applied = self._build(head, books, workers, progress)
             sums = self._index_next()
             self._swap_in(head, books, sums)
         recreate_analyst_views(self.db)
@@ -575,10 +576,16 @@ class Views:
             progress(total - applied)
         return total + self.catch_up(progress)
 
-    def _workers_for(self, facts: int) -> int:
-        if not self.db.is_postgres or facts < self.parallel_from:
-            return 1
-        return self.rebuild_workers
+    @contextmanager
+    def _workers(self) -> Iterator[Workers | None]:
+        """The rebuild's worker processes (None: it folds in this process), started before
+        it reads anything: they import meanwhile."""
+        if (not self.db.is_postgres or self.rebuild_workers < 2
+                or self.ledger_head() < self.parallel_from):  # positions: about the facts
+            yield None
+            return
+        with Workers(self.rebuild_workers) as workers:
+            yield workers
 
     @contextmanager
     def _rebuild_lock(self) -> Iterator[None]:
@@ -614,13 +621,13 @@ class Views:
             books = list(self._books(cur).values())
         return head, total, books
 
-    def _build(self, head: int, books: Sequence[Rulebook], workers: int,
+    def _build(self, head: int, books: Sequence[Rulebook], workers: Workers | None,
                progress: ProgressFn | None) -> int:
         """Fill the ``_next`` tables with every household's rows; returns the facts read."""
         ordered = sorted(books, key=lambda b: b.name)
-        if workers > 1:
-            return build_in_workers(self.db, head, ordered, workers=workers, chunk=REBUILD_CHUNK,
-                                    suffix=NEXT, progress=progress)
+        if workers is not None:
+            return workers.build(self.db, head, ordered, chunk=REBUILD_CHUNK, suffix=NEXT,
+                                 progress=progress)
         applied = 0
         with household_chunks(self.db, head, REBUILD_CHUNK) as chunks:
             for chunk in chunks:

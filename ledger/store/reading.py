@@ -233,7 +233,7 @@ def household_chunks(db: Database, up_to: int, size: int, *, first: str | None =
         try:
             conn = reader.connection()
             with conn.transaction(), conn.cursor(name="ledger_households", binary=True) as raw:
-                raw.itersize = 10 * size
+                raw.itersize = 2 * size
                 raw.execute(query, params)
                 yield _chunked(raw, size)
         finally:
