@@ -118,7 +118,7 @@ class Workers:
         facts the workers read."""
         job = Job(db.settings, tuple(books), head, chunk, suffix, os.getpid())
         for connection in self.processes:
-            connection.send(job)
+            _send(connection, self.processes, job)
         with db.cursor() as cur:
             _, facts = ledger_extent(cur)
             bounds = household_bounds(cur, db, len(self.processes) * RANGES_PER_WORKER, facts)
@@ -149,7 +149,7 @@ def _hand_out(processes: dict[Connection, subprocess.Popen[bytes]], ranges: dequ
     busy: set[Connection] = set()
     for connection in processes:
         task = ranges.popleft() if ranges else None
-        connection.send(task)
+        _send(connection, processes, task)
         if task is not None:
             busy.add(connection)
     while busy:
@@ -158,20 +158,31 @@ def _hand_out(processes: dict[Connection, subprocess.Popen[bytes]], ranges: dequ
             try:
                 kind, value = ready.recv()
             except EOFError:
-                code = processes[ready].wait()
-                raise StoreError(f"a rebuild worker stopped (exit status {code})") from None
+                raise _stopped(processes[ready]) from None
             if kind == "facts":
                 applied += value
                 if progress:
                     progress(value)
             elif kind == "done":
                 task = ranges.popleft() if ranges else None
-                ready.send(task)
+                _send(ready, processes, task)
                 if task is None:
                     busy.discard(ready)
             else:
                 raise StoreError(f"a rebuild worker failed: {value}")
     return applied
+
+
+def _send(connection: Connection, processes: dict[Connection, subprocess.Popen[bytes]],
+          message: object) -> None:
+    try:
+        connection.send(message)
+    except OSError:  # its end is closed: it stopped (its error is on stderr)
+        raise _stopped(processes[connection]) from None
+
+
+def _stopped(process: subprocess.Popen[bytes]) -> StoreError:
+    return StoreError(f"a rebuild worker stopped (exit status {process.wait()})")
 
 
 # ---- a worker ----------------------------------------------------------------------------------------

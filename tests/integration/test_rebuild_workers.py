@@ -16,9 +16,10 @@ import psycopg
 import pytest
 
 from ledger.catalogue import parse_fact
+from ledger.errors import StoreError
 from ledger.store.settings import StoreSettings
 from ledger.workspace import Workspace
-from projections.rebuild import _lock_key
+from projections.rebuild import Workers, _lock_key
 from projections.viewcheck import check_views, views_digest_status
 from projections.views import Views
 from tests.conftest import PG_DSN
@@ -128,3 +129,12 @@ def test_states_numbered_by_a_killed_rebuild_are_in_the_views_digest(
             [(numbered,)] = cur.execute("SELECT count(*) FROM view_signatures").fetchall()
         assert numbered > 0
         assert views_digest_status(ws.db)["ok"], "verify finds the views as the projector left them"
+
+
+def test_a_worker_that_fails_fails_the_rebuild_with_its_reason(workspace: Workspace) -> None:
+    books = sorted(workspace.views.rulebooks().values(), key=lambda b: b.name)
+    with Workers(2) as workers, pytest.raises(StoreError) as failed:
+        workers.build(workspace.db, workspace.views.ledger_head(), books, chunk=CHUNK,
+                      suffix="_never_created", progress=None)
+    assert "view_states_never_created" in str(failed.value)
+    assert "does not exist" in str(failed.value)
