@@ -55,7 +55,10 @@ from projections.viewrows import (
     write_rows,
 )
 
+# Ranges of households handed out: about RANGE_FACTS facts each, from 2 to RANGES_PER_WORKER a
+# worker (more ranges: a worker slowed by a busy machine does fewer of them; fewer: less set-up).
 RANGES_PER_WORKER = 12
+RANGE_FACTS = 20_000
 Range = tuple[str | None, str | None]  # households from the first (inclusive) to the second
 
 
@@ -119,9 +122,11 @@ class Workers:
         job = Job(db.settings, tuple(books), head, chunk, suffix, os.getpid())
         for connection in self.processes:
             _send(connection, self.processes, job)
+        workers = len(self.processes)
         with db.cursor() as cur:
             _, facts = ledger_extent(cur)
-            bounds = household_bounds(cur, db, len(self.processes) * RANGES_PER_WORKER, facts)
+            parts = min(max(facts // RANGE_FACTS, 2 * workers), RANGES_PER_WORKER * workers)
+            bounds = household_bounds(cur, db, parts, facts)
         ranges: deque[Range] = deque(zip([None, *bounds], [*bounds, None], strict=True))
         return _hand_out(self.processes, ranges, progress)
 
@@ -190,13 +195,14 @@ def work(connection: Connection) -> None:
     """Fold the ranges the coordinator hands out until it says there are no more."""
     job: Job = connection.recv()
     gc.disable()  # the fold makes many small objects and no cycles: reference counting frees them
-    with Database(job.settings) as db:
+    with Database(job.settings) as db, Database(job.settings) as reader:
         with db.cursor() as cur:
             cur.execute("SELECT pg_advisory_lock_shared(%s)", (_lock_key(db),))
             numbers = Signatures.load(cur, provisional=True)
         while (task := connection.recv()) is not None:
             first, before = task
-            with household_chunks(db, job.head, job.chunk, first=first, before=before) as chunks:
+            with household_chunks(db, job.head, job.chunk, first=first, before=before,
+                                  reader=reader) as chunks:
                 for households in chunks:
                     if os.getppid() != job.coordinator:
                         return  # the rebuild was killed: write nothing more

@@ -217,29 +217,32 @@ def household_bounds(cur: Cursor, db: Database, parts: int, facts: int) -> list[
 
 @contextmanager
 def household_chunks(db: Database, up_to: int, size: int, *, first: str | None = None,
-                     before: str | None = None) -> Iterator[Iterator[dict[str, list[FactRecord]]]]:
+                     before: str | None = None, reader: Database | None = None,
+                     ) -> Iterator[Iterator[dict[str, list[FactRecord]]]]:
     """Every household's facts up to ``up_to``, in household order, ``size`` households at a
     time: the households from ``first`` (inclusive) to ``before`` (exclusive), or all of them.
 
-    PostgreSQL: one server-side cursor on a connection of its own, ordered by household (the
-    household index, no sort), fetched in binary. SQLite: keyset pages of households (a long
-    read transaction there would keep its write-ahead log growing while chunks are written).
+    PostgreSQL: one server-side cursor ordered by household (the household index, no sort),
+    fetched in binary, on a connection apart from ``db``'s (``reader``'s, or one of its own), so
+    that chunks can be written meanwhile. SQLite: keyset pages of households (a long read
+    transaction there would keep its write-ahead log growing while chunks are written).
     """
-    if db.is_postgres:
-        conditions, params = _household_range(first, before, up_to)
-        query = (select_facts(db) + " WHERE " + conditions
-                 + " ORDER BY f.household_id, f.notification_id")
-        reader = Database(db.settings)
-        try:
-            conn = reader.connection()
-            with conn.transaction(), conn.cursor(name="ledger_households", binary=True) as raw:
-                raw.itersize = 2 * size
-                raw.execute(query, params)
-                yield _chunked(raw, size)
-        finally:
-            reader.close()
-    else:
+    if not db.is_postgres:
         yield _sqlite_chunks(db, up_to, size, first, before)
+        return
+    conditions, params = _household_range(first, before, up_to)
+    query = (select_facts(db) + " WHERE " + conditions
+             + " ORDER BY f.household_id, f.notification_id")
+    source = reader or Database(db.settings)
+    try:
+        conn = source.connection()
+        with conn.transaction(), conn.cursor(name="ledger_households", binary=True) as raw:
+            raw.itersize = 2 * size
+            raw.execute(query, params)
+            yield _chunked(raw, size)
+    finally:
+        if reader is None:
+            source.close()
 
 
 def _household_range(first: str | None, before: str | None, up_to: int) -> tuple[str, list[Any]]:
