@@ -230,7 +230,7 @@ def main(argv: Sequence[str]) -> int:
     connection = Connection(int(argv[0]))
     try:
         work(connection)
-    except (EOFError, KeyboardInterrupt):
+    except (EOFError, BrokenPipeError, ConnectionResetError, KeyboardInterrupt):
         return 1  # the coordinator is gone, or stops us
     except Exception as exc:  # any failure goes to the coordinator, which raises it
         traceback.print_exc()
