@@ -207,11 +207,10 @@ class Views:
     # ---- state signatures ----------------------------------------------------------------------
     def _load_signatures(self, cur: Cursor, *, again: bool = False) -> Signatures:
         """Bring the numbered states up to the table (another process may have numbered some;
-        ``again``: reload whatever the count says). States numbered here but never saved (a
+        ``again``: reload them whatever). States numbered here but never saved (a
         projector transaction that failed) are dropped."""
-        row = cur.execute("SELECT count(*) FROM view_signatures").fetchone()
         numbers = self._numbers
-        if (again or numbers.new or row is None or int(row[0]) != len(numbers.states)):
+        if again or numbers.new or _highest_signature(cur) != numbers.count:
             numbers = self._numbers = Signatures.load(cur)
         return numbers
 
@@ -224,9 +223,9 @@ class Views:
         it met known.
 
         A projector commits the signatures it numbers before or with the rows that name them,
-        but a reader may have loaded them before: ``query`` raises :class:`UnknownSignature` on
-        a signature it does not know (or a filter of signatures may have missed one), and runs
-        again once they are reloaded.
+        but a reader may have loaded them before: ``query`` raises
+        :class:`UnknownSignatureError` on a signature it does not know (or when a filter of
+        signatures may have missed one), and runs again once they are reloaded.
         """
         for _ in range(SIGNATURE_RETRIES):
             numbers = self._signatures_now()
@@ -242,8 +241,7 @@ class Views:
         """Whether states were numbered since ``numbers`` were loaded (a query that picked
         signatures by state may have missed rows in a new one)."""
         with self.db.cursor() as cur:
-            row = cur.execute("SELECT count(*) FROM view_signatures").fetchone()
-        return row is not None and int(row[0]) != len(numbers.states)
+            return _highest_signature(cur) != numbers.count
 
     # ---- parameters in each engine's types ------------------------------------------------
     def day(self, value: dt.date) -> Any:
@@ -823,6 +821,12 @@ class Views:
 
 class UnknownSignatureError(Exception):
     """A query met a signature the reader has not loaded (or may have missed one)."""
+
+
+def _highest_signature(cur: Cursor) -> int:
+    """The last state numbered (numbers are dense: also how many there are), from the index."""
+    row = cur.execute("SELECT max(sig) FROM view_signatures").fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
 
 
 def _known(numbers: Signatures, sigs: Iterable[int]) -> None:
