@@ -196,17 +196,17 @@ def facts_about(cur: Cursor, db: Database, subjects: Sequence[str], up_to: int) 
 
 def household_bounds(cur: Cursor, db: Database, parts: int, facts: int) -> list[str]:
     """Household ids that cut the households into about ``parts`` ranges of as many facts (a
-    range runs from one bound, inclusive, to the next, exclusive; the first and last are open),
-    from a sample of a few thousand of the ``facts`` index entries, ordered by the database in
-    its collation, as the ranges are read (:func:`household_chunks`)."""
+    range runs from one bound, inclusive, to the next, exclusive; the first and last are open).
+
+    PostgreSQL (the rebuild's workers read such ranges): from whole pages of the fact index at
+    random, about SAMPLE_PER_PART entries a range of the ``facts``, sorted by the database in
+    its collation, as the ranges are read (:func:`household_chunks`).
+    """
+    assert db.is_postgres
     share = min(100.0, 100.0 * SAMPLE_PER_PART * parts / max(facts, 1))
-    if db.is_postgres:  # whole pages at random: a fraction of the table read
-        query = ("SELECT household_id FROM ledger_facts TABLESAMPLE SYSTEM (%s) "
-                 "WHERE household_id IS NOT NULL ORDER BY household_id")
-    else:
-        query = ("SELECT household_id FROM ledger_facts WHERE household_id IS NOT NULL "
-                 "AND abs(random() % 1000000) < %s * 10000 ORDER BY household_id")
-    ids = [r[0] for r in cur.execute(query, (share,)).fetchall()]
+    ids = [r[0] for r in cur.execute(
+        "SELECT household_id FROM ledger_facts TABLESAMPLE SYSTEM (%s) "
+        "WHERE household_id IS NOT NULL ORDER BY household_id", (share,)).fetchall()]
     bounds: list[str] = []
     for part in range(1, parts):
         bound = ids[len(ids) * part // parts] if ids else None
