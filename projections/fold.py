@@ -111,15 +111,23 @@ class HouseholdState:
 
 NOT_REGISTERED = HouseholdState()
 
-# A state as the tuple of its fields, in declaration order: what the fold compares and hashes.
-_Fields = tuple[Any, ...]
-_DEFAULT_FIELDS: _Fields = tuple(getattr(NOT_REGISTERED, f.name) for f in fields(HouseholdState))
-_NO_FLAGS: _Fields = (False, False, False, False, False, None, None)
+# A state as the tuple of its fields, in declaration order: what the fold compares and hashes
+# (``HouseholdState(*fields)`` is the state; the views number states by these tuples).
+Fields = tuple[Any, ...]
+FIELD_NAMES = tuple(f.name for f in fields(HouseholdState))
+DEFAULT_FIELDS: Fields = tuple(getattr(NOT_REGISTERED, name) for name in FIELD_NAMES)
+
+
+def state_fields(state: HouseholdState) -> Fields:
+    return tuple(getattr(state, name) for name in FIELD_NAMES)
+
+
+_NO_FLAGS: Fields = (False, False, False, False, False, None, None)
 
 # Facts that carry a ``registry`` and count only under the rulebook reading that registry.
 _REGISTRY_FACTS = frozenset({"household_registered", "composition_changed", "registration_closed"})
 # How the fold reads every fact type of the catalogue (``ledger.catalogue``): the ones that place
-# a household or size it (``_Fold.apply``), and the ones that change no household's state (sites
+# a household or size it (``Fold.apply``), and the ones that change no household's state (sites
 # group camps into places at query time, voids strike facts in ``live_facts``, rounds, grants and
 # figures count nothing). tests/unit/test_catalogue.py checks every fact type is in one of them.
 FOLDED = frozenset({*_REGISTRY_FACTS, "household_departed", "household_reentered",
@@ -150,7 +158,7 @@ class BitemporalRow:
     state: HouseholdState
 
 
-class _Fold:
+class Fold:
     """The mutable accumulator behind every state; one per (household, rulebook) pass."""
 
     __slots__ = (
@@ -182,18 +190,23 @@ class _Fold:
         self.kept_displaced = False
         self.skipped = False
 
-    def apply(self, fact: FactRecord) -> None:
+    def apply(self, fact: FactRecord) -> bool:
+        """Apply one fact; whether it touched the fold (False: the state is as it was)."""
         kind = fact.type
         data = fact.data
         if kind == "household_departed":
             self._departed(data)
         elif kind in _REGISTRY_FACTS:
-            if data["registry"] == self.rulebook.registry:
-                self._registry_fact(kind, data)
+            if data["registry"] != self.rulebook.registry:
+                return False
+            self._registry_fact(kind, data)
         elif kind == "household_reentered" and self.rulebook.reentry_counts:
             self._place(IDP_IN_CAMP, data["site_id"], "reentry")
         elif kind == "returnee_registered" and self.rulebook.returnee_registration_counts:
             self._place(RETURNEE, data["pcode"], "returnee_registration")
+        else:
+            return False
+        return True
 
     def _registry_fact(self, kind: str, data: dict[str, Any]) -> None:
         if kind == "household_registered":
@@ -242,7 +255,7 @@ class _Fold:
             raise ValueError(f"unknown departure pathway {pathway!r}")
         self.unlettered = not letter
 
-    def fields(self) -> _Fields:
+    def fields(self) -> Fields:
         """The state's fields in declaration order (a tuple: cheap to compare and hash)."""
         registered = self.registered
         members = self.members
@@ -280,16 +293,16 @@ class _Fold:
         return HouseholdState(*self.fields())
 
 
-def _order(fact: FactRecord) -> tuple[dt.date, int]:
+def fact_order(fact: FactRecord) -> tuple[dt.date, int]:
     return (fact.effective_on, fact.position)
 
 
 def live_facts(facts: Iterable[FactRecord], known_at: dt.datetime | None) -> list[FactRecord]:
     """The facts known at ``known_at`` and not voided by then, in the order they apply."""
-    return _live_in_order(sorted(facts, key=_order), known_at)
+    return live_in_order(sorted(facts, key=fact_order), known_at)
 
 
-def _live_in_order(ordered: Sequence[FactRecord], known_at: dt.datetime | None) -> list[FactRecord]:
+def live_in_order(ordered: Sequence[FactRecord], known_at: dt.datetime | None) -> list[FactRecord]:
     if known_at is None:
         known: Sequence[FactRecord] = ordered
     else:
@@ -307,7 +320,7 @@ def state_at(
     known_at: dt.datetime | None = None,
 ) -> HouseholdState:
     """The household's state under ``rulebook`` as of D = ``as_of``, known at K = ``known_at``."""
-    fold = _Fold(rulebook)
+    fold = Fold(rulebook)
     for fact in live_facts(facts, known_at):
         if fact.effective_on > as_of:
             break
@@ -323,7 +336,7 @@ def states_after_each(
 ) -> Iterator[tuple[FactRecord, HouseholdState]]:
     """Each live fact up to D in the order it applies, with the state right after it (the same
     fold as :func:`state_at`, one step at a time: the last state is ``state_at``'s)."""
-    fold = _Fold(rulebook)
+    fold = Fold(rulebook)
     for fact in live_facts(facts, known_at):
         if fact.effective_on > as_of:
             break
@@ -339,14 +352,14 @@ def timeline(
     Consecutive equal states are merged; a state equal to the default can appear after the first
     interval (e.g. a registration voided later in effect), never as the first interval.
     """
-    return _timeline(sorted(facts, key=_order), rulebook, known_at)
+    return _timeline(sorted(facts, key=fact_order), rulebook, known_at)
 
 
 def _timeline(
     ordered: Sequence[FactRecord], rulebook: Rulebook, known_at: dt.datetime | None
 ) -> list[Interval]:
     builder = _TimelineBuilder(rulebook)
-    builder.extend(_live_in_order(ordered, known_at))
+    builder.extend(live_in_order(ordered, known_at))
     return [
         Interval(start, end, HouseholdState(*fields)) for start, end, fields in builder.intervals()
     ]
@@ -358,8 +371,8 @@ class _TimelineBuilder:
     __slots__ = ("fold", "last", "starts")
 
     def __init__(self, rulebook: Rulebook) -> None:
-        self.fold = _Fold(rulebook)
-        self.starts: list[tuple[dt.date, _Fields]] = []
+        self.fold = Fold(rulebook)
+        self.starts: list[tuple[dt.date, Fields]] = []
         self.last: tuple[dt.date, int] | None = None
 
     def extend(self, live: Sequence[FactRecord]) -> None:
@@ -374,10 +387,10 @@ class _TimelineBuilder:
             fields = fold.fields()
             if starts and starts[-1][0] == day:
                 starts.pop()  # more facts on the day the timeline last changed: its state again
-            if fields != (starts[-1][1] if starts else _DEFAULT_FIELDS):
+            if fields != (starts[-1][1] if starts else DEFAULT_FIELDS):
                 starts.append((day, fields))
         if count:
-            self.last = _order(live[-1])
+            self.last = fact_order(live[-1])
 
     def can_extend(self, new: Sequence[FactRecord], voided: set[str]) -> bool:
         """Whether ``new`` facts only add to the end: no voids, none before what is applied."""
@@ -385,11 +398,11 @@ class _TimelineBuilder:
         return all(
             fact.type != "fact_voided"
             and fact.source_id not in voided
-            and (last is None or _order(fact) > last)
+            and (last is None or fact_order(fact) > last)
             for fact in new
         )
 
-    def intervals(self) -> list[tuple[dt.date, dt.date | None, _Fields]]:
+    def intervals(self) -> list[tuple[dt.date, dt.date | None, Fields]]:
         starts = self.starts
         ends: list[dt.date | None] = [start for start, _ in starts[1:]]
         ends.append(None)  # the last interval is open; with no starts, zip drops this lone end
@@ -409,12 +422,12 @@ def bitemporal_rows(facts: Iterable[FactRecord], rulebook: Rulebook) -> list[Bit
     extends the previous timeline; any other version (a void, a back-dated fact) refolds the
     household, so the worst case is quadratic in the household's own fact count.
     """
-    ordered = sorted(facts, key=_order)
+    ordered = sorted(facts, key=fact_order)
     recorded: dict[dt.datetime, list[FactRecord]] = {}
     for fact in ordered:
         recorded.setdefault(fact.recorded_at, []).append(fact)
-    rows: list[tuple[dt.date, dt.date | None, dt.datetime, dt.datetime | None, _Fields]] = []
-    open_since: dict[tuple[dt.date, dt.date | None, _Fields], dt.datetime] = {}
+    rows: list[tuple[dt.date, dt.date | None, dt.datetime, dt.datetime | None, Fields]] = []
+    open_since: dict[tuple[dt.date, dt.date | None, Fields], dt.datetime] = {}
     builder = _TimelineBuilder(rulebook)
     voided: set[str] = set()
     for known_at in sorted(recorded):
@@ -423,9 +436,9 @@ def bitemporal_rows(facts: Iterable[FactRecord], rulebook: Rulebook) -> list[Bit
             builder.extend(new)
         else:
             builder = _TimelineBuilder(rulebook)
-            builder.extend(_live_in_order(ordered, known_at))
+            builder.extend(live_in_order(ordered, known_at))
         voided.update(fact.data["voided_source_id"] for fact in new if fact.type == "fact_voided")
-        current = {key for key in builder.intervals() if key[2] != _DEFAULT_FIELDS}
+        current = {key for key in builder.intervals() if key[2] != DEFAULT_FIELDS}
         for key in [key for key in open_since if key not in current]:
             rows.append((key[0], key[1], open_since.pop(key), known_at, key[2]))
         for key in current:
@@ -433,14 +446,14 @@ def bitemporal_rows(facts: Iterable[FactRecord], rulebook: Rulebook) -> list[Bit
                 open_since[key] = known_at
     rows.extend((key[0], key[1], since, None, key[2]) for key, since in open_since.items())
     rows.sort(key=lambda row: (row[2], row[0]))
-    states: dict[_Fields, HouseholdState] = {}
+    states: dict[Fields, HouseholdState] = {}
     return [
         BitemporalRow(start, end, since, until, states.get(fields) or _state(states, fields))
         for start, end, since, until, fields in rows
     ]
 
 
-def _state(states: dict[_Fields, HouseholdState], fields: _Fields) -> HouseholdState:
+def _state(states: dict[Fields, HouseholdState], fields: Fields) -> HouseholdState:
     state = states[fields] = HouseholdState(*fields)
     return state
 
@@ -462,7 +475,7 @@ def state_from_rows(
 
 
 def applies(fact: FactRecord, rulebook: Rulebook) -> bool:
-    """Whether ``rulebook`` acts on ``fact`` at all (the rules of :class:`_Fold.apply`)."""
+    """Whether ``rulebook`` acts on ``fact`` at all (the rules of :class:`Fold.apply`)."""
     kind = fact.type
     if kind in _REGISTRY_FACTS:
         return bool(fact.data["registry"] == rulebook.registry)

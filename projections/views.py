@@ -3,7 +3,9 @@
 Tables (in the same store as the facts):
 
 ``view_states``   one row per (rulebook, household, valid-time interval, recorded-time interval)
-                  from :func:`projections.fold.bitemporal_rows`; a query at (D, K) picks rows with
+                  as :func:`projections.fold.bitemporal_rows` defines them (the projector computes
+                  every rulebook's and pair's rows of a household in one pass,
+                  :func:`projections.rows.household_rows`); a query at (D, K) picks rows with
                   ``valid_from <= D < valid_to`` and ``recorded_from <= K < recorded_to``. Open
                   ends are stored as 9999-12-31 so every comparison is a plain range; a query
                   at or after that end reads the moment just before it (:func:`within_time`).
@@ -13,7 +15,9 @@ Tables (in the same store as the facts):
 ``view_pairs``    for every pair of rulebooks (names in sorted order), each household's
                   (left sig, right sig) over both times (:func:`projections.pairs.pair_rows`):
                   reconciliation is one GROUP BY, with no join at query time.
-``view_signatures`` every distinct household state (status, place, individuals, flags...).
+``view_signatures`` every distinct household state (status, place, individuals, flags...),
+                  numbered 1, 2, 3... under the projector's lock (:mod:`projections.viewrows`);
+                  a reader that meets a number it has not loaded reloads them.
 ``view_sites``    the latest live registration of every site (its name, for display); figures
                   group camps by the registration valid at D as known at K instead
                   (:meth:`Views.sites_at`, read from the few site facts at query time).
@@ -26,8 +30,10 @@ Tables (in the same store as the facts):
 
 One projector writes at a time: every projector transaction takes the position's row lock
 (PostgreSQL) or the write lock (SQLite) first. A rebuild builds ``*_next`` tables aside and swaps
-them in atomically (:meth:`Views.rebuild`). On PostgreSQL with roles, only ``ledger_projector``
-may write these tables; other logins wait for it (:meth:`Views.wait_for_projector`).
+them in atomically (:meth:`Views.rebuild`); on PostgreSQL a big one folds in worker processes,
+one a core, partitioned by household (:mod:`projections.rebuild`). On PostgreSQL with roles,
+only ``ledger_projector`` may write these tables; other logins wait for it
+(:meth:`Views.wait_for_projector`).
 
 Every batch of view writes carries its new position in the same transaction, so a crash
 at any point leaves the views at a consistent position and the next catch-up resumes there:
@@ -37,61 +43,86 @@ up to the batch's last position (delete + insert), so replaying a batch can neve
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import fcntl
+import gc
 import hashlib
+import os
+import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 import psycopg
 import structlog
+from psycopg import sql
 
 from ledger.catalogue import SITE_FACTS
 from ledger.errors import RulebookError, StoreError
 from ledger.store.chain import format_time
 from ledger.store.db import Cursor, Database
-from ledger.store.reading import FactRecord, decode, facts_of_households, select_facts
+from ledger.store.reading import (
+    FactRecord,
+    facts_about_subjects,
+    facts_of_households,
+    household_chunks,
+    index_after,
+    ledger_extent,
+    ledger_head,
+    registered_sites,
+)
 from ledger.store.schema import grant_view_tables
 from projections import digest
 from projections.bridge import SiteInfo
-from projections.fold import BitemporalRow, HouseholdState, bitemporal_rows
-from projections.pairs import PairRow, pair_rows
+from projections.fold import BitemporalRow, HouseholdState
+from projections.pairs import PairRow
+from projections.rebuild import Workers, wait_for_old_workers
 from projections.rulebook_versions import load_versions
 from projections.rulebooks import Rulebook
 from projections.sites import site_facts, sites_at
+from projections.viewrows import (
+    END_OF_TIME,
+    END_OF_TIME_DATE,
+    FLAG_FIELDS,
+    PROJECTION,
+    STATE_COLUMNS,
+    Signatures,
+    count_in_digest,
+    fold_households,
+    lock_projector,
+    pack_flags,
+    table_name,
+    table_rows,
+    unpack_state,
+    write_rows,
+)
+
+# The views' names, with the state columns' ones kept here since they moved to viewrows.
+__all__ = ["FLAG_FIELDS", "STATE_COLUMNS", "Views", "ViewsBehindError", "pack_flags",
+           "recreate_analyst_views", "rulebooks_key", "site_rows", "unpack_state", "within_time"]
 
 log = structlog.get_logger()
 
-PROJECTION = "views"
 VIEWS_VERSION = 3  # bump when the layout of a derived table changes
 DERIVED_TABLES = ("view_states", "view_pairs", "view_signatures", "view_sites", "view_position")
-END_OF_TIME_DATE = dt.date(9999, 12, 31)
-END_OF_TIME = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
 LAST_DAY = END_OF_TIME_DATE - dt.timedelta(days=1)
 LAST_MOMENT = END_OF_TIME - dt.timedelta(microseconds=1)
 BATCH = 2000
 REBUILD_CHUNK = 5000  # households per rebuild transaction
 REBUILD_THRESHOLD = 20_000  # facts behind from position 0 above which catch-up rebuilds in one pass
-FLAG_FIELDS = tuple(
-    f.name for f in dataclasses.fields(HouseholdState) if f.type in ("bool", bool)
-)
-STATE_COLUMNS = ("status", "place", "individuals", "members", "cause", "flags", "prior_status",
-                 "prior_place")
-TIME_COLUMNS = ("valid_from", "valid_to", "recorded_from", "recorded_to")
-STATE_ROW_COLUMNS = ("rulebook", "household_id", *TIME_COLUMNS, "sig")
-TIME_TYPES = ("date", "date", "timestamptz", "timestamptz")
-STATE_ROW_TYPES = ("text", "text", *TIME_TYPES, "int4")
-PAIR_ROW_TYPES = ("text", "text", "text", *TIME_TYPES, "int4", "int4")
-PAIR_ROW_COLUMNS = ("left_rulebook", "right_rulebook", "household_id", *TIME_COLUMNS, "left_sig",
-                    "right_sig")
+# A rebuild of at least this many facts on PostgreSQL folds in worker processes, one a core
+# (projections.rebuild); below, starting them costs more than they save. SQLite stays in
+# process: it takes one writer at a time, so parallel folding would queue on its write lock.
+PARALLEL_FROM = 20_000
+MAX_WORKERS = 4
+SIGNATURE_RETRIES = 5  # reloads of the signatures a query may need before it is an error
 SWAPPED_TABLES = ("view_states", "view_pairs", "view_sites")  # rebuilt aside, then swapped in
 NEXT = "_next"  # the suffix of the tables a rebuild is building
 DEFAULT_WAIT_SECONDS = 30.0  # how long a non-projector login waits for the projector
 WAIT_POLL_SECONDS = 0.1
+T = TypeVar("T")
 
 
 class ViewsBehindError(StoreError):
@@ -144,29 +175,6 @@ def site_rows(facts: Sequence[FactRecord], site_ids: Sequence[str]) -> list[tupl
 ProgressFn = Callable[[int], None]
 
 
-def pack_flags(state: HouseholdState) -> int:
-    return sum(1 << i for i, name in enumerate(FLAG_FIELDS) if getattr(state, name))
-
-
-def unpack_state(status: str | None, place: str | None, individuals: int | None,
-                 members: int | None, cause: str | None, flags: int | None,
-                 prior_status: str | None = None, prior_place: str | None = None) -> HouseholdState:
-    """A state from its stored columns (all None: the default, never-registered state)."""
-    if status is None:
-        return HouseholdState()
-    bits = flags or 0
-    return HouseholdState(
-        status=status,  # type: ignore[arg-type]
-        place=place,
-        individuals=individuals or 0,
-        cause=cause,  # type: ignore[arg-type]
-        members=members,
-        **{name: bool(bits >> i & 1) for i, name in enumerate(FLAG_FIELDS)},
-        prior_status=prior_status,  # type: ignore[arg-type]
-        prior_place=prior_place,
-    )
-
-
 def within_time(as_of: dt.date, known_at: dt.datetime) -> tuple[dt.date, dt.datetime]:
     """(D, K) as the tables can compare them: open intervals end at the end-of-time sentinel, so
     a D or K at or after it would find no row. It reads the last day (moment) before instead,
@@ -183,53 +191,57 @@ def rulebooks_key(books: Sequence[Rulebook]) -> str:
 
 
 class Views:
-    def __init__(self, db: Database, *, wait_seconds: float = DEFAULT_WAIT_SECONDS) -> None:
+    def __init__(self, db: Database, *, wait_seconds: float = DEFAULT_WAIT_SECONDS,
+                 rebuild_workers: int | None = None, parallel_from: int = PARALLEL_FROM) -> None:
+        """``rebuild_workers``: processes a PostgreSQL rebuild of at least ``parallel_from``
+        facts folds in (default: one a core, at most MAX_WORKERS; 1: in this process)."""
         self.db = db
         self.wait_seconds = wait_seconds
+        self.rebuild_workers = rebuild_workers or min(os.cpu_count() or 1, MAX_WORKERS)
+        self.parallel_from = parallel_from
         self._can_project: bool | None = None
         self._reads_facts: bool | None = None
         self._parsed: dict[tuple[str, str], Rulebook] = {}
-        self._sigs: dict[HouseholdState, int] = {}
-        self._states: dict[int, HouseholdState] = {}
-        self._new_sigs: list[int] = []
+        self._numbers = Signatures()
 
     # ---- state signatures ----------------------------------------------------------------------
-    def _load_signatures(self, cur: Cursor) -> None:
-        """Bring the in-memory dictionary up to the table (another process may have added some)."""
-        row = cur.execute("SELECT count(*) FROM view_signatures").fetchone()
-        if row is not None and int(row[0]) == len(self._sigs):
-            return
-        self._sigs.clear()
-        self._states = {}
-        self._new_sigs.clear()
-        for sig, *columns in cur.execute("SELECT sig, " + ", ".join(STATE_COLUMNS)
-                                         + " FROM view_signatures").fetchall():
-            state = unpack_state(*columns)
-            self._sigs[state] = sig
-            self._states[sig] = state
+    def _load_signatures(self, cur: Cursor, *, again: bool = False) -> Signatures:
+        """Bring the numbered states up to the table (another process may have numbered some;
+        ``again``: reload them whatever). States numbered here but never saved (a
+        projector transaction that failed) are dropped."""
+        numbers = self._numbers
+        if again or numbers.new or _highest_signature(cur) != numbers.count:
+            numbers = self._numbers = Signatures.load(cur)
+        return numbers
 
-    def _sig(self, state: HouseholdState) -> int:
-        """The number of a state; a new one is written by :meth:`_save_signatures`."""
-        sig = self._sigs.get(state)
-        if sig is None:
-            sig = len(self._sigs) + 1
-            self._sigs[state] = sig
-            self._states[sig] = state
-            self._new_sigs.append(sig)
-        return sig
+    def _signatures_now(self) -> Signatures:
+        with self.db.cursor() as cur:
+            return self._load_signatures(cur)
 
-    def _save_signatures(self, cur: Cursor) -> list[int]:
-        """Write the states numbered since the last call (inside the locked transaction)."""
-        saved = list(self._new_sigs)
-        if saved:
-            cur.executemany(
-                "INSERT INTO view_signatures VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                [(sig, s.status, s.place, s.individuals, s.members, s.cause, pack_flags(s),
-                  s.prior_status, s.prior_place)
-                 for sig in saved for s in (self._states[sig],)],
-            )
-            self._new_sigs.clear()
-        return saved
+    def _read(self, query: Callable[[Signatures], T]) -> T:
+        """The answer of a query on the view tables that names signatures, with every signature
+        it met known.
+
+        A projector commits the signatures it numbers before or with the rows that name them,
+        but a reader may have loaded them before: ``query`` raises
+        :class:`UnknownSignatureError` on a signature it does not know (or when a filter of
+        signatures may have missed one), and runs again once they are reloaded.
+        """
+        for _ in range(SIGNATURE_RETRIES):
+            numbers = self._signatures_now()
+            try:
+                return query(numbers)
+            except UnknownSignatureError:
+                with self.db.cursor() as cur:
+                    self._load_signatures(cur, again=True)
+        raise StoreError("the view tables name states that view_signatures does not hold: run "
+                         "`ledger views rebuild`")
+
+    def _numbered_since(self, numbers: Signatures) -> bool:
+        """Whether states were numbered since ``numbers`` were loaded (a query that picked
+        signatures by state may have missed rows in a new one)."""
+        with self.db.cursor() as cur:
+            return _highest_signature(cur) != numbers.count
 
     # ---- parameters in each engine's types ------------------------------------------------
     def day(self, value: dt.date) -> Any:
@@ -251,12 +263,11 @@ class Views:
             row = cur.execute("SELECT value FROM view_meta WHERE key = 'version'").fetchone()
             if row is None or row[0] != str(VIEWS_VERSION):
                 for table in DERIVED_TABLES:
-                    cur.execute(f"DROP TABLE IF EXISTS {table}{self._cascade}")
+                    self._drop(cur, table)
                 cur.execute("DELETE FROM view_meta WHERE key IN ('version', 'generation', %s)",
                             (digest.META_KEY,))
                 cur.execute("INSERT INTO view_meta VALUES ('version', %s)", (str(VIEWS_VERSION),))
-                self._sigs.clear()
-                self._states.clear()
+                self._numbers = Signatures()
             fresh = not self._table_exists(cur, "view_states")
             self._create_derived(cur, "")
             if fresh:
@@ -277,11 +288,11 @@ class Views:
                 digest.save(cur, int(row[0]) if row else 0, digest.measure_all(cur, self.db))
         return [*DERIVED_TABLES, "view_rulebooks", "view_meta"]
 
-    @property
-    def _cascade(self) -> str:
+    def _drop(self, cur: Cursor, table: str, suffix: str = "") -> None:
         # PostgreSQL refuses to drop a table that SQL views depend on; they are re-created by
         # recreate_analyst_views after a swap. SQLite drops the table and leaves its views.
-        return " CASCADE" if self.db.is_postgres else ""
+        cascade = " CASCADE" if self.db.is_postgres else ""
+        cur.execute(f"DROP TABLE IF EXISTS {table_name(table, suffix)}{cascade}")
 
     def _table_exists(self, cur: Cursor, name: str) -> bool:
         if self.db.is_postgres:
@@ -298,25 +309,38 @@ class Views:
         date, stamp = ("date", "timestamptz") if pg else ("TEXT", "TEXT")
         times = (f"valid_from {date} NOT NULL, valid_to {date} NOT NULL, "
                  f"recorded_from {stamp} NOT NULL, recorded_to {stamp} NOT NULL")
-        cur.execute(f"CREATE TABLE IF NOT EXISTS view_states{suffix} (rulebook TEXT NOT NULL, "
-                    f"household_id TEXT NOT NULL, {times}, sig INTEGER NOT NULL)")
-        cur.execute(f"CREATE TABLE IF NOT EXISTS view_pairs{suffix} (left_rulebook TEXT NOT NULL, "
-                    f"right_rulebook TEXT NOT NULL, household_id TEXT NOT NULL, {times}, "
-                    "left_sig INTEGER NOT NULL, right_sig INTEGER NOT NULL)")
-        cur.execute(f"CREATE TABLE IF NOT EXISTS view_sites{suffix} (site_id TEXT PRIMARY KEY, "
-                    "name TEXT NOT NULL, kind TEXT NOT NULL, location_pcode TEXT NOT NULL, "
-                    "authority_adm1 TEXT, closed INTEGER NOT NULL)")
+        cur.execute(f"CREATE TABLE IF NOT EXISTS {table_name('view_states', suffix)} ("
+                    f"rulebook TEXT NOT NULL, household_id TEXT NOT NULL, {times}, "
+                    "sig INTEGER NOT NULL)")
+        cur.execute(f"CREATE TABLE IF NOT EXISTS {table_name('view_pairs', suffix)} ("
+                    f"left_rulebook TEXT NOT NULL, right_rulebook TEXT NOT NULL, "
+                    f"household_id TEXT NOT NULL, {times}, left_sig INTEGER NOT NULL, "
+                    "right_sig INTEGER NOT NULL)")
+        cur.execute(f"CREATE TABLE IF NOT EXISTS {table_name('view_sites', suffix)} ("
+                    "site_id TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL, "
+                    "location_pcode TEXT NOT NULL, authority_adm1 TEXT, closed INTEGER NOT NULL)")
 
     def _create_indexes(self, cur: Cursor, suffix: str, generation: int) -> None:
-        """Index names carry the rebuild generation: an index keeps its name when its table is
-        renamed, and SQLite cannot rename an index."""
+        for statements in self._indexes(suffix, generation).values():
+            for statement in statements:
+                cur.execute(statement)
+
+    @staticmethod
+    def _indexes(suffix: str, generation: int) -> dict[str, list[str]]:
+        """The indexes of each table, as statements. Index names carry the rebuild generation:
+        an index keeps its name when its table is renamed, and SQLite cannot rename an index."""
         tag = f"_{generation}" if generation else ""
-        cur.execute(f"CREATE INDEX IF NOT EXISTS view_states_household_idx{tag} "
-                    f"ON view_states{suffix} (household_id)")
-        cur.execute(f"CREATE INDEX IF NOT EXISTS view_states_sig_idx{tag} "
-                    f"ON view_states{suffix} (rulebook, sig)")
-        cur.execute(f"CREATE INDEX IF NOT EXISTS view_pairs_household_idx{tag} "
-                    f"ON view_pairs{suffix} (household_id)")
+
+        def index(name: str, table: str, columns: str) -> str:
+            return sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} ({})").format(
+                sql.Identifier(name + tag), sql.Identifier(table + suffix),
+                sql.SQL(columns)).as_string()
+
+        # (sig, rulebook), not (rulebook, sig): the queries that use it test both for equality,
+        # and with a few rulebooks sorting by rulebook first is mostly ties (twice the build).
+        return {"view_states": [index("view_states_household_idx", "view_states", "household_id"),
+                                index("view_states_sig_idx", "view_states", "sig, rulebook")],
+                "view_pairs": [index("view_pairs_household_idx", "view_pairs", "household_id")]}
 
     def _generation(self, cur: Cursor) -> int:
         row = cur.execute("SELECT value FROM view_meta WHERE key = 'generation'").fetchone()
@@ -394,17 +418,22 @@ class Views:
 
     # ---- the projector ---------------------------------------------------------------------------
     def _position(self, cur: Cursor) -> int:
-        """The position, locked for this transaction: the projector's single-writer lock.
-
-        PostgreSQL: the row lock of the position (every projector transaction takes it first,
-        so they never interleave and never deadlock); SQLite: the write lock, which every
-        writing transaction takes at BEGIN IMMEDIATE.
-        """
-        lock = " FOR UPDATE" if self.db.is_postgres else ""
-        row = cur.execute("SELECT position FROM view_position WHERE projection = %s" + lock,
-                          (PROJECTION,)).fetchone()
+        """The position, locked for this transaction: the projector's single-writer lock
+        (:func:`projections.viewrows.lock_projector`); the numbered states brought up to date."""
+        position = lock_projector(cur, self.db)
         self._load_signatures(cur)
-        return int(row[0]) if row else 0
+        return position
+
+    @contextmanager
+    def _projecting(self) -> Iterator[tuple[Cursor, int]]:
+        """A projector transaction that numbers states: (its cursor, the locked position).
+        States numbered in a transaction that fails are forgotten with it."""
+        try:
+            with self.db.transaction() as cur:
+                yield cur, self._position(cur)
+        except BaseException:
+            self._numbers = Signatures()
+            raise
 
     def position(self) -> int:
         with self.db.cursor() as cur:
@@ -413,15 +442,10 @@ class Views:
             return int(row[0]) if row else 0
 
     def ledger_head(self) -> int:
+        if self.db.is_postgres and self._reads_facts is None:
+            self._reads_facts = self._has_privilege("ledger_facts", "SELECT")
         with self.db.cursor() as cur:
-            if self.db.is_postgres and self._reads_facts is None:
-                self._reads_facts = self._has_privilege("ledger_facts", "SELECT")
-            if self._reads_facts is False:
-                # ledger_reader reads no facts; a SECURITY DEFINER function tells it the head.
-                row = cur.execute(f"SELECT {self.db.settings.schema}.ledger_head()").fetchone()
-            else:
-                row = cur.execute("SELECT max(notification_id) FROM ledger_facts").fetchone()
-            return int(row[0]) if row and row[0] is not None else 0
+            return ledger_head(cur, self.db, reads_facts=self._reads_facts is not False)
 
     def catch_up(self, progress: ProgressFn | None = None, *, batch: int = BATCH,
                  max_batches: int | None = None) -> int:
@@ -452,12 +476,8 @@ class Views:
         return applied
 
     def _apply_batch(self, batch: int) -> int:
-        with self.db.transaction() as cur:
-            position = self._position(cur)
-            rows = cur.execute(
-                "SELECT notification_id, fact_type, subject_id, household_id FROM ledger_facts "
-                "WHERE notification_id > %s ORDER BY notification_id LIMIT %s", (position, batch),
-            ).fetchall()
+        with self._projecting() as (cur, position):
+            rows = index_after(cur, position, batch)
             if not rows:
                 return 0
             # Read under the lock: a rulebook added meanwhile is in every batch after its rebuild.
@@ -495,26 +515,12 @@ class Views:
                       books: Sequence[Rulebook], suffix: str = "") -> list[int]:
         """Insert every row of these households (their old rows are already deleted) into the
         live tables or, during a rebuild, the ``_next`` ones; returns the new signatures."""
-        states: list[tuple[Any, ...]] = []
-        pairs: list[tuple[Any, ...]] = []
         ordered = sorted(books, key=lambda b: b.name)
-        for household_id, household_facts in facts.items():
-            rows = {book.name: bitemporal_rows(household_facts, book) for book in ordered}
-            for name, book_rows in rows.items():
-                states.extend(
-                    (name, household_id, *self._times(row), self._sig(row.state))
-                    for row in book_rows
-                )
-            for i, left in enumerate(ordered):
-                for right in ordered[i + 1:]:
-                    pairs.extend(
-                        (left.name, right.name, household_id, *self._times(row),
-                         self._sig(row.left), self._sig(row.right))
-                        for row in pair_rows(rows[left.name], rows[right.name])
-                    )
-        new_sigs = self._save_signatures(cur)
-        cur.copy_rows(f"view_states{suffix}", STATE_ROW_COLUMNS, states, STATE_ROW_TYPES)
-        cur.copy_rows(f"view_pairs{suffix}", PAIR_ROW_COLUMNS, pairs, PAIR_ROW_TYPES)
+        with collector_paused():
+            folded = fold_households(facts, ordered, self._numbers)
+            states, pairs = table_rows(folded, ordered, END_OF_TIME_DATE, END_OF_TIME)
+        new_sigs = self._numbers.save(cur)
+        write_rows(cur, self.db, states, pairs, suffix)
         return new_sigs
 
     def _delete_households(self, cur: Cursor, households: Sequence[str]) -> None:
@@ -528,14 +534,12 @@ class Views:
 
     def _refresh_sites(self, cur: Cursor, site_ids: Sequence[str], end: int,
                        suffix: str = "") -> None:
-        subjects, params = self.db.any_of("f.subject_id", site_ids)
-        query = (select_facts(self.db) + " WHERE " + subjects + " AND f.notification_id <= %s "
-                 "AND f.household_id IS NULL ORDER BY f.notification_id")
-        facts = [decode(r) for r in cur.execute(query, [*params, end]).fetchall()]
+        facts = facts_about_subjects(cur, self.db, site_ids, end)
         sites, params = self.db.any_of("site_id", site_ids)
-        cur.execute(f"DELETE FROM view_sites{suffix} WHERE " + sites, params)
+        table = table_name("view_sites", suffix)
+        cur.execute(f"DELETE FROM {table} WHERE " + sites, params)
         for row in site_rows(facts, site_ids):
-            cur.execute(f"INSERT INTO view_sites{suffix} VALUES (%s, %s, %s, %s, %s, %s)", row)
+            cur.execute(f"INSERT INTO {table} VALUES (%s, %s, %s, %s, %s, %s)", row)
 
     # ---- the rebuild --------------------------------------------------------------------------------
     def rebuild(self, progress: ProgressFn | None = None) -> int:
@@ -543,30 +547,45 @@ class Views:
         applied.
 
         One pass over the ledger ordered by household (each household folded once) into
-        ``view_states_next``, ``view_pairs_next`` and ``view_sites_next``, committed in chunks;
-        then one transaction, under the projector's lock, drops the live tables, renames the new
-        ones in their place and sets the position to the head the pass read up to. Readers see
-        the old views until that commit and the new ones after it, never a half-built state.
+        ``view_states_next``, ``view_pairs_next`` and ``view_sites_next``, committed in chunks
+        (on PostgreSQL, from :attr:`parallel_from` facts on, by worker processes that share out
+        the households: :mod:`projections.rebuild`); then the new tables are indexed, and one
+        transaction, under the projector's lock, drops the live tables, renames the new ones in
+        their place and sets the position to the head the pass read up to. Readers see the old
+        views until that commit and the new ones after it, never a half-built state.
         Catch-ups running meanwhile (``record``, ``views follow``) keep the old tables current;
         what they applied past the rebuild's head is applied again after the swap (a household's
-        rows are always recomputed whole, so re-applying is harmless). One rebuild at a time: a
-        second waits for the first (a PostgreSQL advisory lock; on SQLite an exclusive ``flock``
-        of the store file). Killed midway, a rebuild leaves the live views as they were (the
-        ``_next`` tables are dropped by the next rebuild).
+        rows are always recomputed whole, so re-applying is harmless). Signatures are shared
+        with the live tables, numbered under the projector's lock (:mod:`projections.viewrows`).
+        One rebuild at a time: a second waits for the first (a PostgreSQL advisory lock; on
+        SQLite an exclusive ``flock`` of the store file). Killed midway, a rebuild leaves the
+        live views as they were (the ``_next`` tables are dropped by the next rebuild, once the
+        killed one's workers have stopped).
         """
         self.require_projector("`ledger views rebuild`")
         with self._rebuild_lock():
-            head, total, books = self._start_rebuild()
-            log.info("views_rebuild_started", head=head)
-            applied = 0
-            for chunk in self._households_in_order(head):
-                applied += self._build_households(chunk, books, progress)
-            self._index_next()
-            self._swap_in(head, books)
+            with self._workers() as workers:
+                head, total, books = self._start_rebuild()
+                log.info("views_rebuild_started", head=head,
+                         workers=len(workers.processes) if workers else 1)
+                applied = self._build(head, books, workers, progress)
+            sums = self._index_next()
+            self._swap_in(head, books, sums)
         recreate_analyst_views(self.db)
         if progress:
             progress(total - applied)
         return total + self.catch_up(progress)
+
+    @contextmanager
+    def _workers(self) -> Iterator[Workers | None]:
+        """The rebuild's worker processes (None: it folds in this process), started before
+        it reads anything: they import meanwhile."""
+        if (not self.db.is_postgres or self.rebuild_workers < 2
+                or self.ledger_head() < self.parallel_from):  # positions: about the facts
+            yield None
+            return
+        with Workers(self.rebuild_workers) as workers:
+            yield workers
 
     @contextmanager
     def _rebuild_lock(self) -> Iterator[None]:
@@ -591,96 +610,103 @@ class Views:
                 fcntl.flock(store, fcntl.LOCK_UN)
 
     def _start_rebuild(self) -> tuple[int, int, list[Rulebook]]:
+        if self.db.is_postgres:
+            wait_for_old_workers(self.db)  # a killed rebuild's workers write its _next tables
         with self.db.transaction() as cur:
             self._position(cur)
             for table in SWAPPED_TABLES:
-                cur.execute(f"DROP TABLE IF EXISTS {table}{NEXT}{self._cascade}")
+                self._drop(cur, table, NEXT)
             self._create_derived(cur, NEXT)
-            row = cur.execute("SELECT max(notification_id), count(*) FROM ledger_facts").fetchone()
+            head, total = ledger_extent(cur)
             books = list(self._books(cur).values())
-        head, total = (int(row[0] or 0), int(row[1])) if row else (0, 0)
         return head, total, books
+
+    def _build(self, head: int, books: Sequence[Rulebook], workers: Workers | None,
+               progress: ProgressFn | None) -> int:
+        """Fill the ``_next`` tables with every household's rows; returns the facts read."""
+        ordered = sorted(books, key=lambda b: b.name)
+        if workers is not None:
+            return workers.build(self.db, head, ordered, chunk=REBUILD_CHUNK, suffix=NEXT,
+                                 progress=progress)
+        applied = 0
+        with household_chunks(self.db, head, REBUILD_CHUNK) as chunks:
+            for chunk in chunks:
+                applied += self._build_households(chunk, ordered, progress)
+        return applied
 
     def _build_households(self, facts: dict[str, list[FactRecord]], books: Sequence[Rulebook],
                           progress: ProgressFn | None) -> int:
         if not facts:
             return 0
-        with self.db.transaction() as cur:
-            self._position(cur)  # signatures are shared with the live tables: numbered under the lock
-            self._write_states(cur, facts, books, NEXT)
+        with self._projecting() as (cur, _):  # signatures are numbered under the lock
+            count_in_digest(cur, self.db, self._write_states(cur, facts, books, NEXT))
         count = sum(len(f) for f in facts.values())
         if progress:
             progress(count)
         return count
 
-    def _index_next(self) -> None:
-        with self.db.transaction() as cur:
-            self._create_indexes(cur, NEXT, self._generation(cur) + 1)
-        if self.db.is_postgres:
-            with self.db.cursor() as cur:
-                # Fresh statistics, or the planner would guess one row and sort instead of hashing.
-                cur.execute(f"ANALYZE view_states{NEXT}")
-                cur.execute(f"ANALYZE view_pairs{NEXT}")
+    def _index_next(self) -> dict[str, digest.Sums]:
+        """Index the new tables. PostgreSQL: also analyse them (fresh statistics, or the planner
+        would guess one row and sort instead of hashing) and take their digest sums, each table
+        on a connection of its own, at once. Returns the sums taken."""
+        with self.db.cursor() as cur:
+            statements = self._indexes(NEXT, self._generation(cur) + 1)
+        if not self.db.is_postgres:
+            with self.db.transaction() as cur:
+                for table_statements in statements.values():
+                    for statement in table_statements:
+                        cur.execute(statement)
+            return {}
+        sums: dict[str, digest.Sums] = {}
+        failures: list[BaseException] = []
 
-    def _swap_in(self, head: int, books: Sequence[Rulebook]) -> None:
+        def finish(table: str) -> None:
+            try:
+                with Database(self.db.settings) as db, db.cursor() as cur:
+                    for statement in statements[table]:
+                        cur.execute(statement)
+                    cur.execute(f"ANALYZE {table_name(table, NEXT)}")
+                    sums[table] = digest.measure(cur, db, table, suffix=NEXT)
+            except BaseException as exc:  # raised again by the caller's thread
+                failures.append(exc)
+
+        threads = [threading.Thread(target=finish, args=(table,)) for table in statements]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if failures:
+            raise failures[0]
+        return sums
+
+    def _swap_in(self, head: int, books: Sequence[Rulebook], sums: Mapping[str, digest.Sums]) -> None:
+        """``sums``: the digest sums of new tables already measured (the others are measured
+        here)."""
         with self.db.transaction() as cur:
             self._position(cur)
             generation = self._generation(cur) + 1
-            sites = [r[0] for r in cur.execute(
-                "SELECT DISTINCT subject_id FROM ledger_facts WHERE fact_type = %s AND "
-                "notification_id <= %s", ("site_registered", head)).fetchall()]
+            sites = registered_sites(cur, head)
             if sites:
                 self._refresh_sites(cur, sites, head, NEXT)
             if not self.db.is_postgres:
                 # Rename without rewriting (or checking) SQL views that name the old tables.
                 cur.execute("PRAGMA legacy_alter_table = ON")
             for table in SWAPPED_TABLES:
-                cur.execute(f"DROP TABLE IF EXISTS {table}{self._cascade}")
-                cur.execute(f"ALTER TABLE {table}{NEXT} RENAME TO {table}")
+                self._drop(cur, table)
+                cur.execute(f"ALTER TABLE {table_name(table, NEXT)} RENAME TO {table_name(table)}")
             if not self.db.is_postgres:
                 cur.execute("PRAGMA legacy_alter_table = OFF")
             cur.execute("UPDATE view_position SET position = %s WHERE projection = %s",
                         (head, PROJECTION))
             cur.execute("DELETE FROM view_meta WHERE key = 'generation'")
             cur.execute("INSERT INTO view_meta VALUES ('generation', %s)", (str(generation),))
-            digest.save(cur, head, digest.measure_all(cur, self.db))
+            digest.save(cur, head, {table: list(sums[table]) if table in sums
+                                    else digest.measure(cur, self.db, table)
+                                    for table in digest.DIGESTED})
             self._remember_rulebooks(cur, books)
             if self.db.is_postgres:
                 grant_view_tables(cur.raw, self.db.settings.schema, SWAPPED_TABLES)
         log.info("views_swapped_in", position=head, generation=generation)
-
-    def _households_in_order(self, head: int) -> Iterator[dict[str, list[FactRecord]]]:
-        """Every household's facts up to ``head``, REBUILD_CHUNK households at a time.
-
-        PostgreSQL: one server-side cursor ordered by household. SQLite: keyset pages of
-        households (a long read transaction there would keep its write-ahead log growing and
-        its sorter in memory while the chunks are written).
-        """
-        if self.db.is_postgres:
-            query = (select_facts(self.db) + " WHERE f.household_id IS NOT NULL "
-                     "AND f.notification_id <= %s ORDER BY f.household_id, f.notification_id")
-            chunk: dict[str, list[FactRecord]] = {}
-            with self.db.stream(query, (head,)) as rows:
-                for row in rows:
-                    household_id = row[7]
-                    if household_id not in chunk and len(chunk) >= REBUILD_CHUNK:
-                        yield chunk
-                        chunk = {}
-                    chunk.setdefault(household_id, []).append(decode(row))
-            if chunk:
-                yield chunk
-            return
-        after = ""
-        while True:
-            with self.db.cursor() as cur:
-                households = [r[0] for r in cur.execute(
-                    "SELECT DISTINCT household_id FROM ledger_facts WHERE household_id > %s "
-                    "AND notification_id <= %s ORDER BY household_id LIMIT %s",
-                    (after, head, REBUILD_CHUNK)).fetchall()]
-                if not households:
-                    return
-                yield facts_of_households(cur, self.db, households, head)
-            after = households[-1]
 
     # ---- queries ----------------------------------------------------------------------------------
     def sites(self) -> dict[str, SiteInfo]:
@@ -706,11 +732,6 @@ class Views:
         d, k = self.day(as_of), self.moment(known_at)
         return [book, d, d, k, k]
 
-    def _signatures(self) -> dict[int, HouseholdState]:
-        with self.db.cursor() as cur:
-            self._load_signatures(cur)
-        return self._states
-
     def cells(self, book: str, as_of: dt.date, known_at: dt.datetime,
               places: Sequence[str] | None = None) -> list[tuple[str, str, int, int]]:
         """(status, place, households, individuals) of every counted cell of one rulebook.
@@ -718,19 +739,25 @@ class Views:
         With ``places`` (sites or p-codes at cell level), only those cells: an index look-up of
         the few states placed there rather than a scan of the whole country.
         """
-        query = "SELECT sig, count(*) FROM view_states s WHERE " + self._at("s")
-        params = self._at_params(book, as_of, known_at)
-        states = self._signatures()
-        if places is not None:
-            wanted = set(places)
-            sigs = [sig for sig, state in states.items() if state.place in wanted]
-            if not sigs:
-                return []
-            condition, extra = self.db.any_of("sig", sigs)
-            query += " AND " + condition
-            params += extra
-        with self.db.cursor() as cur:
-            counts = cur.execute(query + " GROUP BY sig", params).fetchall()
+        def query(numbers: Signatures) -> list[tuple[int, int]]:
+            sql_text = "SELECT sig, count(*) FROM view_states s WHERE " + self._at("s")
+            params = self._at_params(book, as_of, known_at)
+            if places is not None:
+                wanted = set(places)
+                condition, extra = self.db.any_of("sig", [
+                    sig for sig, state in numbers.states.items() if state.place in wanted] or [0])
+                sql_text += " AND " + condition
+                params += extra
+            with self.db.cursor() as cur:
+                counts = [(int(sig), int(n)) for sig, n in
+                          cur.execute(sql_text + " GROUP BY sig", params).fetchall()]
+            _known(numbers, (sig for sig, _ in counts))
+            if places is not None and self._numbered_since(numbers):
+                raise UnknownSignatureError  # a new state may be placed there: count again
+            return counts
+
+        counts = self._read(query)
+        states = self._numbers.states
         cells: dict[tuple[str, str], tuple[int, int]] = {}
         for sig, count in counts:
             state = states[sig]
@@ -750,18 +777,23 @@ class Views:
         d, k = self.day(as_of), self.moment(known_at)
         first, second = sorted((left, right))
         if first != second:
-            query = ("SELECT left_sig, right_sig, count(*) FROM view_pairs WHERE left_rulebook = %s "
-                     "AND right_rulebook = %s AND valid_from <= %s AND valid_to > %s "
-                     "AND recorded_from <= %s AND recorded_to > %s GROUP BY left_sig, right_sig")
+            sql_text = ("SELECT left_sig, right_sig, count(*) FROM view_pairs WHERE "
+                        "left_rulebook = %s AND right_rulebook = %s AND valid_from <= %s "
+                        "AND valid_to > %s AND recorded_from <= %s AND recorded_to > %s "
+                        "GROUP BY left_sig, right_sig")
             params: list[Any] = [first, second, d, d, k, k]
         else:
-            query = ("SELECT sig, sig, count(*) FROM view_states s WHERE " + self._at("s")
-                     + " GROUP BY sig")
+            sql_text = ("SELECT sig, sig, count(*) FROM view_states s WHERE " + self._at("s")
+                        + " GROUP BY sig")
             params = self._at_params(left, as_of, known_at)
-        with self.db.cursor() as cur:
-            counts = cur.execute(query, params).fetchall()
-        states = self._signatures()
-        found = [(states[a], states[b], int(n)) for a, b, n in counts]
+
+        def query(numbers: Signatures) -> list[tuple[HouseholdState, HouseholdState, int]]:
+            with self.db.cursor() as cur:
+                counts = cur.execute(sql_text, params).fetchall()
+            _known(numbers, (sig for a, b, _ in counts for sig in (a, b)))
+            return [(numbers.states[a], numbers.states[b], int(n)) for a, b, n in counts]
+
+        found = self._read(query)
         if (first, second) != (left, right):
             found = [(b, a, n) for a, b, n in found]
         return found
@@ -770,13 +802,47 @@ class Views:
                       status: str, places: Sequence[str]) -> list[tuple[str, HouseholdState]]:
         """The households a rulebook counts in (status, any of ``places`` at cell level)."""
         wanted = set(places)
-        sigs = [sig for sig, state in self._signatures().items()
-                if state.status == status and state.place in wanted]
-        if not sigs:
-            return []
-        condition, params = self.db.any_of("sig", sigs)
-        query = ("SELECT household_id, sig FROM view_states s WHERE " + self._at("s") + " AND "
-                 + condition + " ORDER BY household_id")
-        with self.db.cursor() as cur:
-            rows = cur.execute(query, [*self._at_params(book, as_of, known_at), *params]).fetchall()
-        return [(household_id, self._states[sig]) for household_id, sig in rows]
+
+        def query(numbers: Signatures) -> list[tuple[str, HouseholdState]]:
+            sigs = [sig for sig, state in numbers.states.items()
+                    if state.status == status and state.place in wanted]
+            condition, params = self.db.any_of("sig", sigs or [0])
+            sql_text = ("SELECT household_id, sig FROM view_states s WHERE " + self._at("s")
+                        + " AND " + condition + " ORDER BY household_id")
+            with self.db.cursor() as cur:
+                rows = cur.execute(sql_text, [*self._at_params(book, as_of, known_at),
+                                              *params]).fetchall()
+            if self._numbered_since(numbers):
+                raise UnknownSignatureError  # a new state may be counted there: look again
+            return [(household_id, numbers.states[sig]) for household_id, sig in rows]
+
+        return self._read(query)
+
+
+class UnknownSignatureError(Exception):
+    """A query met a signature the reader has not loaded (or may have missed one)."""
+
+
+def _highest_signature(cur: Cursor) -> int:
+    """The last state numbered (numbers are dense: also how many there are), from the index."""
+    row = cur.execute("SELECT max(sig) FROM view_signatures").fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def _known(numbers: Signatures, sigs: Iterable[int]) -> None:
+    states = numbers.states
+    if any(sig not in states for sig in sigs):
+        raise UnknownSignatureError
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while the fold allocates its many small objects (none of
+    them in cycles: reference counting frees them); as it was afterwards."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

@@ -25,6 +25,7 @@ import pytest
 from ledger.catalogue import parse_fact
 from ledger.store.settings import StoreSettings
 from ledger.workspace import Workspace
+from projections.viewcheck import views_digest_status
 from tests.strategies import PLACES, SITE_IDS, site_facts
 
 LEDGER = Path(sys.executable).with_name("ledger")
@@ -127,6 +128,7 @@ def test_a_rebuild_killed_midway_leaves_the_views_whole_and_the_next_rebuild_fin
 
         assert kill_mid_rebuild(store_settings, ws) > 0
         assert view_content(ws) == before, "readers never see the half-built tables"
+        assert views_digest_status(ws.db)["ok"], "states it numbered are in the views' digest"
 
         resumed = subprocess.run(
             [str(LEDGER), "views", "catch-up", "--json"], capture_output=True, text=True, check=False,

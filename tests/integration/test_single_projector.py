@@ -19,6 +19,7 @@ from ledger.catalogue import parse_fact
 from ledger.rulebooks import define_rulebook
 from ledger.store.settings import StoreSettings
 from ledger.workspace import Workspace
+from projections.views import Views
 from tests.integration.test_projector_crash import many_facts, view_content
 
 ROUNDS = 2
@@ -71,7 +72,8 @@ def departures(round_no: int, ws: Workspace) -> list[dict[str, Any]]:
              "reason": "registered twice"} for i, (source_id,) in enumerate(rows)]
 
 
-def run_rounds(settings: StoreSettings, rounds: int) -> None:
+def run_rounds(settings: StoreSettings, rounds: int, *, workers: int = 1) -> None:
+    """``workers``: the rebuild's worker processes (PostgreSQL; 1: the rebuild folds itself)."""
     ws = Workspace(settings)
     ws.init()
     try:
@@ -89,7 +91,7 @@ def run_rounds(settings: StoreSettings, rounds: int) -> None:
             for thread in threads:
                 thread.start()
             with Workspace(settings) as rebuilder:
-                rebuilder.views.rebuild()
+                Views(rebuilder.db, rebuild_workers=workers, parallel_from=0).rebuild()
             threads[1].join(timeout=300)
             stop.set()
             threads[0].join(timeout=300)
@@ -114,6 +116,14 @@ def test_rebuilds_beside_catch_ups_leave_the_views_a_clean_rebuild_would(
     store_settings: StoreSettings,
 ) -> None:
     run_rounds(store_settings, ROUNDS)
+
+
+@pytest.mark.postgres
+@pytest.mark.usefixtures("small_chunks")
+def test_rebuilds_in_worker_processes_beside_catch_ups_leave_the_views_a_clean_rebuild_would(
+    pg_settings: StoreSettings,
+) -> None:
+    run_rounds(pg_settings, ROUNDS, workers=2)
 
 
 @pytest.mark.slow

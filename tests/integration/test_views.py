@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledger.catalogue import parse_fact
+from ledger.store.db import Database
 from ledger.store.reading import FactRecord, all_facts
 from ledger.store.settings import StoreSettings
 from ledger.workspace import Workspace
@@ -34,12 +35,14 @@ from projections.bridge import (
     tally,
 )
 from projections.queries import reconcile, show
+from projections.views import Views
 from tests.conftest import PG_URL, drop_pg_schema, fresh_pg_schema
 from tests.factdicts import departure, registration, site, voided
 from tests.integration import test_projector_crash as crash
 from tests.strategies import LATEST, fact_histories
 
 AS_OF = dt.date(2026, 5, 1)
+NOW = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
 BOOKS = ("official", "operational")
 
 
@@ -145,6 +148,34 @@ def test_known_at_reproduces_the_bridge_as_it_was(workspace: Workspace) -> None:
         ("idp_in_camp", "CHAMISHKU"): {"departure_without_letter": (1, 6)},
         ("returnee", "IQG15Q07"): {"departure_without_letter": (-1, -6)},
     }
+
+
+# ---- readers beside a projector ---------------------------------------------------------------------
+def test_a_reader_meeting_a_state_numbered_since_it_loaded_the_states_counts_it(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The race seen in CI (test_follow): a reader loads the numbered states, a projector then
+    numbers a new one and commits rows in it, and the reader's query meets rows in that state."""
+    record(workspace, site("CHAMISHKU"), registration("H1", registry="operational", members=6))
+    with Database(workspace.settings) as db:
+        reader = Views(db)
+        assert reader.cells("operational", AS_OF, NOW) == [("idp_in_camp", "CHAMISHKU", 1, 6)]
+        as_loaded = reader._signatures_now()
+        record(workspace, registration("H2", registry="operational", members=9))  # a new state
+        loads = iter([as_loaded])  # the states as the reader loaded them just before the commit
+        stale_first = reader._signatures_now
+        monkeypatch.setattr(reader, "_signatures_now", lambda: next(loads, None) or stale_first())
+
+        assert reader.cells("operational", AS_OF, NOW) == [("idp_in_camp", "CHAMISHKU", 2, 15)]
+        loads = iter([as_loaded])
+        assert reader.cells("operational", AS_OF, NOW, places=["CHAMISHKU"]) == [
+            ("idp_in_camp", "CHAMISHKU", 2, 15)], "a state numbered since is looked for too"
+        loads = iter([as_loaded])
+        assert [h for h, _ in reader.households_in("operational", AS_OF, NOW, "idp_in_camp",
+                                                   ["CHAMISHKU"])] == ["H1", "H2"]
+        loads = iter([as_loaded])
+        pairs = reader.state_pairs("official", "operational", AS_OF, NOW)
+        assert sum(n for _, right, n in pairs if right.counted) == 2
 
 
 # ---- properties on real stores ---------------------------------------------------------------------

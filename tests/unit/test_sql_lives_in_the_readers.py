@@ -11,7 +11,8 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-VIEW_TABLE_MODULES = {"views.py", "sqlviews.py", "digest.py", "viewcheck.py", "stored_rulebooks.py"}
+VIEW_TABLE_MODULES = {"views.py", "viewrows.py", "rebuild.py", "sqlviews.py", "digest.py", "viewcheck.py",
+                      "stored_rulebooks.py"}
 # SQL as this code base writes it, keywords in capitals (so English help text never matches).
 SQL_TEXT = re.compile(r"(?s)\bSELECT\b.+\bFROM\b|\bINSERT\s+INTO\b|\bDELETE\s+FROM\b|"
                       r"\bUPDATE\s+\w+\s+SET\b|^\s*(LISTEN|NOTIFY|CREATE|DROP|ALTER)\s")
