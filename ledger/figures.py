@@ -27,7 +27,6 @@ from projections.bridge import Level
 from projections.documents import figures_document, published_document
 from projections.public import public_figure, recorded_suppression, suppressed_cells
 from projections.queries import ViewResult, now
-from projections.rulebook_versions import load_versions
 
 
 @dataclass(frozen=True)
@@ -47,7 +46,7 @@ def publish_figure(ws: Workspace, rulebook: str, level: Level, as_of: dt.date,
     if head is None:
         raise StoreError("nothing to publish: the ledger holds no fact yet")
     ws.catch_up()
-    used = load_versions(ws.db).at(rulebook, head.recorded_at)
+    used = ws.views.references.versions().at(rulebook, head.recorded_at)
     book = used.book
     with ws.db.cursor() as cur:
         sites = sites_known_at(site_facts(cur, ws.db), head.recorded_at, as_of)

@@ -9,7 +9,7 @@ from ledger.catalogue import parse_fact
 from ledger.errors import RulebookError
 from ledger.workspace import Workspace
 from projections.queries import now
-from projections.rulebook_versions import RulebookVersion, load_versions, text_digest
+from projections.rulebook_versions import RulebookVersion, text_digest
 from projections.rulebooks import BUILTIN_NAMES, parse_rulebook
 from projections.sqlviews import refresh_analyst_rulebooks
 
@@ -22,7 +22,7 @@ def define_rulebook(ws: Workspace, text: str, source: str, *, new_version: bool,
     if book.name in BUILTIN_NAMES:
         raise RulebookError(f"{source}: {book.name!r} is a built-in rulebook (version 1 ships "
                             "with the product); choose another name")
-    versions = load_versions(ws.db).by_name.get(book.name, ())
+    versions = ws.views.references.versions().by_name.get(book.name, ())
     if versions and not new_version:
         raise RulebookError(
             f"{source}: rulebook {book.name!r} exists (version {versions[-1].version}); give "
@@ -37,7 +37,7 @@ def define_rulebook(ws: Workspace, text: str, source: str, *, new_version: bool,
         "source_document": source[-500:], "rulebook": book.name, "version": version,
         "definition": text, "digest": text_digest(text),
     }, internal=True))
-    return load_versions(ws.db).get(book.name, version)
+    return ws.views.references.versions().get(book.name, version)
 
 
 def add_rulebook(ws: Workspace, text: str, source: str, *, new_version: bool,

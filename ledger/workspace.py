@@ -31,6 +31,9 @@ from ledger.store.sql import LedgerEvents, SqlFactStore
 from ledger.store.tokens import create_tokens_table
 from ledger.store.vault_tables import create_vault_tables
 from ledger.vault import Vault, VaultSettings
+from projections.references import References
+from projections.sqlviews import create_analyst_views, drop_analyst_views
+from projections.views import Views, ViewsBehindError
 
 ProgressFn = Callable[[int], None]
 STATISTICS_AFTER = 10_000  # facts recorded in one go after which the planner's statistics are stale
@@ -95,8 +98,6 @@ class Workspace:
     def init(self, *, roles: bool = False) -> list[str]:
         """Create or upgrade everything; harmless when run again. Returns the PostgreSQL roles
         that exist (``roles``: create the missing ones first)."""
-        from projections.sqlviews import create_analyst_views, drop_analyst_views  # noqa: PLC0415
-
         try:
             create_schema_if_missing(self.settings)
             ledger = LedgerEvents(self.settings)
@@ -128,12 +129,16 @@ class Workspace:
         return Writer(self.settings)
 
     @cached_property
-    def views(self):  # type: ignore[no-untyped-def]
-        from projections.views import Views  # noqa: PLC0415  (read side wired lazily)
+    def references(self) -> References:
+        """The rulebook versions and site facts every figure is read with, read again only when
+        one was recorded since (kept for as long as the workspace: a command, or the service)."""
+        return References(self.db)
 
+    @cached_property
+    def views(self) -> Views:
         if self.views_wait_seconds is None:
-            return Views(self.db)
-        return Views(self.db, wait_seconds=self.views_wait_seconds)
+            return Views(self.db, references=self.references)
+        return Views(self.db, wait_seconds=self.views_wait_seconds, references=self.references)
 
     # ---- writing ------------------------------------------------------------------------------
     def record(self, fact: FactInput) -> Outcome:
@@ -189,8 +194,6 @@ class Workspace:
         projector is a one-line message for the caller to print after its report, not an error
         that would hide what was recorded.
         """
-        from projections.views import ViewsBehindError  # noqa: PLC0415  (read side wired lazily)
-
         try:
             self.catch_up()
         except ViewsBehindError as exc:

@@ -28,7 +28,6 @@ from projections.public import (
     render_public,
 )
 from projections.queries import ViewResult, reconcile, show
-from projections.rulebook_versions import load_versions
 from projections.rulebooks import Rulebook
 from projections.views import Views
 
@@ -91,7 +90,7 @@ def bridge_answer(views: Views, left: str, right: str, *, as_of: dt.date | None,
         check_grouping(place, level, sites)
     bridge = reconcile(views, left, right, as_of=as_of, known_at=known_at, level=level)
     assert bridge.known_at is not None  # the views' bridges always carry their K
-    versions = load_versions(views.db).numbers_at(bridge.known_at)
+    versions = views.references.versions().numbers_at(bridge.known_at)
     if place is not None:
         bridge = bridge_in(bridge, place, views.sites_at(bridge.as_of, bridge.known_at))
     return BridgeAnswer(bridge, sites, versions, (views.rulebook(left), views.rulebook(right)))

@@ -352,16 +352,11 @@ def _members(views: Views, book: Rulebook, cell: Cell, level: Level, as_of: dt.d
     status, place = cell
     if level == "cell":
         return views.households_in(book.name, as_of, known_at, status, [place])
-    sites = _sites(views.db, as_of, known_at)
+    sites = sites_known_at(views.references.site_facts(), known_at, as_of)
     places = sorted({p for s, p, _, _ in views.cells(book.name, as_of, known_at)
                      if s == status and where(HouseholdState(status=s, place=p),  # type: ignore[arg-type]
                                               book, level, sites) == cell})
     return views.households_in(book.name, as_of, known_at, status, places) if places else []
-
-
-def _sites(db: Database, as_of: dt.date, known_at: dt.datetime) -> dict[str, SiteInfo]:
-    with db.cursor() as cur:
-        return sites_known_at(site_facts(cur, db), known_at, as_of)
 
 
 LINEAGE_PAGE = 1000  # households whose facts are read in one statement
@@ -375,6 +370,11 @@ def _lineages(db: Database, members: Sequence[tuple[str, HouseholdState]], book:
         for household_id, household_facts in facts.items():
             yield lineage_of(household_id, states[household_id], household_facts, book, others,
                              as_of, known_at)
+
+
+def _sites(db: Database, as_of: dt.date, known_at: dt.datetime) -> dict[str, SiteInfo]:
+    with db.cursor() as cur:
+        return sites_known_at(site_facts(cur, db), known_at, as_of)
 
 
 def _folded_lineages(db: Database, book: Rulebook, others: Sequence[Rulebook], cell: Cell,
@@ -469,8 +469,7 @@ def fact_changes(views: Views, book: Rulebook, level: Level, as_of: dt.date,
     a new version in between; each contributes the figure under the new version minus the old
     one at its moment, and the facts after it count with the new version."""
     db = views.db
-    with db.cursor() as cur:
-        all_site_facts = site_facts(cur, db)
+    all_site_facts = views.references.site_facts()
     site_positions = {f.position for f in all_site_facts}
     sites = sites_known_at(all_site_facts, known_at, as_of)
     after = 0
@@ -560,9 +559,7 @@ def figure_diff(views: Views, book: Rulebook, cell: Cell, level: Level, as_of: d
     """The same figure known at K1 (under ``book``) and at K2 (under ``vs_book``, default the
     same), and every fact recorded in between that changed it, with its contribution (a new
     rulebook version among them, see :func:`fact_changes`); they add up to the change exactly."""
-    db = views.db
-    with db.cursor() as cur:
-        all_site_facts = site_facts(cur, db)
+    all_site_facts = views.references.site_facts()
     before = figure_at(views, book, cell, level, as_of, known_at,
                        sites_known_at(all_site_facts, known_at, as_of))
     after = figure_at(views, vs_book or book, cell, level, as_of, vs_known_at,
@@ -724,7 +721,7 @@ def audit_figure(views: Views, rulebooks: Mapping[str, Rulebook], figure_id: str
     explain every change since with the facts behind it (as ``audit diff`` does)."""
     db = views.db
     fig = load_figure(db, figure_id)
-    book = book_of(fig, load_versions(db), rulebooks)
+    book = book_of(fig, views.references.versions(), rulebooks)
     if book is None:
         raise NotFoundError(f"figure {figure_id!r} was counted with rulebook {fig.rulebook!r} "
                             f"version {fig.rulebook_version}, which this store does not have")

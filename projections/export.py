@@ -41,7 +41,6 @@ from projections.fold import IDP_IN_CAMP, HouseholdState, timeline
 from projections.places import check_places
 from projections.public import public_bridge, public_bridge_export, public_view, public_view_export
 from projections.queries import ViewResult, now, reconcile, show, totals
-from projections.rulebook_versions import load_versions
 from projections.rulebooks import Rulebook
 from projections.views import Views
 
@@ -388,7 +387,7 @@ def view_export_answer(views: Views, rulebook: str, *, as_of: dt.date | None,
                        public: int | None) -> Export:
     """``export view``: one rulebook's figures (``public``: the threshold, safe to publish)."""
     result = show(views, rulebook, as_of=as_of, known_at=known_at, level=level)
-    book = load_versions(views.db).get(result.rulebook, result.version).book
+    book = views.references.versions().get(result.rulebook, result.version).book
     sites = views.sites()
     export = view_export(result, sites, book, ledger_digest(views.db))
     if public is not None:
@@ -402,7 +401,7 @@ def bridge_export_answer(views: Views, left: str, right: str, *, as_of: dt.date 
                          public: int | None) -> Export:
     """``export reconcile``: the bridge (``public``: the threshold, one row per figure)."""
     bridge = reconcile(views, left, right, as_of=as_of, known_at=known_at, level=level)
-    versions = load_versions(views.db)
+    versions = views.references.versions()
     used = [versions.at(name, bridge.known_at) for name in (left, right)]
     sites = views.sites()
     export = bridge_export(bridge, sites, [v.book for v in used],

@@ -23,7 +23,6 @@ from projections.bridge import (
 )
 from projections.fold import COUNTED_STATUSES, HouseholdState
 from projections.folded import folded_cells, folded_pairs
-from projections.rulebook_versions import load_versions
 from projections.rulebooks import Rulebook
 from projections.views import Views
 
@@ -77,7 +76,7 @@ def show(views: Views, rulebook: str, *, as_of: dt.date | None = None,
     keeps only those places (at the chosen level)."""
     as_of = as_of or now().date()
     known_at = known_at or now()
-    versions = load_versions(views.db)
+    versions = views.references.versions()
     used = versions.at(rulebook, known_at)
     book = used.book
     if versions.is_current(used):
@@ -96,7 +95,7 @@ def reconcile(views: Views, left: str = "official", right: str = "operational", 
     """The bridge between two rulebooks, each under its version known at K."""
     as_of = as_of or now().date()
     known_at = known_at or now()
-    versions = load_versions(views.db)
+    versions = views.references.versions()
     used = versions.at(left, known_at), versions.at(right, known_at)
     left_book, right_book = used[0].book, used[1].book
     if all(versions.is_current(v) for v in used):

@@ -26,7 +26,6 @@ from projections.export import ledger_digest, place_name
 from projections.fold import COUNTED_STATUSES
 from projections.queries import ViewResult, now, reconcile, show, totals
 from projections.rounds import RoundReport, round_report
-from projections.rulebook_versions import load_versions
 from projections.rulebooks import Rulebook
 from projections.views import Views
 
@@ -64,7 +63,7 @@ def gather(views: Views, db: Database, *, as_of: dt.date | None = None,
     known_at = known_at or now()
     if bridge is None:
         bridge = reconcile(views, left, right, as_of=as_of, known_at=known_at)
-    versions = load_versions(views.db)  # each rulebook as it stood at K (docs/rulebooks.md)
+    versions = views.references.versions()  # each rulebook as it stood at K (docs/rulebooks.md)
     books = (versions.at(left, known_at).book, versions.at(right, known_at).book)
     pair = tuple(show(views, b.name, as_of=as_of, known_at=known_at) for b in books)
     pair_adm1 = tuple(show(views, b.name, as_of=as_of, known_at=known_at, level="adm1")

@@ -79,9 +79,9 @@ from projections.bridge import SiteInfo
 from projections.fold import BitemporalRow, HouseholdState
 from projections.pairs import PairRow
 from projections.rebuild import Workers, wait_for_old_workers
-from projections.rulebook_versions import load_versions
+from projections.references import References
 from projections.rulebooks import Rulebook
-from projections.sites import site_facts, sites_at
+from projections.sites import sites_at
 from projections.viewrows import (
     END_OF_TIME,
     END_OF_TIME_DATE,
@@ -192,10 +192,14 @@ def rulebooks_key(books: Sequence[Rulebook]) -> str:
 
 class Views:
     def __init__(self, db: Database, *, wait_seconds: float = DEFAULT_WAIT_SECONDS,
-                 rebuild_workers: int | None = None, parallel_from: int = PARALLEL_FROM) -> None:
+                 rebuild_workers: int | None = None, parallel_from: int = PARALLEL_FROM,
+                 references: References | None = None) -> None:
         """``rebuild_workers``: processes a PostgreSQL rebuild of at least ``parallel_from``
-        facts folds in (default: one a core, at most MAX_WORKERS; 1: in this process)."""
+        facts folds in (default: one a core, at most MAX_WORKERS; 1: in this process);
+        ``references``: the rulebook versions and site facts every figure is read with, kept
+        between queries (``projections.references``; default: kept for these views)."""
         self.db = db
+        self.references = references or References(db)
         self.wait_seconds = wait_seconds
         self.rebuild_workers = rebuild_workers or min(os.cpu_count() or 1, MAX_WORKERS)
         self.parallel_from = parallel_from
@@ -349,7 +353,7 @@ class Views:
     # ---- rulebooks ------------------------------------------------------------------------------
     def rulebooks(self) -> dict[str, Rulebook]:
         """Every rulebook in its current version: the versions the views hold."""
-        return {name: v.book for name, v in load_versions(self.db).current().items()}
+        return {name: v.book for name, v in self.references.versions().current().items()}
 
     def _books(self, cur: Cursor) -> dict[str, Rulebook]:
         """The rulebooks, read inside the projector's transaction (its connection)."""
@@ -720,8 +724,7 @@ class Views:
     def sites_at(self, as_of: dt.date, known_at: dt.datetime) -> dict[str, SiteInfo]:
         """The sites valid at D as known at K (:mod:`projections.sites`): what groups camps
         into districts and governorates in every figure and bridge."""
-        with self.db.cursor() as cur:
-            return sites_at(site_facts(cur, self.db), as_of, known_at)
+        return sites_at(self.references.site_facts(), as_of, known_at)
 
     def _at(self, alias: str) -> str:
         return (f"{alias}.rulebook = %s AND {alias}.valid_from <= %s AND {alias}.valid_to > %s "

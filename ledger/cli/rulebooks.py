@@ -14,7 +14,6 @@ from ledger.cli.state import workspace
 from ledger.errors import RulebookError
 from ledger.rulebooks import add_rulebook
 from projections.documents import book_document
-from projections.rulebook_versions import load_versions
 
 app = typer.Typer(help="Rulebooks: how an organisation turns facts into figures, version by "
                   "version.", no_args_is_help=True)
@@ -53,7 +52,7 @@ def add(
 def list_rulebooks(json_output: Json = False) -> None:
     """The rulebooks this store knows, each in its current version, and their earlier versions."""
     with workspace() as ws:
-        versions = load_versions(ws.db)
+        versions = ws.views.references.versions()
     if json_output:
         print_json([{**book_document(current), "versions": [
             v.as_dict() for v in versions.by_name[name]]}
@@ -78,7 +77,7 @@ def show(
 ) -> None:
     """Print one version of a rulebook: its TOML text as recorded (or JSON with --json)."""
     with workspace() as ws:
-        found = load_versions(ws.db).get(name, version)
+        found = ws.views.references.versions().get(name, version)
     if json_output:
         print_json({**book_document(found), "definition": found.definition})
         return

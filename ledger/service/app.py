@@ -57,7 +57,6 @@ from projections.documents import (
 from projections.queries import now, reconcile, show
 from projections.report import gather, render
 from projections.rounds import round_report
-from projections.rulebook_versions import load_versions
 from projections.verify import verify as verify_ledger
 
 log = structlog.get_logger()
@@ -177,8 +176,8 @@ def readyz(runtime: RuntimeDep) -> Response:
             head, position = ws.views.ledger_head(), ws.views.position()
     except Exception as exc:  # an unreachable store is the answer, not a failure
         raise Problem(503, f"the store is not reachable ({type(exc).__name__})") from None
-    document = {"ledger_head": head, "views_position": position, "behind": head - position,
-                "following": runtime.following}
+    document: dict[str, Any] = {"ledger_head": head, "views_position": position,
+                                "behind": head - position, "following": runtime.following}
     if head > position:
         raise Problem(503, f"the views are {head - position:,} facts behind the ledger",
                       **document)
@@ -188,6 +187,8 @@ def readyz(runtime: RuntimeDep) -> Response:
 @router.get("/metrics", tags=["health"], response_class=PlainTextResponse)
 def metrics_text(runtime: RuntimeDep, metrics: MetricsDep) -> PlainTextResponse:
     """Prometheus text: requests, latencies, facts recorded, projection lag."""
+    head: int | None
+    position: int | None
     try:
         with runtime.reader() as ws:
             head, position = ws.views.ledger_head(), ws.views.position()
@@ -278,7 +279,7 @@ def get_reconcile(runtime: RuntimeDep, who: CallerDep, left: str = "official", r
         bridge = reconcile(ws.views, left, right, as_of=parse_as_of(as_of),
                            known_at=parse_known_at(known_at), level=level)
         # As `reconcile --json`: the version of each rulebook the bridge counted with.
-        versions = load_versions(ws.db).numbers_at(bridge.known_at)
+        versions = ws.views.references.versions().numbers_at(bridge.known_at)
         return document(bridge_document(bridge, ws.views.sites(), versions))
 
 
@@ -312,7 +313,7 @@ def get_count(runtime: RuntimeDep, who: CallerDep, rulebook: RulebookQ, status: 
     level, cell = parse_level(by), (parse_status(status), place)
     moment = parse_known_at(known_at) or now()
     with runtime.reader() as ws:
-        lineage = versioned_count(ws.views, load_versions(ws.db), rulebook, cell, level,
+        lineage = versioned_count(ws.views, ws.views.references.versions(), rulebook, cell, level,
                                   parse_as_of(as_of) or moment.date(), moment)
     return document(lineage_document(lineage))
 
@@ -336,7 +337,7 @@ def get_diff(runtime: RuntimeDep, who: CallerDep, rulebook: RulebookQ, status: S
     if second < first:
         raise Problem(422, "vs_known_at: must be after known_at", field="vs_known_at")
     with runtime.reader() as ws:
-        result = versioned_diff(ws.views, load_versions(ws.db), rulebook, cell, level, day,
+        result = versioned_diff(ws.views, ws.views.references.versions(), rulebook, cell, level, day,
                                 first, second)
     return document(diff_document(result))
 

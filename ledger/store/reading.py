@@ -241,6 +241,19 @@ def reference_facts(cur: Cursor, db: Database, fact_types: Sequence[str]) -> lis
     return facts_about_no_household(cur, db, fact_types)
 
 
+def reference_head(cur: Cursor, db: Database) -> int:
+    """The position of the latest fact about no household (a site, a rulebook version, a
+    figure, or a void of one), 0 when there is none: what readers that keep those facts ask to
+    know whether to read them again (``projections.references``)."""
+    if db.is_postgres and not _reads_fact_index(cur, db):
+        query: Any = SQL("SELECT max(notification_id) FROM {view}").format(
+            view=Identifier(db.settings.schema, REFERENCE_VIEW))
+    else:
+        query = "SELECT max(notification_id) FROM ledger_facts WHERE household_id IS NULL"
+    row = cur.execute(query).fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
 # ledger.store.schema.REFERENCE_VIEW, named again: importing the schema module would load the
 # whole fact catalogue into every reader.
 REFERENCE_VIEW = "ledger_reference_facts"
