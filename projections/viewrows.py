@@ -27,7 +27,7 @@ from ledger.store.chain import format_time
 from ledger.store.db import Cursor, Database
 from ledger.store.reading import FactRecord
 from projections import digest
-from projections.fold import Fields, HouseholdState, state_fields
+from projections.fold import DEFAULT_FIELDS, FIELD_NAMES, Fields, HouseholdState
 from projections.rows import PairRow, StateRow, household_rows
 from projections.rulebooks import Rulebook
 
@@ -37,6 +37,10 @@ END_OF_TIME = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
 FLAG_FIELDS = tuple(
     f.name for f in dataclasses.fields(HouseholdState) if f.type in ("bool", bool)
 )
+# HouseholdState's fields: status, place, individuals, cause, members, then its flags in order,
+# then prior_status and prior_place (load_since builds them from the columns in that order).
+assert ("status", "place", "individuals", "cause", "members", *FLAG_FIELDS,
+                       "prior_status", "prior_place") == FIELD_NAMES
 STATE_COLUMNS = ("status", "place", "individuals", "members", "cause", "flags", "prior_status",
                  "prior_place")
 TIME_COLUMNS = ("valid_from", "valid_to", "recorded_from", "recorded_to")
@@ -122,12 +126,22 @@ class Signatures(dict[Fields, int]):
         return signatures
 
     def load_since(self, cur: Cursor) -> None:
-        """Add the states numbered in the table after ``count`` (by other projectors)."""
-        for sig, *columns in cur.execute(_SELECT_SIGNATURES + " WHERE sig > %s ORDER BY sig",
-                                         (self.count,)).fetchall():
-            state = unpack_state(*columns)
-            self[state_fields(state)] = sig
-            self.states[sig] = state
+        """Add the states numbered in the table after ``count`` (by other projectors).
+
+        (Every read command loads them all, ten thousand at national scale: each state's fields
+        are made straight from its columns, in ``HouseholdState``'s order.)"""
+        flags = range(len(FLAG_FIELDS))
+        for sig, status, place, individuals, members, cause, stored_flags, prior_status, prior_place in \
+                cur.execute(_SELECT_SIGNATURES + " WHERE sig > %s ORDER BY sig",
+                            (self.count,)).fetchall():
+            if status is None:
+                fields = DEFAULT_FIELDS
+            else:
+                bits = stored_flags or 0
+                fields = (status, place, individuals or 0, cause, members,
+                          *[bool(bits >> i & 1) for i in flags], prior_status, prior_place)
+            self[fields] = sig
+            self.states[sig] = HouseholdState(*fields)
             self.count = max(self.count, sig)
 
     def save(self, cur: Cursor) -> list[int]:

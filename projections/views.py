@@ -461,10 +461,13 @@ class Views:
         if not self.can_project():
             self.wait_for_projector()
             return 0
-        if max_batches is None and self.position() == 0 and self.ledger_head() > REBUILD_THRESHOLD:
+        position, head = self.position(), self.ledger_head()
+        if max_batches is None and position == 0 and head > REBUILD_THRESHOLD:
             return self.rebuild(progress)  # a first projection of a big ledger: one pass is faster
         if self._rulebooks_changed(list(self.rulebooks().values())):
             return self.rebuild(progress)  # a rulebook version recorded since: every household
+        if position >= head:
+            return 0  # nothing recorded since: no lock taken, no state decoded (every read command)
         applied = 0
         batches = 0
         while max_batches is None or batches < max_batches:
