@@ -214,8 +214,13 @@ def test_a_connection_lost_mid_import_is_one_line_and_the_import_resumes(
     with psycopg.connect(**PG_DSN, autocommit=True, application_name="ledger-test-killer") as conn:
         while importing.poll() is None and conn.execute(facts).fetchone()[0] == 0:  # type: ignore[index]
             time.sleep(0.05)
-        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                     "WHERE application_name = %s", (app_name,))
+        # The store stays unreachable: every connection the import opens again (the recorder
+        # retries a lost one) is ended too, until the import gives up.
+        deadline = time.monotonic() + 120
+        while importing.poll() is None and time.monotonic() < deadline:
+            conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                         "WHERE application_name = %s", (app_name,))
+            time.sleep(0.02)
     _, stderr = importing.communicate(timeout=300)
     result = Result(("import",), importing.returncode, "", stderr)
 
