@@ -24,13 +24,13 @@ QUERIES = ("reconcile_adm1", "views_show_camp", "audit_count_camp")
 def test_bench_measures_everything_on_postgres_and_sqlite(tmp_path: Path) -> None:
     output = tmp_path / "bench.json"
     subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "bench"), "--households", "2000",
+        [sys.executable, str(ROOT / "scripts" / "bench"), "--households", "1000",
          "--postgres-url", PG_URL, "--samples", "5", "--live-facts", "10", "--service-facts", "20",
-         "--output", str(output)],
+         "--startup-runs", "2", "--output", str(output)],
         check=True, cwd=tmp_path, timeout=900,
     )
     results = json.loads(output.read_text())
-    assert results["households"] == 2000
+    assert results["households"] == 1000
     assert set(results["engines"]) == {"postgres", "sqlite"}
     for engine in results["engines"].values():
         report = engine["ingest"]["ledger_import"]["report"]
@@ -45,6 +45,7 @@ def test_bench_measures_everything_on_postgres_and_sqlite(tmp_path: Path) -> Non
             assert 3 <= engine["queries"][key]["samples"] <= 5
             assert {"median_ms", "p95_ms"} <= set(engine["queries"][key])
         assert engine["live"]["samples"] == 10
+        assert engine["startup"]["help"]["samples"] == engine["startup"]["views_show_camp"]["samples"] == 2
         assert {"p50_ms", "p99_ms"} <= set(engine["live"])
         assert engine["memory"]["import_peak_rss_mb"] > 0
         assert engine["memory"]["rebuild_peak_rss_mb"] > 0
