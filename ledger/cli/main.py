@@ -9,7 +9,9 @@ Each noun's module is imported when its command runs (:mod:`ledger.cli.lazy`), s
 
 from __future__ import annotations
 
+import faulthandler
 import os
+import signal
 import sys
 
 import typer
@@ -122,6 +124,8 @@ def _main() -> None:
 
 
 def main() -> None:
+    # `kill -USR1 PID` prints every thread's stack to stderr: what a stuck process is doing.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     try:
         app()
     except KeyboardInterrupt:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -108,11 +113,42 @@ def views_follow(
     poll: Annotated[float, typer.Option(help="Seconds between polls when no notification comes.")] = 1.0,
     max_seconds: Annotated[float | None, typer.Option(help="Stop after this long (default: never).")] = None,
 ) -> None:
-    """Keep the views up to date as facts arrive (PostgreSQL: LISTEN/NOTIFY plus polling)."""
+    """Keep the views up to date as facts arrive (PostgreSQL: LISTEN/NOTIFY plus polling).
+
+    SIGTERM or Ctrl-C stops it cleanly (exit 0): the batch in hand is applied, then it stops
+    within --poll seconds. A second Ctrl-C interrupts at once (the batch rolls back whole).
+    """
     from projections.follow import follow  # noqa: PLC0415
 
-    with workspace() as ws:
-        follow(ws.views, ws.db, poll_seconds=poll, max_seconds=max_seconds)
+    stop = threading.Event()
+    with workspace() as ws, stopped_by_signals(stop):
+        follow(ws.views, ws.db, poll_seconds=poll, max_seconds=max_seconds, stop=stop)
+
+
+@contextmanager
+def stopped_by_signals(stop: threading.Event) -> Iterator[None]:
+    """SIGTERM and SIGINT set ``stop`` instead of interrupting whatever statement is running.
+
+    A KeyboardInterrupt can land anywhere, inside the database driver's or the connection
+    pool's own bookkeeping too; a long-running follower stops at a point of its own choosing
+    instead. A second SIGINT raises KeyboardInterrupt as usual. A signal the parent ignores
+    (SIGINT for a background job) stays ignored.
+    """
+
+    def stopping(signum: int, _frame: FrameType | None) -> None:
+        if signum == signal.SIGINT and stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)}
+    for signum, handler in previous.items():
+        if handler is not signal.SIG_IGN:
+            signal.signal(signum, stopping)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 @app.command("status")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,6 +63,23 @@ class Cli:
 def write_jsonl(path: Path, facts: Iterable[dict[str, Any]]) -> Path:
     path.write_text("".join(json.dumps(f) + "\n" for f in facts), encoding="utf-8")
     return path
+
+
+def stop_process(process: subprocess.Popen[str], sig: int = signal.SIGINT,
+                 timeout: float = 60) -> tuple[str, str]:
+    """Send ``sig`` and collect the process's output once it has stopped. One that has not
+    stopped within ``timeout`` is asked for its threads' stacks (``ledger`` prints them on
+    SIGUSR1), then killed, and the test fails showing them."""
+    process.send_signal(sig)
+    try:
+        return process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGUSR1)
+        time.sleep(2)
+        process.kill()
+        out, err = process.communicate()
+        pytest.fail(f"`{' '.join(map(str, process.args))}` did not stop within {timeout} s of "
+                    f"signal {sig}; its threads:\n{err}\n{out}")
 
 
 def assert_no_traceback(result: Result) -> None:

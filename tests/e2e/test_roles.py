@@ -9,7 +9,6 @@ protection role reads the vault.
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -23,7 +22,7 @@ from psycopg.sql import SQL, Identifier
 from ledger.demo import worked_example
 from ledger.store.settings import StoreSettings
 from tests.conftest import PG_DSN
-from tests.e2e.conftest import LEDGER, Cli, write_jsonl
+from tests.e2e.conftest import LEDGER, Cli, stop_process, write_jsonl
 from tests.factdicts import departure
 
 pytestmark = pytest.mark.postgres
@@ -116,8 +115,7 @@ def test_the_readme_deployment_works_as_login_roles(deployed: dict[str, Cli], tm
         assert shown["rows"], "the reader reads the views"
         assert deployed["auditor"].json("verify")["ok"] is True
     finally:
-        follower.send_signal(signal.SIGINT)
-        _out, err = follower.communicate(timeout=60)
+        _out, err = stop_process(follower)
     assert "Traceback" not in err, err
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -26,7 +25,7 @@ from ledger.catalogue import parse_fact
 from ledger.demo import worked_example
 from ledger.store.settings import StoreSettings
 from ledger.workspace import Workspace
-from tests.e2e.conftest import LEDGER
+from tests.e2e.conftest import LEDGER, stop_process
 
 pytestmark = pytest.mark.postgres
 
@@ -132,8 +131,7 @@ def test_the_follower_reconnects_after_fast_and_immediate_restarts(cluster: Clus
                 assert wait_until_current(ws), f"the follower caught up after a {mode} restart"
             assert follower.poll() is None, "the follower is still running"
     finally:
-        follower.send_signal(signal.SIGINT)
-        output, _ = follower.communicate(timeout=60)
+        output, _ = stop_process(follower)
     assert "Traceback" not in output, output
     assert output.count("follow_connection_lost") >= 2, output
     assert "follow_reconnected" in output

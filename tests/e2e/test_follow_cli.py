@@ -1,0 +1,46 @@
+"""`ledger views follow` stops cleanly on SIGTERM and on Ctrl-C: the views are left at a batch
+boundary and up to date with what was recorded before, the exit code is 0, and nothing is
+printed but the logs."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import LEDGER, Cli, stop_process, write_jsonl
+from tests.factdicts import registration, site
+
+
+def start_follower(cli: Cli) -> subprocess.Popen[str]:
+    return subprocess.Popen([str(LEDGER), "views", "follow", "--poll", "0.2"], env=cli.env(),
+                            cwd=cli.cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_until_current(cli: Cli, timeout: float = 60) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cli.json("views", "status")["behind"] == 0:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_stops_the_follower_cleanly_with_the_views_current(cli: Cli, tmp_path: Path,
+                                                                     sig: int) -> None:
+    follower = start_follower(cli)
+    facts = [site(), *(registration(f"H{i}", source_id=f"reg-H{i}") for i in range(50))]
+    try:
+        cli.ok("import", write_jsonl(tmp_path / "facts.jsonl", facts), "--json")
+        assert wait_until_current(cli), "the follower applied the import"
+    finally:
+        out, err = stop_process(follower, sig)
+    assert follower.returncode == 0, err
+    assert "Traceback" not in err + out, err
+    assert cli.json("views", "status")["behind"] == 0
+    assert cli.json("verify", "--views")["ok"] is True
+
