@@ -65,6 +65,24 @@ def write_jsonl(path: Path, facts: Iterable[dict[str, Any]]) -> Path:
     return path
 
 
+def start_follower(env: dict[str, str], cwd: Path, *, stderr: int = subprocess.PIPE
+                   ) -> subprocess.Popen[str]:
+    """`ledger views follow --poll 0.2`, started as from a terminal: Ctrl-C (SIGINT) reaches it
+    even when the test run itself was started in the background by a shell without job
+    control, which ignores SIGINT in its children (and `views follow` keeps an ignored SIGINT
+    ignored, as a background process should). The process restores SIGINT and becomes the
+    follower (``exec``: same process id), so the test signals the follower itself."""
+    return subprocess.Popen([sys.executable, "-c", _SIGINT_AS_FROM_A_TERMINAL, str(LEDGER),
+                             "views", "follow", "--poll", "0.2"],
+                            env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=stderr, text=True)
+
+
+_SIGINT_AS_FROM_A_TERMINAL = (
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+    "os.execv(sys.argv[1], sys.argv[1:])"
+)
+
+
 def stop_process(process: subprocess.Popen[str], sig: int = signal.SIGINT,
                  timeout: float = 60) -> tuple[str, str]:
     """Send ``sig`` and collect the process's output once it has stopped. One that has not

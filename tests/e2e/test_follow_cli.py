@@ -5,19 +5,13 @@ printed but the logs."""
 from __future__ import annotations
 
 import signal
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import LEDGER, Cli, stop_process, write_jsonl
+from tests.e2e.conftest import Cli, start_follower, stop_process, write_jsonl
 from tests.factdicts import registration, site
-
-
-def start_follower(cli: Cli) -> subprocess.Popen[str]:
-    return subprocess.Popen([str(LEDGER), "views", "follow", "--poll", "0.2"], env=cli.env(),
-                            cwd=cli.cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def wait_until_current(cli: Cli, timeout: float = 60) -> bool:
@@ -32,7 +26,7 @@ def wait_until_current(cli: Cli, timeout: float = 60) -> bool:
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_a_signal_stops_the_follower_cleanly_with_the_views_current(cli: Cli, tmp_path: Path,
                                                                      sig: int) -> None:
-    follower = start_follower(cli)
+    follower = start_follower(cli.env(), cli.cwd)
     facts = [site(), *(registration(f"H{i}", source_id=f"reg-H{i}") for i in range(50))]
     try:
         cli.ok("import", write_jsonl(tmp_path / "facts.jsonl", facts), "--json")

@@ -22,7 +22,7 @@ from psycopg.sql import SQL, Identifier
 from ledger.demo import worked_example
 from ledger.store.settings import StoreSettings
 from tests.conftest import PG_DSN
-from tests.e2e.conftest import LEDGER, Cli, stop_process, write_jsonl
+from tests.e2e.conftest import LEDGER, Cli, start_follower, stop_process, write_jsonl
 from tests.factdicts import departure
 
 pytestmark = pytest.mark.postgres
@@ -92,9 +92,7 @@ def deployed(pg_settings: StoreSettings, logins: dict[str, str], tmp_path: Path)
 def test_the_readme_deployment_works_as_login_roles(deployed: dict[str, Cli], tmp_path: Path,
                                                      pg_settings: StoreSettings) -> None:
     writer, projector = deployed["writer"], deployed["projector"]
-    follower = subprocess.Popen([str(LEDGER), "views", "follow", "--poll", "0.2"],
-                                env=projector.env(), cwd=tmp_path,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    follower = start_follower(projector.env(), tmp_path)
     try:
         imported = writer.json("import", write_jsonl(tmp_path / "example.jsonl", EXAMPLE))
         assert imported["recorded"] == len(EXAMPLE)

@@ -25,7 +25,7 @@ from ledger.catalogue import parse_fact
 from ledger.demo import worked_example
 from ledger.store.settings import StoreSettings
 from ledger.workspace import Workspace
-from tests.e2e.conftest import LEDGER, stop_process
+from tests.e2e.conftest import LEDGER, start_follower, stop_process
 
 pytestmark = pytest.mark.postgres
 
@@ -117,9 +117,7 @@ def test_the_follower_reconnects_after_fast_and_immediate_restarts(cluster: Clus
     facts = list(worked_example())
     thirds = [facts[: len(facts) // 3], facts[len(facts) // 3: 2 * len(facts) // 3],
               facts[2 * len(facts) // 3:]]
-    follower = subprocess.Popen([str(LEDGER), "views", "follow", "--poll", "0.2"], env=env,
-                                cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                text=True)
+    follower = start_follower(env, tmp_path, stderr=subprocess.STDOUT)
     try:
         with Workspace(StoreSettings.from_url(url)) as ws:
             record_behind_the_followers_back(url, thirds[0])
