@@ -35,7 +35,8 @@ from projections.rulebooks import Rulebook
 from projections.views import FLAG_FIELDS, Views, site_rows, unpack_state
 
 HOUSEHOLD_PAGE = 500
-STATE_FIELDS = ("status", "place", "individuals", "members", "cause", *FLAG_FIELDS)
+STATE_FIELDS = ("status", "place", "individuals", "members", "cause", *FLAG_FIELDS, "prior_status",
+                "prior_place")
 SITE_COLUMNS = ("name", "kind", "location_pcode", "authority_adm1", "closed")
 Key = tuple[Any, ...]
 
@@ -84,7 +85,8 @@ class _Checker:
         self.result = ViewCheck(position=views.position())
         with self.db.cursor() as cur:
             self.signatures = {int(sig): unpack_state(*cols) for sig, *cols in cur.execute(
-                "SELECT sig, status, place, individuals, members, cause, flags FROM view_signatures"
+                "SELECT sig, status, place, individuals, members, cause, flags, prior_status, "
+                "prior_place FROM view_signatures"
             ).fetchall()}
 
     def differ(self, table: str, names: Sequence[str], key: Key, column: str, stored: Any,

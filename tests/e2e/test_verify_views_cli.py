@@ -33,3 +33,19 @@ def test_verify_names_edited_view_cells_and_a_rebuild_repairs_them(cli: Cli, sql
 
     cli.ok("views", "rebuild")
     assert cli.json("verify", "--views")["ok"] is True
+
+
+def test_verify_names_an_edited_placement_before_the_cause(cli: Cli, sql: SQL_RUNNER,
+                                                           tmp_path: Path) -> None:
+    """The bridge reads the placement before a state's cause (prior_status, prior_place): an
+    edit of it is named cell by cell like any other column."""
+    cli.ok("import", write_jsonl(tmp_path / "example.jsonl", worked_example()))
+    sql("UPDATE view_signatures SET prior_place = 'EDITED' WHERE prior_place IS NOT NULL")
+    checked = cli("verify", "--views", "--json")
+    assert checked.code == 1
+    report = json.loads(checked.stdout)
+    columns = {c["column"] for c in report["views"]["check"]["cells"]}
+    assert columns
+    assert all(c.endswith("prior_place") for c in columns), columns  # in states and pairs
+    cli.ok("views", "rebuild")
+    assert cli.json("verify", "--views")["ok"] is True
