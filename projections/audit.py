@@ -27,10 +27,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import gc
 import hashlib
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,7 +66,7 @@ from projections.rulebook_versions import RulebookVersion, RulebookVersions, loa
 from projections.rulebooks import Rulebook, builtin_rulebooks
 from projections.sites import site_facts as site_facts  # noqa: PLC0414 (explicit re-export: verify and the CLI import it from here)
 from projections.sites import sites_at
-from projections.views import Views
+from projections.views import Views, collector_paused
 
 PAGE = 5000
 JUST_BEFORE = dt.timedelta(microseconds=1)
@@ -313,36 +311,19 @@ def count_lineage(views: Views, book: Rulebook, cell: Cell, level: Level, as_of:
     state and the live facts in order, see :func:`lineage_of`), then once under each other
     built-in rulebook. A camp's site registrations are read only when the figure groups camps
     (``level`` other than ``cell``). The cyclic garbage collector waits meanwhile
-    (:func:`_collector_paused`).
+    (:func:`projections.views.collector_paused`): a camp's lineage allocates some 100,000 small
+    objects that live until it is returned and form no cycle, and the collector, triggered every
+    700 allocations, would walk the growing young generations over and over (about a fifth of
+    ``audit count``'s time at 300,000 households).
     """
     others = [b for name, b in builtin_rulebooks().items() if name != book.name]
-    with _collector_paused():
+    with collector_paused():
         if held(views, book):
             members = _members(views, book, cell, level, as_of, known_at)
             counted = list(_lineages(views.db, members, book, others, as_of, known_at))
         else:
             counted = _folded_lineages(views.db, book, others, cell, level, as_of, known_at)
     return CountLineage(book.name, cell[0], cell[1], level, as_of, known_at, tuple(counted))
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """No cyclic garbage collection while a lineage is built, the collector's state restored.
-
-    A camp's lineage allocates some 100,000 small objects (facts, their data, states, lines)
-    that all live until it is returned; the collector, triggered every 700 allocations, would
-    walk the growing young generations over and over: about a fifth of ``audit count``'s time at
-    300,000 households. None of them can form a reference cycle (frozen dataclasses, tuples
-    and dicts of plain values, built bottom-up), so reference counting frees them all and
-    there is nothing for the collector to find until the result is built.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _members(views: Views, book: Rulebook, cell: Cell, level: Level, as_of: dt.date,

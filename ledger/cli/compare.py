@@ -10,7 +10,7 @@ from ledger.arguments import parse_as_of, parse_known_at, parse_level
 from ledger.cli.options import AsOf, By, Json, KnownAt
 from ledger.cli.output import print_json, reports_errors, say
 from ledger.cli.state import workspace
-from projections.compare import Comparison, comparison_answer
+from projections.compare import Comparison, ComparisonAnswer, comparison_answer
 
 Rulebook = Annotated[str, typer.Option(
     "--rulebook", help="The ledger's rulebook to hold the figures against (official, operational...).")]
@@ -34,6 +34,18 @@ def split_reported(reported: str) -> tuple[str, str | None]:
     return source.strip(), dataset.strip() or None
 
 
+def compared(rulebook: str, reported: str, via: str | None, as_of: str | None,
+             known_at: str | None, by: str, place: str | None) -> ComparisonAnswer:
+    """The comparison the options ask for (the command's and its export's), on current views."""
+    source, dataset = split_reported(reported)
+    level = parse_level(by)
+    with workspace() as ws:
+        ws.catch_up()
+        return comparison_answer(ws.views, rulebook, source, dataset=dataset, via=via,
+                                 as_of=parse_as_of(as_of), known_at=parse_known_at(known_at),
+                                 level=level, place=place)
+
+
 @reports_errors
 def compare_command(
     rulebook: Rulebook, reported: Reported, via: Via = None, as_of: AsOf = None,
@@ -48,13 +60,7 @@ def compare_command(
     (ledger ÷ reported). On every row, reported − ledger = explained + remainder. --by cell keeps
     each figure at the place it was reported for; adm2, adm1 and national roll them up.
     """
-    source, dataset = split_reported(reported)
-    level = parse_level(by)
-    with workspace() as ws:
-        ws.catch_up()
-        answer = comparison_answer(ws.views, rulebook, source, dataset=dataset, via=via,
-                                   as_of=parse_as_of(as_of), known_at=parse_known_at(known_at),
-                                   level=level, place=place)
+    answer = compared(rulebook, reported, via, as_of, known_at, by, place)
     if json_output:
         print_json(answer.document)
         return

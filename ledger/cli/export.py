@@ -10,7 +10,7 @@ import typer
 
 from ledger.arguments import parse_as_of, parse_known_at, parse_level
 from ledger.cli.compare import Place as ComparedPlace
-from ledger.cli.compare import Reported, Via, split_reported
+from ledger.cli.compare import Reported, Via, compared
 from ledger.cli.compare import Rulebook as ComparedRulebook
 from ledger.cli.options import AsOf, By, Json, KnownAt, Left, Output, Right, Rulebook
 from ledger.cli.output import Force, output_path, print_json, reports_errors
@@ -18,7 +18,6 @@ from ledger.cli.public import DEFAULT as PUBLIC_MIN
 from ledger.cli.public import MinHouseholds, NeverPublic, Public, refuse_public
 from ledger.cli.state import workspace
 from ledger.outputs import OutputPath, staged
-from projections.compare import comparison_answer
 from projections.export import (
     FORMATS,
     Export,
@@ -121,13 +120,7 @@ def export_compare(
 ) -> None:
     """`ledger compare` to CSV (with HXL hashtags) or XLSX."""
     chosen, target = _target(fmt, output, force)
-    source, dataset = split_reported(reported)
-    level = parse_level(by)
-    with workspace() as ws:
-        ws.catch_up()
-        answer = comparison_answer(ws.views, rulebook, source, dataset=dataset, via=via,
-                                   as_of=parse_as_of(as_of), known_at=parse_known_at(known_at),
-                                   level=level, place=place)
+    answer = compared(rulebook, reported, via, as_of, known_at, by, place)
     _write(compare_export(answer), target, chosen, json_output, hxl)
 
 
