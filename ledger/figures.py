@@ -20,8 +20,6 @@ from projections.audit import (
     published_figures,
     retractions,
     rulebook_digest,
-    site_facts,
-    sites_known_at,
 )
 from projections.bridge import Level
 from projections.documents import figures_document, published_document
@@ -48,8 +46,7 @@ def publish_figure(ws: Workspace, rulebook: str, level: Level, as_of: dt.date,
     ws.catch_up()
     used = ws.views.references.versions().at(rulebook, head.recorded_at)
     book = used.book
-    with ws.db.cursor() as cur:
-        sites = sites_known_at(site_facts(cur, ws.db), head.recorded_at, as_of)
+    sites = ws.views.sites_at(as_of, head.recorded_at)
     rows = figure_values(ws.views, book, level, as_of, head.recorded_at, sites)
     today = now().date()
     key = f"{head.digest}|{book.name}|{level}|{as_of.isoformat()}".encode()

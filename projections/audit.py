@@ -62,7 +62,7 @@ from projections.folded import folded_cells, folded_members
 from projections.lineage import Explanation, explain_applied
 from projections.places import check_places
 from projections.queries import ViewRow, group_cells
-from projections.rulebook_versions import RulebookVersion, RulebookVersions, load_versions
+from projections.rulebook_versions import RulebookVersion, RulebookVersions
 from projections.rulebooks import Rulebook, builtin_rulebooks
 from projections.sites import site_facts as site_facts  # noqa: PLC0414 (explicit re-export: verify and the CLI import it from here)
 from projections.sites import sites_at
@@ -269,13 +269,6 @@ class CountLineage:
         return Figure(len(self.households), sum(h.individuals for h in self.households))
 
 
-def facts_behind(facts: Sequence[FactRecord], book: Rulebook, as_of: dt.date,
-                 known_at: dt.datetime | None) -> list[FactRecord]:
-    """The live facts that changed the household's (status, place, individuals) under the
-    rulebook, in the order they apply: the facts that put it where it is counted."""
-    return _changed_by(list(states_after_each(facts, book, as_of, known_at)))
-
-
 def _changed_by(steps: Sequence[tuple[FactRecord, HouseholdState]]) -> list[FactRecord]:
     """The facts of a stepwise fold (:func:`states_after_each`) after which the visible state
     differs from the one before."""
@@ -322,7 +315,7 @@ def count_lineage(views: Views, book: Rulebook, cell: Cell, level: Level, as_of:
             members = _members(views, book, cell, level, as_of, known_at)
             counted = list(_lineages(views.db, members, book, others, as_of, known_at))
         else:
-            counted = _folded_lineages(views.db, book, others, cell, level, as_of, known_at)
+            counted = _folded_lineages(views, book, others, cell, level, as_of, known_at)
     return CountLineage(book.name, cell[0], cell[1], level, as_of, known_at, tuple(counted))
 
 
@@ -353,19 +346,14 @@ def _lineages(db: Database, members: Sequence[tuple[str, HouseholdState]], book:
                              as_of, known_at)
 
 
-def _sites(db: Database, as_of: dt.date, known_at: dt.datetime) -> dict[str, SiteInfo]:
-    with db.cursor() as cur:
-        return sites_known_at(site_facts(cur, db), known_at, as_of)
-
-
-def _folded_lineages(db: Database, book: Rulebook, others: Sequence[Rulebook], cell: Cell,
+def _folded_lineages(views: Views, book: Rulebook, others: Sequence[Rulebook], cell: Cell,
                      level: Level, as_of: dt.date, known_at: dt.datetime) -> list[CountedHousehold]:
     """:func:`count_lineage` for a version the views do not hold: every household folded."""
     status, place = cell
-    sites = _sites(db, as_of, known_at) if level != "cell" else {}
+    sites = views.sites_at(as_of, known_at) if level != "cell" else {}
     return [lineage_of(household_id, state, facts, book, others, as_of, known_at)
             for household_id, state, facts in folded_members(
-                db, book, as_of, known_at, status, [place] if level == "cell" else None)
+                views.db, book, as_of, known_at, status, [place] if level == "cell" else None)
             if level == "cell" or where(state, book, level, sites) == cell]
 
 
@@ -706,8 +694,8 @@ def audit_figure(views: Views, rulebooks: Mapping[str, Rulebook], figure_id: str
     if book is None:
         raise NotFoundError(f"figure {figure_id!r} was counted with rulebook {fig.rulebook!r} "
                             f"version {fig.rulebook_version}, which this store does not have")
+    all_site_facts = views.references.site_facts()
     with db.cursor() as cur:
-        all_site_facts = site_facts(cur, db)
         stored_head_digest = chain_digest_at(cur, fig.head_position)
         retraction = retractions(cur, db).get(figure_id)
     then = figure_values(views, book, fig.level, fig.as_of, fig.known_at,
@@ -760,7 +748,8 @@ def audit_count(views: Views, rulebook: str, cell: Cell, level: Level, as_of: dt
     """``audit count``: the households behind a figure (its place checked first), counted with
     the rulebook version known at K."""
     check_places([cell[1]], views.sites())
-    return versioned_count(views, load_versions(views.db), rulebook, cell, level, as_of, known_at)
+    return versioned_count(views, views.references.versions(), rulebook, cell, level, as_of,
+                           known_at)
 
 
 def audit_diff(views: Views, rulebook: str, cell: Cell, level: Level, as_of: dt.date,
@@ -768,5 +757,5 @@ def audit_diff(views: Views, rulebook: str, cell: Cell, level: Level, as_of: dt.
     """``audit diff``: a figure known at two times (its place checked first), and the facts
     recorded in between that changed it."""
     check_places([cell[1]], views.sites())
-    return versioned_diff(views, load_versions(views.db), rulebook, cell, level, as_of,
+    return versioned_diff(views, views.references.versions(), rulebook, cell, level, as_of,
                           known_at, vs_known_at)

@@ -91,12 +91,11 @@ def import_command(
                                  param_hint="--reported")
     rejects_output = output_path(rejects or default_rejects_path(file), "rejects", force=force,
                                  inputs=[file, kobo_mapping, reported_mapping])
-    with workspace() as ws:
-        table_of = None if reported is None else reported_table(file, reported, dataset,
-                                                                reported_as_of, reported_mapping)
-        with progress_bar(f"importing {file.name}", None, quiet=json_output) as tick:
-            imported = import_into(ws, file, rejects_path=rejects_output, fact_type=fact_type,
-                                   kobo=kobo, strict=strict, reported=table_of, progress=tick)
+    table_of = None if reported is None else reported_table(file, reported, dataset,
+                                                            reported_as_of, reported_mapping)
+    with workspace() as ws, progress_bar(f"importing {file.name}", None, quiet=json_output) as tick:
+        imported = import_into(ws, file, rejects_path=rejects_output, fact_type=fact_type,
+                               kobo=kobo, strict=strict, reported=table_of, progress=tick)
     print_imported(file, imported, json_output)
 
 

@@ -33,7 +33,7 @@ from ledger.arguments import (
 from ledger.bulk import BATCH_SIZE
 from ledger.catalogue import CATALOGUE
 from ledger.errors import InvalidFactError, LedgerError
-from ledger.figures import publish_figure, read_published
+from ledger.figures import publish
 from ledger.kobo import FORMS as KOBO_FORMS
 from ledger.kobo import builtin_mapping_path, load_mapping
 from ledger.service import problems, recording, report_page
@@ -44,6 +44,7 @@ from ledger.service.problems import PROBLEM, Problem
 from ledger.service.runtime import Runtime
 from ledger.store.settings import StoreSettings
 from ledger.store.tokens import find_token
+from projections.answers import bridge_answer
 from projections.audit import audit_figure, versioned_count, versioned_diff
 from projections.audit import household_history as read_history
 from projections.documents import (
@@ -52,9 +53,10 @@ from projections.documents import (
     figure_document,
     history_document,
     lineage_document,
+    nobody_counted_at,
     view_document,
 )
-from projections.queries import now, reconcile, show
+from projections.queries import now, show
 from projections.report import gather, render
 from projections.rounds import round_report
 from projections.verify import verify as verify_ledger
@@ -262,10 +264,8 @@ def get_views(runtime: RuntimeDep, who: CallerDep, rulebook: RulebookQ, as_of: A
     with runtime.reader() as ws:
         result = show(ws.views, rulebook, as_of=parse_as_of(as_of),
                       known_at=parse_known_at(known_at), level=level, places=place)
-        # As `views show --json` (ledger/cli/views.py views_show): the places asked for that
-        # no row counts, which the figures show as 0.
-        empty = [p for p in dict.fromkeys(place or []) if all(r.place != p for r in result.rows)]
-        return document({**view_document(result, ws.views.sites()), "nobody_counted_at": empty})
+        return document({**view_document(result, ws.views.sites()),
+                         "nobody_counted_at": nobody_counted_at(result, place)})
 
 
 @router.get("/v1/reconcile", tags=["read"])
@@ -276,11 +276,9 @@ def get_reconcile(runtime: RuntimeDep, who: CallerDep, left: str = "official", r
     who.require("read")
     level = parse_level(by)
     with runtime.reader() as ws:
-        bridge = reconcile(ws.views, left, right, as_of=parse_as_of(as_of),
-                           known_at=parse_known_at(known_at), level=level)
-        # As `reconcile --json`: the version of each rulebook the bridge counted with.
-        versions = ws.views.references.versions().numbers_at(bridge.known_at)
-        return document(bridge_document(bridge, ws.views.sites(), versions))
+        answer = bridge_answer(ws.views, left, right, as_of=parse_as_of(as_of),
+                               known_at=parse_known_at(known_at), level=level, place=None)
+        return document(bridge_document(answer.bridge, answer.sites, answer.versions))
 
 
 @router.get("/v1/rounds/{round_id}", tags=["read"])
@@ -353,11 +351,10 @@ def post_figure(
     level = parse_level(by)
     day = parse_as_of(as_of) or now().date()
     with runtime.writer() as ws:
-        figure_id, digest, outcome = publish_figure(ws, rulebook, level, day, who.org,
-                                                    source_document)
-        published = read_published(ws, figure_id)
-    return document({"figure_id": figure_id, "digest": digest, "status": outcome.status,
-                     "position": outcome.position, **published})
+        published = publish(ws, rulebook, level, day, who.org, source_document)
+    return document({"figure_id": published.figure_id, "digest": published.digest,
+                     "status": published.outcome.status, "position": published.outcome.position,
+                     **published.document})
 
 
 @router.get("/v1/figures/{figure_id}", tags=["figures"])
