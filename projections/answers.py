@@ -115,7 +115,7 @@ def report_answer(views: Views, *, as_of: dt.date | None, known_at: dt.datetime 
     from projections.report import gather, place_bridge_section, render  # noqa: PLC0415  (plotly)
 
     data = gather(views, views.db, as_of=as_of, known_at=known_at, left=left, right=right)
-    sites = views.sites()
+    sites = data.sites
     local = None
     if place is not None:
         check_places([place], sites)

@@ -428,11 +428,12 @@ def count_export_answer(views: Views, rulebook: str, status: str, place: str,
                         as_of: dt.date | None, known_at: dt.datetime | None) -> Export:
     """``export audit count``: the households behind one figure, with their facts."""
     day, moment = as_of or now().date(), known_at or now()
-    check_places([place], views.sites())
+    sites = views.sites()
+    check_places([place], sites)
     book = views.rulebook(rulebook)
     counted = [(h, s.individuals) for h, s in
                views.households_in(book.name, day, moment, status, [place])]
-    return count_export(views.db, book, status, place, day, moment, counted, views.sites(),
+    return count_export(views.db, book, status, place, day, moment, counted, sites,
                         ledger_digest(views.db))
 
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from ledger.store.reading import FactRecord
 from projections.bridge import classify
-from projections.fold import HouseholdState, applies, live_facts, places, state_at
+from projections.fold import HouseholdState, applies, places, state_at
 from projections.rulebooks import Rulebook
 
 
@@ -100,23 +100,13 @@ def _other_why(state: HouseholdState, other: Rulebook, facts: Sequence[FactRecor
     return "not counted"
 
 
-def applied_facts(facts: Sequence[FactRecord], as_of: dt.date,
-                  known_at: dt.datetime | None) -> list[FactRecord]:
-    """The live facts known at K and effective by D, in the order the fold applies them."""
-    return [f for f in live_facts(facts, known_at) if f.effective_on <= as_of]
-
-
-def explain(facts: Sequence[FactRecord], book: Rulebook, others: Sequence[Rulebook],
-            as_of: dt.date, known_at: dt.datetime | None) -> Explanation:
-    applied = applied_facts(facts, as_of, known_at)
-    return explain_applied(applied, state_at(applied, book, as_of), book, others, as_of)
-
-
 def explain_applied(applied: Sequence[FactRecord], mine: HouseholdState, book: Rulebook,
                     others: Sequence[Rulebook], as_of: dt.date) -> Explanation:
-    """:func:`explain` from the household's :func:`applied_facts` and its state under ``book``
-    (``audit count`` has both already). Folding facts that are already live, in order and
-    effective by D is the fold at (D, K) itself: no void is left to apply, none is later."""
+    """Why a household is counted where it is under ``book`` and how the other rulebooks see it,
+    from its applied facts (live at K, effective by D, in the order the fold applies them) and
+    its state under ``book`` (``audit count`` has both already). Folding facts that are
+    already live, in order and effective by D is the fold at (D, K) itself: no void is left to
+    apply, none is later."""
     placing = [f for f in applied if places(f, book)]
     cause = Explained(placing[-1], placed_because(placing[-1]), (book.name,)) if placing else None
     skipped = []

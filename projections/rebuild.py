@@ -41,7 +41,7 @@ from pathlib import Path
 
 from ledger.errors import StoreError
 from ledger.store.db import Database
-from ledger.store.reading import FactRecord, household_bounds, household_chunks, ledger_extent
+from ledger.store.reading import FactRecord, household_bounds, household_chunks
 from ledger.store.settings import StoreSettings
 from projections.rulebooks import Rulebook
 from projections.viewrows import (
@@ -115,16 +115,15 @@ class Workers:
             connection.close()
         self.processes.clear()
 
-    def build(self, db: Database, head: int, books: Sequence[Rulebook], *, chunk: int,
-              suffix: str, progress: Callable[[int], None] | None) -> int:
-        """Fill the ``_next`` tables with every household's rows up to ``head``; returns the
-        facts the workers read."""
+    def build(self, db: Database, head: int, facts: int, books: Sequence[Rulebook], *,
+              chunk: int, suffix: str, progress: Callable[[int], None] | None) -> int:
+        """Fill the ``_next`` tables with every household's rows up to ``head`` (``facts`` of
+        them, which size the ranges); returns the facts the workers read."""
         job = Job(db.settings, tuple(books), head, chunk, suffix, os.getpid())
         for connection in self.processes:
             _send(connection, self.processes, job)
         workers = len(self.processes)
         with db.cursor() as cur:
-            _, facts = ledger_extent(cur)
             parts = min(max(facts // RANGE_FACTS, 2 * workers), RANGES_PER_WORKER * workers)
             bounds = household_bounds(cur, db, parts, facts)
         ranges: deque[Range] = deque(zip([None, *bounds], [*bounds, None], strict=True))

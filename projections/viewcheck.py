@@ -32,7 +32,8 @@ from projections import digest
 from projections.fold import HouseholdState, bitemporal_rows
 from projections.pairs import pair_rows
 from projections.rulebooks import Rulebook
-from projections.views import FLAG_FIELDS, Views, site_rows, unpack_state
+from projections.viewrows import Signatures
+from projections.views import FLAG_FIELDS, Views, site_rows
 
 HOUSEHOLD_PAGE = 500
 STATE_FIELDS = ("status", "place", "individuals", "members", "cause", *FLAG_FIELDS, "prior_status",
@@ -84,10 +85,8 @@ class _Checker:
         self.books = sorted(books, key=lambda b: b.name)
         self.result = ViewCheck(position=views.position())
         with self.db.cursor() as cur:
-            self.signatures = {int(sig): unpack_state(*cols) for sig, *cols in cur.execute(
-                "SELECT sig, status, place, individuals, members, cause, flags, prior_status, "
-                "prior_place FROM view_signatures"
-            ).fetchall()}
+            # every stored state by its number, decoded from its columns by value
+            self.signatures = Signatures.load(cur).states
 
     def differ(self, table: str, names: Sequence[str], key: Key, column: str, stored: Any,
                expected: Any) -> None:

@@ -61,25 +61,6 @@ def pack_flags(state: HouseholdState) -> int:
     return sum(1 << i for i, name in enumerate(FLAG_FIELDS) if getattr(state, name))
 
 
-def unpack_state(status: str | None, place: str | None, individuals: int | None,
-                 members: int | None, cause: str | None, flags: int | None,
-                 prior_status: str | None = None, prior_place: str | None = None) -> HouseholdState:
-    """A state from its stored columns (all None: the default, never-registered state)."""
-    if status is None:
-        return HouseholdState()
-    bits = flags or 0
-    return HouseholdState(
-        status=status,  # type: ignore[arg-type]
-        place=place,
-        individuals=individuals or 0,
-        cause=cause,  # type: ignore[arg-type]
-        members=members,
-        **{name: bool(bits >> i & 1) for i, name in enumerate(FLAG_FIELDS)},
-        prior_status=prior_status,  # type: ignore[arg-type]
-        prior_place=prior_place,
-    )
-
-
 def lock_projector(cur: Cursor, db: Database) -> int:
     """Take the projector's single-writer lock for this transaction; the views' position.
 

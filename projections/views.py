@@ -95,13 +95,12 @@ from projections.viewrows import (
     pack_flags,
     table_name,
     table_rows,
-    unpack_state,
     write_rows,
 )
 
 # The views' names, with the state columns' ones kept here since they moved to viewrows.
 __all__ = ["FLAG_FIELDS", "STATE_COLUMNS", "Views", "ViewsBehindError", "pack_flags",
-           "recreate_analyst_views", "rulebooks_key", "site_rows", "unpack_state", "within_time"]
+           "recreate_analyst_views", "rulebooks_key", "site_rows", "within_time"]
 
 log = structlog.get_logger()
 
@@ -575,7 +574,7 @@ class Views:
                 head, total, books = self._start_rebuild()
                 log.info("views_rebuild_started", head=head,
                          workers=len(workers.processes) if workers else 1)
-                applied = self._build(head, books, workers, progress)
+                applied = self._build(head, total, books, workers, progress)
             sums = self._index_next()
             self._swap_in(head, books, sums)
         recreate_analyst_views(self.db)
@@ -628,12 +627,12 @@ class Views:
             books = list(self._books(cur).values())
         return head, total, books
 
-    def _build(self, head: int, books: Sequence[Rulebook], workers: Workers | None,
+    def _build(self, head: int, total: int, books: Sequence[Rulebook], workers: Workers | None,
                progress: ProgressFn | None) -> int:
         """Fill the ``_next`` tables with every household's rows; returns the facts read."""
         ordered = sorted(books, key=lambda b: b.name)
         if workers is not None:
-            return workers.build(self.db, head, ordered, chunk=REBUILD_CHUNK, suffix=NEXT,
+            return workers.build(self.db, head, total, ordered, chunk=REBUILD_CHUNK, suffix=NEXT,
                                  progress=progress)
         applied = 0
         with household_chunks(self.db, head, REBUILD_CHUNK) as chunks:
@@ -656,14 +655,12 @@ class Views:
         """Index the new tables. PostgreSQL: also analyse them (fresh statistics, or the planner
         would guess one row and sort instead of hashing) and take their digest sums, each table
         on a connection of its own, at once. Returns the sums taken."""
-        with self.db.cursor() as cur:
-            statements = self._indexes(NEXT, self._generation(cur) + 1)
         if not self.db.is_postgres:
             with self.db.transaction() as cur:
-                for table_statements in statements.values():
-                    for statement in table_statements:
-                        cur.execute(statement)
+                self._create_indexes(cur, NEXT, self._generation(cur) + 1)
             return {}
+        with self.db.cursor() as cur:
+            statements = self._indexes(NEXT, self._generation(cur) + 1)
         sums: dict[str, digest.Sums] = {}
         failures: list[BaseException] = []
 

@@ -4,7 +4,7 @@
 The rebuild half of ``scripts/bench`` (issue 12 item 7), without the import, the stock path and
 the queries: on a store already imported (``LEDGER_DATABASE_URL`` or ``--url``), it times
 ``ledger views rebuild --json`` as a child process (start-up included, as ``scripts/bench``
-does) and the library's read-and-decode, the same code as ``scripts/bench``'s
+does) and the library's read-and-decode, with ``scripts/bench``'s own functions
 ``library_read_decode`` (``select_notifications`` pages of 1,000 and ``mapper.to_domain_event``
 with the library's ``JSONTranscoder``), back to back, ``--rounds`` times, and prints each pair's
 ratio with the load average around it. Nothing imports this script.
@@ -18,77 +18,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
+import runpy
 import sys
-import tempfile
-import time
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from eventsourcing.persistence import (  # noqa: E402
-    DatetimeAsISO,
-    DecimalAsStr,
-    JSONTranscoder,
-    Transcoder,
-    UUIDAsHex,
-)
-
-from ledger.store.settings import StoreSettings  # noqa: E402
-from ledger.store.sql import LedgerEvents  # noqa: E402
-from ledger.store.transcoder import DateAsISO  # noqa: E402
-
-TIME = Path("/usr/bin/time")
-LEDGER = str(Path(sys.executable).parent / "ledger")
-
-
-def run_child(argv: list[str], env: dict[str, str]) -> dict[str, Any]:
-    """A child's wall time, peak RSS (``/usr/bin/time -f %M`` when installed) and JSON stdout
-    (``scripts/bench``'s ``run_child``, trimmed)."""
-    with tempfile.NamedTemporaryFile("r") as rss:
-        if TIME.exists():
-            argv = [str(TIME), "-f", "%M", "-o", rss.name, *argv]
-        started = time.perf_counter()
-        done = subprocess.run(argv, env=env, capture_output=True, check=False)  # noqa: S603
-        seconds = time.perf_counter() - started
-        measured = rss.read().strip().splitlines() if TIME.exists() else []
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)} failed ({done.returncode}):\n"
-                           f"{done.stderr.decode()[-3000:]}")
-    peak_kb = int(measured[-1]) if measured and measured[-1].isdigit() else 0
-    return {"seconds": seconds, "peak_rss_mb": peak_kb / 1024, "json": json.loads(done.stdout)}
-
-
-def library_read_decode(url: str) -> dict[str, Any]:
-    """The library's own read path (``scripts/bench``'s ``library_read_decode``): notification
-    pages of 1,000 and the mapper's decode, with the library's own ``JSONTranscoder`` (and the
-    transcodings the ledger registers)."""
-    class Reader(LedgerEvents):
-        name = LedgerEvents.name  # the ledger's own events table
-
-        def construct_transcoder(self) -> Transcoder:
-            transcoder = JSONTranscoder()
-            for transcoding in (UUIDAsHex(), DecimalAsStr(), DatetimeAsISO(), DateAsISO()):
-                transcoder.register(transcoding)
-            return transcoder
-
-    app = Reader(StoreSettings.from_url(url))
-    started = time.perf_counter()
-    count, start = 0, 1
-    while True:
-        page = app.recorder.select_notifications(start, 1000)
-        if not page:
-            break
-        for notification in page:
-            app.mapper.to_domain_event(notification)
-        count += len(page)
-        start = page[-1].id + 1
-    seconds = time.perf_counter() - started
-    app.close()
-    return {"seconds": seconds, "events": count, "facts_per_second": count / seconds}
+# The bench's own child runner and library read path (scripts/bench has no .py suffix to import).
+_BENCH = runpy.run_path(str(ROOT / "scripts" / "bench"))
+run_child = _BENCH["run_child"]
+library_read_decode = _BENCH["library_read_decode"]
+LEDGER = _BENCH["LEDGER"]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -506,11 +506,14 @@ def household_chunks(db: Database, up_to: int, size: int, *, first: str | None =
 
     PostgreSQL: one server-side cursor ordered by household (the household index, no sort),
     fetched in binary, on a connection apart from ``db``'s (``reader``'s, or one of its own), so
-    that chunks can be written meanwhile. SQLite: keyset pages of households (a long read
-    transaction there would keep its write-ahead log growing while chunks are written).
+    that chunks can be written meanwhile. SQLite: every household, in :func:`household_pages`
+    (a long read transaction there would keep its write-ahead log growing while chunks are
+    written).
     """
-    if not db.is_postgres:
-        yield _sqlite_chunks(db, up_to, size, first, before)
+    if not db.is_postgres:  # ranges are for the PostgreSQL rebuild's workers
+        assert first is None, "SQLite reads every household"
+        assert before is None, "SQLite reads every household"
+        yield household_pages(db, page=size, up_to=up_to)
         return
     conditions, params = _household_range(first, before, up_to)
     query = (select_facts(db) + " WHERE " + conditions
@@ -552,21 +555,3 @@ def _chunked(rows: Iterable[Sequence[Any]], size: int) -> Iterator[dict[str, lis
         facts.append(decode(row))
     if chunk:
         yield chunk
-
-
-def _sqlite_chunks(db: Database, up_to: int, size: int, first: str | None,
-                   before: str | None) -> Iterator[dict[str, list[FactRecord]]]:
-    lower, inclusive = first, True
-    while True:
-        conditions, params = _household_range(None, before, up_to)
-        if lower is not None:
-            conditions += " AND f.household_id " + (">= %s" if inclusive else "> %s")
-            params.append(lower)
-        with db.cursor() as cur:
-            households = [r[0] for r in cur.execute(
-                "SELECT DISTINCT f.household_id FROM ledger_facts f WHERE " + conditions
-                + " ORDER BY f.household_id LIMIT %s", [*params, size]).fetchall()]
-            if not households:
-                return
-            yield facts_of_households(cur, db, households, up_to)
-        lower, inclusive = households[-1], False

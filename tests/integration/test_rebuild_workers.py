@@ -17,6 +17,7 @@ import pytest
 
 from ledger.catalogue import parse_fact
 from ledger.errors import StoreError
+from ledger.store.reading import ledger_extent
 from ledger.store.settings import StoreSettings
 from ledger.workspace import Workspace
 from projections.rebuild import Workers, _lock_key
@@ -133,8 +134,10 @@ def test_states_numbered_by_a_killed_rebuild_are_in_the_views_digest(
 
 def test_a_worker_that_fails_fails_the_rebuild_with_its_reason(workspace: Workspace) -> None:
     books = sorted(workspace.views.rulebooks().values(), key=lambda b: b.name)
+    with workspace.db.cursor() as cur:
+        head, facts = ledger_extent(cur)
     with Workers(2) as workers, pytest.raises(StoreError) as failed:
-        workers.build(workspace.db, workspace.views.ledger_head(), books, chunk=CHUNK,
+        workers.build(workspace.db, head, facts, books, chunk=CHUNK,
                       suffix="_never_created", progress=None)
     assert "view_states_never_created" in str(failed.value)
     assert "does not exist" in str(failed.value)
