@@ -61,7 +61,6 @@ from psycopg import sql
 
 from ledger.catalogue import SITE_FACTS
 from ledger.errors import RulebookError, StoreError
-from ledger.store.chain import format_time
 from ledger.store.db import Cursor, Database
 from ledger.store.reading import (
     FactRecord,
@@ -71,6 +70,7 @@ from ledger.store.reading import (
     index_after,
     ledger_extent,
     ledger_head,
+    moment,
     registered_sites,
 )
 from ledger.store.schema import grant_view_tables
@@ -251,7 +251,7 @@ class Views:
         return value if self.db.is_postgres else value.isoformat()
 
     def moment(self, value: dt.datetime) -> Any:
-        return value if self.db.is_postgres else format_time(value)
+        return moment(self.db, value)
 
     # ---- schema -------------------------------------------------------------------------------
     def create_tables(self) -> list[str]:

@@ -74,8 +74,7 @@ _SELECT = (
 
 
 def select_facts(db: Database) -> str:
-    return _SELECT.format(events=db.events_table,
-                          position="notification_id" if db.is_postgres else "rowid")
+    return _SELECT.format(events=db.events_table, position=_position_column(db))
 
 
 def _position_column(db: Database) -> str:
