@@ -74,9 +74,14 @@ class Job:
     coordinator: int  # its process id: a worker whose parent is no longer it stops
 
 
-def _lock_key(db: Database) -> int:
-    text = f"ledger views rebuild workers {db.settings.schema}"
+def advisory_key(db: Database, purpose: str) -> int:
+    """A PostgreSQL advisory lock's key: ``purpose`` in this store's schema."""
+    text = f"ledger {purpose} {db.settings.schema}"
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big", signed=True)
+
+
+def _lock_key(db: Database) -> int:
+    return advisory_key(db, "views rebuild workers")
 
 
 def wait_for_old_workers(db: Database) -> None:

@@ -78,7 +78,7 @@ from projections import digest
 from projections.bridge import SiteInfo
 from projections.fold import BitemporalRow, HouseholdState
 from projections.pairs import PairRow
-from projections.rebuild import Workers, wait_for_old_workers
+from projections.rebuild import Workers, advisory_key, wait_for_old_workers
 from projections.references import References
 from projections.rulebooks import Rulebook
 from projections.sites import sites_at
@@ -597,9 +597,7 @@ class Views:
     def _rebuild_lock(self) -> Iterator[None]:
         if self.db.is_postgres:
             conn = self.db.connection()
-            key = int.from_bytes(hashlib.sha256(
-                f"ledger views rebuild {self.db.settings.schema}".encode()).digest()[:8], "big",
-                signed=True)
+            key = advisory_key(self.db, "views rebuild")
             conn.execute("SELECT pg_advisory_lock(%s)", (key,))
             try:
                 yield
