@@ -31,6 +31,7 @@ from typing import Annotated, Any, get_args
 from pydantic import Field, TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
 
+from ledger import fact_kinds
 from ledger import facts as f
 from ledger.domain.base import FactAggregate
 from ledger.domain.departure_round import DepartureRound
@@ -299,14 +300,25 @@ CATALOGUE = Catalogue(
              creates=True, internal="ledger rulebooks add"),
 )
 
-# Read-side sets of fact types, by the aggregate they are recorded on.
+# Read-side sets of fact types, by the aggregate they are recorded on. The read side takes
+# them by name from ledger.fact_kinds (no catalogue to load): they must be these.
 SITE_FACTS = CATALOGUE.about(Site)
 ROUND_FACTS = CATALOGUE.about(DepartureRound)
 HOUSEHOLD_FACTS = CATALOGUE.about(Household)
 RULEBOOK_FACTS = CATALOGUE.about(RulebookDefinition)
-# The facts about no household that every view query reads: rulebook versions and sites, and
-# the voids that may strike them.
-REFERENCE_FACTS = (*RULEBOOK_FACTS, *SITE_FACTS, "fact_voided")
+REFERENCE_FACTS = fact_kinds.REFERENCE_FACTS
+
+
+def _check_fact_kinds() -> None:
+    for name, recorded in (("SITE_FACTS", SITE_FACTS), ("ROUND_FACTS", ROUND_FACTS),
+                           ("RULEBOOK_FACTS", RULEBOOK_FACTS)):
+        named = getattr(fact_kinds, name)
+        if named != recorded:
+            raise TypeError(f"ledger.fact_kinds.{name} is {named}, but the catalogue records "
+                            f"{recorded} on that aggregate: make them the same")
+
+
+_check_fact_kinds()
 
 
 # ---- parsing -------------------------------------------------------------------------------

@@ -41,29 +41,30 @@ import secrets
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-import structlog
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from ledger.application import Outcome
+from ledger import logs
 from ledger.errors import InvalidFactError, LedgerError, SourceConflictError, StoreError
-from ledger.facts import FactInput
 from ledger.store import vault_tables as tables
 from ledger.store.db import Database
+
+if TYPE_CHECKING:  # the write side, loaded only by a command that writes (ledger.workspace)
+    from ledger.application import Outcome
+    from ledger.facts import FactInput
 
 KEY_ENV = "LEDGER_VAULT_KEY"
 KEY_FILE_ENV = "LEDGER_VAULT_KEY_FILE"
 USER_ENV = "LEDGER_USER"
 SETTLE_CHUNK = 500  # outcomes settled against the vault together (one query per table)
 _NUMBER_NOISE = re.compile(r"[\s./-]")
-log = structlog.get_logger()
 
 NO_KEY_MESSAGE = (
     "personal fields are kept only in the encrypted vault, and no vault key is set: set "
@@ -252,7 +253,7 @@ class Vault:
             return [o for _, o in chunk]
         self.check_tables()
         facts = [s.item for s, _ in personal]
-        assert all(isinstance(f, FactInput) for f in facts)
+        assert not any(isinstance(f, LedgerError) for f in facts)  # personal: split facts only
         households = sorted({str(getattr(f, "household_id", "")) for f in facts})
         erased = tables.erasures(self.db, households)
         stored = tables.digests_by_source(self.db, [str(o.source_id) for _, o in personal])
@@ -267,11 +268,11 @@ class Vault:
         new_records: list[tables.StoredRecord] = []
         for split, outcome in personal:
             fact = split.item
-            assert isinstance(fact, FactInput)
+            assert not isinstance(fact, LedgerError)
             assert split.personal is not None
             household = str(fact.household_id)  # type: ignore[attr-defined]
             if household in erased:
-                log.warning("personal_data_not_stored", household_id=household,
+                logs.warning("personal_data_not_stored", household_id=household,
                             source_id=fact.source_id, because="erased")
                 continue
             data_key = keys[household]
@@ -279,10 +280,12 @@ class Vault:
             previous = stored.get(str(fact.source_id))
             if previous is not None:
                 if not hmac.compare_digest(previous, digest):
-                    settled[id(outcome)] = Outcome("rejected", outcome.source_id, error=SourceConflictError(
+                    conflict = SourceConflictError(
                         f"field 'source_id': '{fact.source_id}' was already recorded with other "
                         "personal fields; correct them with a composition_changed fact under a "
-                        "new source_id", field="source_id"))
+                        "new source_id", field="source_id")
+                    settled[id(outcome)] = replace(outcome, status="rejected", position=None,
+                                                   error=conflict)
                 continue
             new_records.append(self._encrypt(fact, data_key, digest, split.personal))
         if new_records:

@@ -11,13 +11,11 @@ import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import psycopg
 
-from ledger.application import LedgerService, Outcome
-from ledger.bulk import BATCH_SIZE, BulkRecorder
 from ledger.errors import LedgerError, StoreError
-from ledger.facts import FactInput
 from ledger.store.db import Database
 from ledger.store.schema import (
     create_functions,
@@ -27,7 +25,6 @@ from ledger.store.schema import (
     refresh_roles,
 )
 from ledger.store.settings import StoreSettings
-from ledger.store.sql import LedgerEvents, SqlFactStore
 from ledger.store.tokens import create_tokens_table
 from ledger.store.vault_tables import create_vault_tables
 from ledger.vault import Vault, VaultSettings
@@ -35,40 +32,12 @@ from projections.references import References
 from projections.sqlviews import create_analyst_views, drop_analyst_views
 from projections.views import Views, ViewsBehindError
 
+if TYPE_CHECKING:
+    from ledger.application import Outcome
+    from ledger.facts import FactInput
+    from ledger.writer import Writer
+
 ProgressFn = Callable[[int], None]
-STATISTICS_AFTER = 10_000  # facts recorded in one go after which the planner's statistics are stale
-
-
-class Writer:
-    """The write side wired to one store: the per-fact service and the bulk path over the SQL
-    store, without the views (``Workspace`` adds them, and the vault)."""
-
-    def __init__(self, settings: StoreSettings, *, statistics_after: int = STATISTICS_AFTER) -> None:
-        self.store = SqlFactStore(settings)
-        self.service = LedgerService(self.store)
-        self.bulk = BulkRecorder(self.store)
-        self.statistics_after = statistics_after
-
-    def record(self, fact: FactInput) -> Outcome:
-        """Record one fact; raises its ``LedgerError`` when it is rejected."""
-        outcome = self.service.record(fact)
-        if outcome.error is not None:
-            raise outcome.error
-        return outcome
-
-    def record_many(self, facts: Iterable[FactInput | LedgerError], *,
-                    batch_size: int = BATCH_SIZE) -> Iterator[Outcome]:
-        """The bulk path; after ``statistics_after`` facts recorded, the store's statistics are
-        refreshed, so the views' catch-up and every later read is planned on the new rows."""
-        recorded = 0
-        for outcome in self.bulk.record_many(facts, batch_size=batch_size):
-            recorded += outcome.status == "recorded"
-            yield outcome
-        if recorded >= self.statistics_after:
-            self.store.refresh_statistics()
-
-    def close(self) -> None:
-        self.store.close()
 
 
 class Workspace:
@@ -100,6 +69,8 @@ class Workspace:
         that exist (``roles``: create the missing ones first)."""
         try:
             create_schema_if_missing(self.settings)
+            from ledger.store.sql import LedgerEvents  # noqa: PLC0415  (see Workspace.ledger)
+
             ledger = LedgerEvents(self.settings)
             try:
                 ledger.recorder.create_table()  # type: ignore[attr-defined]  # both recorders have it
@@ -125,6 +96,10 @@ class Workspace:
 
     @cached_property
     def ledger(self) -> Writer:
+        """The write side, loaded when a command first writes: the catalogue, the domain and
+        the service are a fifth of a reading command's start-up, which needs none of them."""
+        from ledger.writer import Writer  # noqa: PLC0415  (above)
+
         self.check_initialised()
         return Writer(self.settings)
 
@@ -151,17 +126,19 @@ class Workspace:
         return outcome
 
     def record_many(
-        self, facts: Iterable[FactInput | LedgerError], *, batch_size: int = BATCH_SIZE
+        self, facts: Iterable[FactInput | LedgerError], *, batch_size: int | None = None
     ) -> Iterator[Outcome]:
         yield from self.record_without_views(facts, batch_size=batch_size)
         self._views_current_or_say_so()
 
     def record_without_views(
-        self, facts: Iterable[FactInput | LedgerError], *, batch_size: int = BATCH_SIZE
+        self, facts: Iterable[FactInput | LedgerError], *, batch_size: int | None = None
     ) -> Iterator[Outcome]:
         """Record facts; their personal fields (if any) go into the vault, never the ledger. The
         views are not brought up to date (the caller does: :meth:`catch_up_after_writing`)."""
         def record(items: Iterable[FactInput | LedgerError]) -> Iterator[Outcome]:
+            if batch_size is None:
+                return self.ledger.record_many(items)
             return self.ledger.record_many(items, batch_size=batch_size)
 
         yield from self.vault.record_many(record, facts)

@@ -21,14 +21,12 @@ import time
 from collections.abc import Callable
 
 import psycopg
-import structlog
 
+from ledger import logs
 from ledger.errors import StoreError
 from ledger.store.db import Database
 from ledger.store.reading import listen
 from projections.views import Views
-
-log = structlog.get_logger()
 
 RETRY_FIRST = 0.5
 RETRY_MAX = 30.0
@@ -54,14 +52,14 @@ def follow(
     deadline = None if max_seconds is None else time.monotonic() + max_seconds
     channel = channel or db.events_table
     conn = listen(db, channel) if db.is_postgres else None
-    log.info("follow_started", poll_seconds=poll_seconds, listen=conn is not None)
+    logs.info("follow_started", poll_seconds=poll_seconds, listen=conn is not None)
     retry = RETRY_FIRST
     try:
         while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
             try:
                 if conn is None and db.is_postgres:
                     conn = listen(db, channel)
-                    log.warning("follow_reconnected")  # as visible as the loss it ends
+                    logs.warning("follow_reconnected")  # as visible as the loss it ends
                 applied = views.catch_up()
                 retry = RETRY_FIRST
                 if applied and on_applied is not None:
@@ -73,7 +71,7 @@ def follow(
                 else:
                     stop.wait(poll_seconds)
             except LOST as exc:
-                log.warning("follow_connection_lost", error=_first_line(exc), retry_in=retry)
+                logs.warning("follow_connection_lost", error=_first_line(exc), retry_in=retry)
                 _drop(conn)
                 conn = None
                 db.close()  # the next statement opens a new connection
@@ -82,9 +80,9 @@ def follow(
     finally:
         _drop(conn)
         try:
-            log.info("follow_stopped", position=views.position())
+            logs.info("follow_stopped", position=views.position())
         except LOST:
-            log.info("follow_stopped")
+            logs.info("follow_stopped")
 
 
 def _first_line(exc: BaseException) -> str:

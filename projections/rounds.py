@@ -15,13 +15,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from ledger.catalogue import ROUND_FACTS
 from ledger.errors import NotFoundError
+from ledger.fact_kinds import ROUND_FACTS
 from ledger.store.db import Database
 from ledger.store.reading import FactRecord, facts_about, facts_of_households
 from projections.fold import live_facts
-
-ROUND_AND_VOID_FACTS = (*ROUND_FACTS, "fact_voided")
 
 
 @dataclass
@@ -48,7 +46,7 @@ class RoundReport:
 
 def _round_facts(db: Database, round_id: str) -> list[FactRecord]:
     with db.cursor() as cur:
-        return facts_about(cur, db, round_id, ROUND_AND_VOID_FACTS)
+        return facts_about(cur, db, round_id, (*ROUND_FACTS, "fact_voided"))
 
 
 def round_report(db: Database, round_id: str, *, as_of: dt.date | None = None,

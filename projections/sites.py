@@ -19,20 +19,18 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from ledger.catalogue import SITE_FACTS
+from ledger.fact_kinds import SITE_FACTS
 from ledger.store.db import Cursor, Database
 from ledger.store.reading import FactRecord, reference_facts
 from projections.bridge import SiteInfo
 from projections.fold import live_facts
 
-SITE_FACT_TYPES = frozenset(SITE_FACTS)
-
 
 def site_facts(cur: Cursor, db: Database) -> list[FactRecord]:
     """Every fact that can change a site's registration: few, so read at once."""
-    facts = reference_facts(cur, db, ("site_registered", "site_closed", "fact_voided"))
-    site_sources = {f.source_id for f in facts if f.type in SITE_FACT_TYPES}
-    return [f for f in facts if f.type in SITE_FACT_TYPES
+    facts = reference_facts(cur, db, (*SITE_FACTS, "fact_voided"))
+    site_sources = {f.source_id for f in facts if f.type in SITE_FACTS}
+    return [f for f in facts if f.type in SITE_FACTS
             or f.data.get("voided_source_id") in site_sources]
 
 

@@ -25,7 +25,7 @@ from typing import Any
 
 from psycopg.sql import SQL, Identifier
 
-from ledger.catalogue import SITE_FACTS
+from ledger.fact_kinds import SITE_FACTS
 from ledger.store.db import Database
 from ledger.store.reading import facts_about_no_household, facts_of_households
 from projections import digest

@@ -56,11 +56,11 @@ from typing import Any, TypeVar
 
 import orjson
 import psycopg
-import structlog
 from psycopg import sql
 
-from ledger.catalogue import SITE_FACTS
+from ledger import logs
 from ledger.errors import RulebookError, StoreError
+from ledger.fact_kinds import SITE_FACTS
 from ledger.store.db import Cursor, Database
 from ledger.store.reading import (
     FactRecord,
@@ -102,7 +102,6 @@ from projections.viewrows import (
 __all__ = ["FLAG_FIELDS", "STATE_COLUMNS", "Views", "ViewsBehindError", "pack_flags",
            "recreate_analyst_views", "rulebooks_key", "site_rows", "within_time"]
 
-log = structlog.get_logger()
 
 VIEWS_VERSION = 3  # bump when the layout of a derived table changes
 DERIVED_TABLES = ("view_states", "view_pairs", "view_signatures", "view_sites", "view_position")
@@ -140,7 +139,7 @@ def recreate_analyst_views(db: Database) -> None:
         drop_analyst_views(db)
         create_analyst_views(db)
     except (StoreError, psycopg.errors.InsufficientPrivilege) as exc:  # a login without CREATE
-        log.warning("analyst_views_not_recreated", error=str(exc))
+        logs.warning("analyst_views_not_recreated", error=str(exc))
 
 
 def _moved(sums: dict[str, digest.Sums] | None, before: Mapping[str, digest.Sums],
@@ -478,7 +477,7 @@ class Views:
             if progress:
                 progress(count)
         if applied:
-            log.info("projection_caught_up", facts=applied, position=self.position())
+            logs.info("projection_caught_up", facts=applied, position=self.position())
         return applied
 
     def _apply_batch(self, batch: int) -> int:
@@ -572,7 +571,7 @@ class Views:
         with self._rebuild_lock():
             with self._workers() as workers:
                 head, total, books = self._start_rebuild()
-                log.info("views_rebuild_started", head=head,
+                logs.info("views_rebuild_started", head=head,
                          workers=len(workers.processes) if workers else 1)
                 applied = self._build(head, total, books, workers, progress)
             sums = self._index_next()
@@ -708,7 +707,7 @@ class Views:
             self._remember_rulebooks(cur, books)
             if self.db.is_postgres:
                 grant_view_tables(cur.raw, self.db.settings.schema, SWAPPED_TABLES)
-        log.info("views_swapped_in", position=head, generation=generation)
+        logs.info("views_swapped_in", position=head, generation=generation)
 
     # ---- queries ----------------------------------------------------------------------------------
     def sites(self) -> dict[str, SiteInfo]:

@@ -19,7 +19,8 @@ if ROOT not in sys.path:
 
 from ledger.store.db import Database  # noqa: E402
 from ledger.store.settings import StoreSettings  # noqa: E402
-from ledger.workspace import Workspace, Writer  # noqa: E402
+from ledger.workspace import Workspace  # noqa: E402
+from ledger.writer import Writer  # noqa: E402
 
 PG_DSN = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "test"}
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"

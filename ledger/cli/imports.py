@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import structlog
 import typer
 
+from ledger import logs
 from ledger.arguments import kobo_mapping_option, parse_as_of
 from ledger.catalogue import CATALOGUE
 from ledger.cli.options import Json
@@ -114,7 +114,7 @@ def print_imported(file: Path, imported: Imported, json_output: bool) -> None:
     whether the views are behind; exit code 1 when a record was rejected or the views are
     behind (the good records are recorded either way)."""
     report, views_behind = imported.report, imported.views_behind
-    structlog.get_logger().info("facts_imported", total=report.total, recorded=report.recorded,
+    logs.info("facts_imported", total=report.total, recorded=report.recorded,
                                 already_recorded=report.already_recorded, rejected=report.rejected)
     for warning in report.warnings:
         typer.echo(f"warning: {warning}", err=True)

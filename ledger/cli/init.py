@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import structlog
 import typer
 
+from ledger import logs
 from ledger.cli.options import Json
 from ledger.cli.output import print_json, reports_errors
 from ledger.cli.state import workspace
@@ -25,7 +25,7 @@ def init_command(
     with workspace(initialised=False) as ws:
         existing = ws.init(roles=roles)
         described = ws.settings.describe()
-    structlog.get_logger().info("store_initialised", store=described, roles=len(existing))
+    logs.info("store_initialised", store=described, roles=len(existing))
     if json_output:
         print_json({"ok": True, "store": described, "roles": existing})
     else:

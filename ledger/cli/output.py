@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, ParamSpec, TypeVar
 
 import orjson
-import structlog
 import typer
 
+from ledger import logs
 from ledger.errors import LedgerError
 from ledger.outputs import Kind, OutputPath, check_output, store_files
 from ledger.store.failures import FAILURES, store_failure
@@ -74,7 +74,7 @@ def reports_errors(func: Callable[P, R]) -> Callable[P, R]:
         try:
             return func(*args, **kwargs)
         except LedgerError as exc:
-            structlog.get_logger().info("command_failed", error=type(exc).__name__)
+            logs.info("command_failed", error=type(exc).__name__)
             message = str(exc)
             if exc.field and not message.startswith("field ") and f"'{exc.field}'" not in message:
                 message = f"field '{exc.field}': {message}"
@@ -83,7 +83,7 @@ def reports_errors(func: Callable[P, R]) -> Callable[P, R]:
             translated = store_failure(exc, _store_described())
             if translated is None:
                 raise
-            structlog.get_logger().info("command_failed", error=type(exc).__name__)
+            logs.info("command_failed", error=type(exc).__name__)
             fail(str(translated))
 
     return wrapper

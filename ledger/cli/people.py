@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import structlog
 import typer
 
-from ledger import people
+from ledger import logs, people
 from ledger.cli.options import Json
 from ledger.cli.output import print_json, reports_errors, table
 from ledger.cli.state import workspace
@@ -43,7 +42,7 @@ def show_command(
     """
     with workspace() as ws:
         shown = people.show(ws, household_id, purpose)
-    structlog.get_logger().info("personal_data_read", household_id=household_id)
+    logs.info("personal_data_read", household_id=household_id)
     if json_output:
         print_json(shown)
         return
@@ -81,7 +80,7 @@ def erase_command(
     """
     with workspace() as ws:
         erased = people.erase(ws, household_id, reason)
-    structlog.get_logger().info("personal_data_erased", household_id=household_id,
+    logs.info("personal_data_erased", household_id=household_id,
                                 keys_destroyed=erased["keys_destroyed"])
     if json_output:
         print_json(erased)

@@ -10,6 +10,8 @@ import sys
 
 import structlog
 
+from ledger import logs
+
 
 def configure_service_logging() -> None:
     level = getattr(logging, os.environ.get("LEDGER_LOG_LEVEL", "INFO").upper(), logging.INFO)
@@ -28,3 +30,4 @@ def configure_service_logging() -> None:
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=True,
     )
+    logs.use(level)  # the read side's lines go to this configuration, filtered at its level

@@ -13,8 +13,8 @@ from typing import Any
 import psycopg
 from psycopg.sql import SQL, Identifier
 
-from ledger.catalogue import REFERENCE_FACTS
 from ledger.errors import StoreError
+from ledger.fact_kinds import REFERENCE_FACTS
 from ledger.store.db import Database
 from ledger.store.recorders import FACTS_TABLE, LOCK_FUNCTION
 from ledger.store.settings import StoreSettings
@@ -46,8 +46,6 @@ VIEW_READERS = (WRITER_ROLE, READER_ROLE, AUDITOR_ROLE)
 VAULT_RECORDS, VAULT_KEYS, ACCESS_LOG = "vault_records", "vault_keys", "vault_access_log"
 FIGURES_VIEW = "ledger_figures"
 REFERENCE_VIEW = "ledger_reference_facts"
-# The facts about no household that every view query reads: rulebook versions and sites.
-REFERENCE_FACT_TYPES = REFERENCE_FACTS
 HEAD_FUNCTION = "ledger_head"
 
 
@@ -86,7 +84,7 @@ def create_functions(db: Database) -> None:
             "FROM {schema}.{facts} f JOIN {schema}.{events} e "
             "ON e.notification_id = f.notification_id "
             "WHERE f.household_id IS NULL AND f.fact_type IN (" + ", ".join(
-                f"'{t}'" for t in REFERENCE_FACT_TYPES) + ")"
+                f"'{t}'" for t in REFERENCE_FACTS) + ")"
         ).format(schema=schema, view=Identifier(REFERENCE_VIEW), facts=Identifier(FACTS_TABLE),
                  events=Identifier(db.events_table)))
 

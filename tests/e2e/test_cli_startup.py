@@ -1,6 +1,7 @@
 """`ledger` starts with what its command needs: `ledger --help` loads typer and nothing of the
-product, and a reading command none of the exports', the report's or the HTTP service's
-libraries. Each is checked in a fresh process (what a user waits for is its imports); times
+product, and a reading command neither the write side (the catalogue, the domain, the input
+models, the service), nor structlog when nothing is logged, nor the exports', the report's or
+the HTTP service's libraries. Each is checked in a fresh process (what a user waits for is its imports); times
 themselves are measured by hand (the figures are in the README), never asserted here."""
 
 from __future__ import annotations
@@ -30,12 +31,27 @@ finally:
     sys.stderr.write("\\nLOADED " + json.dumps([code, sorted(sys.modules)]) + "\\n")
 """
 
+RUN = """
+import json, sys
+sys.argv = ["ledger", *json.loads(sys.argv[1])]
+from ledger.cli.main import main
+main()
+"""
+
 HEAVY_FOR_HELP = ("pydantic", "eventsourcing", "psycopg", "structlog", "cryptography", "plotly",
                   "openpyxl", "fastapi", "uvicorn", "ledger.catalogue", "ledger.facts",
                   "ledger.application", "ledger.workspace", "ledger.store", "projections")
 NOT_FOR_READING = ("plotly", "openpyxl", "fastapi", "uvicorn", "starlette", "ledger.service",
                    "projections.report", "projections.export", "projections.audit",
-                   "projections.compare", "ledger.importing")
+                   "projections.compare", "ledger.importing", "structlog", "ledger.catalogue",
+                   "ledger.facts", "ledger.domain", "ledger.application", "ledger.bulk",
+                   "ledger.writer")
+SITE = ("record", "site_registered", "--source-id", "site-khanke", "--effective-on", "2014-08-20",
+        "--site-id", "KHANKE", "--name", "Khanke camp", "--kind", "camp", "--location-pcode",
+        "IQG09Q03")
+HOUSEHOLD = ("record", "household_registered", "--source-id", "reg-k1", "--effective-on",
+             "2015-01-10", "--household-id", "K1", "--registry", "official", "--registration-ref",
+             "MOMD-K1", "--site-id", "KHANKE", "--members", "6", "--displaced-on", "2014-08-03")
 
 
 def loaded_by(*args: str, env: dict[str, str] | None = None) -> set[str]:
@@ -60,14 +76,33 @@ def test_ledger_help_loads_typer_and_nothing_of_the_product() -> None:
                 ("ledger.cli.main", "ledger.cli.lazy")]
 
 
-def test_views_show_json_loads_no_export_report_or_service_library(tmp_path: Path) -> None:
+def test_views_show_of_a_camp_loads_no_write_side_logging_export_report_or_service(
+    tmp_path: Path,
+) -> None:
     url = f"sqlite:///{tmp_path / 'ledger.db'}"
     assert run_ledger(url, "init").code == 0
+    assert run_ledger(url, *SITE).code == 0
+    assert run_ledger(url, *HOUSEHOLD).code == 0
 
-    modules = loaded_by("views", "show", "--rulebook", "official", "--json",
+    modules = loaded_by("views", "show", "--rulebook", "official", "--place", "KHANKE", "--json",
                         env={"LEDGER_DATABASE_URL": url, "PATH": "/usr/bin:/bin"})
 
     assert [p for p in NOT_FOR_READING if loads(modules, p)] == []
+
+
+def test_the_log_level_still_logs_a_reading_commands_failure(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    assert run_ledger(url, "init").code == 0
+    env = {"LEDGER_DATABASE_URL": url, "PATH": "/usr/bin:/bin", "LEDGER_LOG_LEVEL": "info"}
+
+    args = ["views", "show", "--rulebook", "official", "--place", "NOWHERE", "--json"]
+    ran = subprocess.run([sys.executable, "-c", RUN, json.dumps(args)], capture_output=True,
+                         text=True, env=env, check=False, timeout=120)
+
+    assert ran.returncode == 1
+    logged = [json.loads(line) for line in ran.stderr.splitlines() if line.startswith("{")]
+    assert [(line["event"], line["level"]) for line in logged] == [("command_failed", "info")]
+    assert ran.stdout == ""
 
 
 @pytest.mark.parametrize("name", list(COMMANDS))

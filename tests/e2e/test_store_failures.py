@@ -26,7 +26,8 @@ from psycopg import sql
 
 from ledger.catalogue import parse_fact
 from ledger.store.settings import StoreSettings
-from ledger.workspace import Workspace, Writer
+from ledger.workspace import Workspace
+from ledger.writer import Writer
 from tests.conftest import PG_DSN
 from tests.e2e.conftest import LEDGER, Cli, Result, assert_no_traceback, write_jsonl
 from tests.factdicts import registration, site

@@ -19,7 +19,7 @@ import pytest
 from ledger.domain.base import aggregate_id
 from ledger.store.db import Database
 from ledger.store.settings import StoreSettings
-from ledger.workspace import Writer
+from ledger.writer import Writer
 from tests.factdicts import composition, departure, parsed, reentry, registration, site
 
 pytestmark = pytest.mark.postgres

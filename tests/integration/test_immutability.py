@@ -13,7 +13,7 @@ from psycopg.sql import SQL, Identifier
 from ledger.store.db import Database
 from ledger.store.schema import WRITER_ROLE, refresh_roles
 from ledger.store.settings import StoreSettings
-from ledger.workspace import Writer
+from ledger.writer import Writer
 from tests.factdicts import parsed, registration, site
 
 Sql = Callable[..., list[tuple[Any, ...]]]

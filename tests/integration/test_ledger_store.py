@@ -20,7 +20,7 @@ from ledger.errors import (
     SourceConflictError,
 )
 from ledger.store.chain import parse_time
-from ledger.workspace import Writer
+from ledger.writer import Writer
 from tests.conftest import init_store
 from tests.factdicts import (
     composition,

@@ -17,7 +17,8 @@ import pytest
 
 from ledger.service.middleware import json_bytes
 from ledger.store.settings import StoreSettings
-from ledger.workspace import Workspace, Writer
+from ledger.workspace import Workspace
+from ledger.writer import Writer
 from projections.documents import bridge_document
 from projections.queries import reconcile
 from tests.conftest import init_store

@@ -26,10 +26,14 @@ from typing import Any
 
 import pytest
 
+from ledger import catalogue, fact_kinds
 from ledger.application import LedgerService
 from ledger.catalogue import CATALOGUE, FIELDS, tag_of_field
 from ledger.catalogue import parse_fact as parse
 from ledger.domain.base import FactAggregate
+from ledger.domain.departure_round import DepartureRound
+from ledger.domain.rulebook import RulebookDefinition
+from ledger.domain.site import Site
 from ledger.errors import InvalidFactError
 from ledger.readers import open_source
 from ledger.reported import ReportedReader
@@ -251,3 +255,15 @@ def test_every_fact_type_is_folded_or_said_to_change_no_state(name: str) -> None
 
 def test_the_fold_names_only_fact_types_of_the_catalogue() -> None:
     assert set(CATALOGUE.names) == FOLDED | NOT_FOLDED
+
+
+def test_the_read_sides_fact_kinds_are_the_catalogues(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``ledger.fact_kinds`` names the site, round and rulebook facts for the read side, which
+    does not load the catalogue; the catalogue refuses to load when they disagree."""
+    for aggregate, named in ((Site, fact_kinds.SITE_FACTS), (DepartureRound, fact_kinds.ROUND_FACTS),
+                             (RulebookDefinition, fact_kinds.RULEBOOK_FACTS)):
+        assert tuple(e.name for e in CATALOGUE if e.aggregate is aggregate) == named
+
+    monkeypatch.setattr(fact_kinds, "SITE_FACTS", ("site_registered",))
+    with pytest.raises(TypeError, match=r"ledger\.fact_kinds\.SITE_FACTS"):
+        catalogue._check_fact_kinds()
