@@ -45,7 +45,7 @@ from ledger.service.runtime import Runtime
 from ledger.store.settings import StoreSettings
 from ledger.store.tokens import find_token
 from projections.answers import bridge_answer
-from projections.audit import audit_figure, versioned_count, versioned_diff
+from projections.audit import audit_count, audit_diff, audit_figure
 from projections.audit import household_history as read_history
 from projections.documents import (
     bridge_document,
@@ -306,13 +306,14 @@ def get_household(runtime: RuntimeDep, household_id: str, who: CallerDep,
 def get_count(runtime: RuntimeDep, who: CallerDep, rulebook: RulebookQ, status: StatusQ,
               place: PlaceQ, by: ByQ = "cell", as_of: AsOfQ = None,
               known_at: KnownAtQ = None) -> Response:
-    """`ledger audit count --json` (auditor or admin)."""
+    """`ledger audit count --json` (auditor or admin); an unknown place is a 404 naming the
+    closest known ones, as the command's exit 1."""
     who.require("audit")
     level, cell = parse_level(by), (parse_status(status), place)
     moment = parse_known_at(known_at) or now()
     with runtime.reader() as ws:
-        lineage = versioned_count(ws.views, ws.views.references.versions(), rulebook, cell, level,
-                                  parse_as_of(as_of) or moment.date(), moment)
+        lineage = audit_count(ws.views, rulebook, cell, level, parse_as_of(as_of) or moment.date(),
+                              moment)
     return document(lineage_document(lineage))
 
 
@@ -324,7 +325,7 @@ def get_diff(runtime: RuntimeDep, who: CallerDep, rulebook: RulebookQ, status: S
              vs_known_at: Annotated[str | None, Query(
                  description="The later known-at time (default: now).")] = None,
              by: ByQ = "cell") -> Response:
-    """`ledger audit diff --json` (auditor or admin)."""
+    """`ledger audit diff --json` (auditor or admin); an unknown place is a 404, as for count."""
     who.require("audit")
     level, cell = parse_level(by), (parse_status(status), place)
     first = parse_known_at(known_at)
@@ -335,8 +336,7 @@ def get_diff(runtime: RuntimeDep, who: CallerDep, rulebook: RulebookQ, status: S
     if second < first:
         raise Problem(422, "vs_known_at: must be after known_at", field="vs_known_at")
     with runtime.reader() as ws:
-        result = versioned_diff(ws.views, ws.views.references.versions(), rulebook, cell, level, day,
-                                first, second)
+        result = audit_diff(ws.views, rulebook, cell, level, day, first, second)
     return document(diff_document(result))
 
 

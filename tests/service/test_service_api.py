@@ -91,6 +91,15 @@ def test_every_endpoint_answers_with_the_documents_of_the_cli(cli: Cli, server: 
     diff = admin.get("/v1/audit/diff", params=pairs[-1][1]).json()
     assert diff["change"] == {"households": -1, "individuals": -5}
     assert diff["adds_up"] is True
+    # A misspelt camp is refused as the command refuses it (exit 1, the closest known named),
+    # not answered with an empty audit trail.
+    for path, params, argv in pairs[-2:]:
+        misspelt = {**params, "place": "ESYANN"}
+        refused = cli(*[("ESYANN" if a == "ESYAN" else a) for a in argv])
+        assert refused.code == 1, refused.stderr
+        assert "closest known: ESYAN" in refused.stderr
+        assert_problem(admin.get(path, params=misspelt), 404, "unknown place 'ESYANN'",
+                       "closest known: ESYAN")
 
     published = admin.post("/v1/figures", params={"rulebook": "official", "as_of": "2026-05-01",
                                                   "by": "adm1"})
