@@ -10,11 +10,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 
+import projections.rebuild
 from ledger.catalogue import parse_fact
 from ledger.errors import StoreError
 from ledger.store.reading import ledger_extent
@@ -53,9 +56,20 @@ def test_a_rebuild_in_worker_processes_builds_the_views_a_rebuild_in_one_process
     monkeypatch.setattr("projections.views.REBUILD_CHUNK", CHUNK)
     Views(workspace.db, rebuild_workers=1).rebuild()
     in_one_process = view_content(workspace)
+    handed: list[tuple[Connection, object]] = []  # (worker, range): the rebuild's hand-outs
+    send = projections.rebuild._send
+
+    def spy(connection: Connection, processes: Any, message: object) -> None:
+        if isinstance(message, tuple):
+            handed.append((connection, message))
+        send(connection, processes, message)
+
+    monkeypatch.setattr("projections.rebuild._send", spy)
 
     applied = in_workers(workspace, 3).rebuild()
 
+    # The workers folded the households, not this process quietly on its own.
+    assert len({connection for connection, _ in handed}) >= 2, handed
     assert applied == workspace.views.ledger_head()
     assert view_content(workspace) == in_one_process
     check = check_views(workspace.views)
