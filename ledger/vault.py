@@ -29,40 +29,32 @@ recorded without them (a warning names the household id).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
-import getpass
 import hashlib
 import hmac
-import os
 import re
 import secrets
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from ledger import logs
 from ledger.errors import InvalidFactError, LedgerError, SourceConflictError, StoreError
 from ledger.store import vault_tables as tables
 from ledger.store.db import Database
+from ledger.vault_keys import KEY_ENV, KEY_FILE_ENV, MasterKey, VaultSettings
+from ledger.vault_keys import derive as _derive
 
 if TYPE_CHECKING:  # the write side, loaded only by a command that writes (ledger.workspace)
     from ledger.application import Outcome
     from ledger.facts import FactInput
 
-KEY_ENV = "LEDGER_VAULT_KEY"
-KEY_FILE_ENV = "LEDGER_VAULT_KEY_FILE"
-USER_ENV = "LEDGER_USER"
 SETTLE_CHUNK = 500  # outcomes settled against the vault together (one query per table)
 _NUMBER_NOISE = re.compile(r"[\s./-]")
 
@@ -71,67 +63,6 @@ NO_KEY_MESSAGE = (
     f"{KEY_ENV} to a key made by `ledger vault new-key` (or {KEY_FILE_ENV} to a file holding "
     "it), or leave the personal columns out"
 )
-
-
-def new_key() -> str:
-    """A fresh master key: 32 random bytes, standard base64."""
-    return base64.b64encode(secrets.token_bytes(32)).decode()
-
-
-def _derive(key: bytes, info: bytes) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(key)
-
-
-@dataclass(frozen=True)
-class MasterKey:
-    wrapping: bytes
-    linking: bytes
-
-    @classmethod
-    def from_bytes(cls, key: bytes) -> MasterKey:
-        return cls(_derive(key, b"movement-ledger vault: wrapping v1"),
-                   _derive(key, b"movement-ledger vault: document linking v1"))
-
-    @classmethod
-    def parse(cls, text: str, source: str) -> MasterKey:
-        try:
-            key = base64.b64decode(text.strip(), validate=True)
-        except (binascii.Error, ValueError):
-            key = b""
-        if len(key) != 32:
-            raise StoreError(f"{source} is not a vault key: expected 32 bytes in standard base64 "
-                             "(make one with `ledger vault new-key`)")
-        return cls.from_bytes(key)
-
-
-@dataclass(frozen=True)
-class VaultSettings:
-    """What the vault needs from the environment, read once at the edge."""
-
-    master: MasterKey | None = None
-    user: str = "unknown"
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> VaultSettings:
-        env = os.environ if env is None else env
-        master = None
-        if env.get(KEY_ENV):
-            master = MasterKey.parse(env[KEY_ENV], KEY_ENV)
-        elif env.get(KEY_FILE_ENV):
-            path = Path(env[KEY_FILE_ENV])
-            try:
-                text = path.read_text(encoding="ascii")
-            except (OSError, UnicodeDecodeError) as exc:
-                raise StoreError(f"{KEY_FILE_ENV}: cannot read {path} ({exc.__class__.__name__})") from None
-            master = MasterKey.parse(text, f"{KEY_FILE_ENV} ({path})")
-        return cls(master, env.get(USER_ENV) or _os_user())
-
-
-def _os_user() -> str:
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):
-        return "unknown"
 
 
 def document_hash(linking: bytes, document_type: str, number: str) -> str:

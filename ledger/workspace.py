@@ -27,7 +27,7 @@ from ledger.store.schema import (
 from ledger.store.settings import StoreSettings
 from ledger.store.tokens import create_tokens_table
 from ledger.store.vault_tables import create_vault_tables
-from ledger.vault import Vault, VaultSettings
+from ledger.vault_keys import VaultSettings
 from projections.references import References
 from projections.sqlviews import create_analyst_views, drop_analyst_views
 from projections.views import Views, ViewsBehindError
@@ -35,6 +35,7 @@ from projections.views import Views, ViewsBehindError
 if TYPE_CHECKING:
     from ledger.application import Outcome
     from ledger.facts import FactInput
+    from ledger.vault import Vault
     from ledger.writer import Writer
 
 ProgressFn = Callable[[int], None]
@@ -47,7 +48,7 @@ class Workspace:
         self.db = Database(settings)
         self.views_wait_seconds = views_wait_seconds
         # No vault settings: no master key, so personal fields are refused (everything else works).
-        self.vault = Vault(self.db, vault or VaultSettings())
+        self.vault_settings = vault or VaultSettings()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Workspace:
@@ -102,6 +103,15 @@ class Workspace:
 
         self.check_initialised()
         return Writer(self.settings)
+
+    @cached_property
+    def vault(self) -> Vault:
+        """The personal data's vault, loaded when a command first records or reads them: it
+        brings the ``cryptography`` package, which a command that only reads figures does not
+        need (``ledger.vault_keys``)."""
+        from ledger.vault import Vault  # noqa: PLC0415  (above)
+
+        return Vault(self.db, self.vault_settings)
 
     @cached_property
     def references(self) -> References:

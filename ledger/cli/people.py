@@ -14,7 +14,7 @@ from ledger import logs, people
 from ledger.cli.options import Json
 from ledger.cli.output import print_json, reports_errors, table
 from ledger.cli.state import workspace
-from ledger.vault import new_key
+from ledger.vault_keys import new_key
 
 HouseholdId = Annotated[str, typer.Argument(help="The household's id, as in its facts.")]
 

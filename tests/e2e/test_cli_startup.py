@@ -45,7 +45,7 @@ NOT_FOR_READING = ("plotly", "openpyxl", "fastapi", "uvicorn", "starlette", "led
                    "projections.report", "projections.export", "projections.audit",
                    "projections.compare", "ledger.importing", "structlog", "ledger.catalogue",
                    "ledger.facts", "ledger.domain", "ledger.application", "ledger.bulk",
-                   "ledger.writer")
+                   "ledger.writer", "ledger.vault", "cryptography")
 SITE = ("record", "site_registered", "--source-id", "site-khanke", "--effective-on", "2014-08-20",
         "--site-id", "KHANKE", "--name", "Khanke camp", "--kind", "camp", "--location-pcode",
         "IQG09Q03")

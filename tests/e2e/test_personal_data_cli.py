@@ -16,7 +16,7 @@ from openpyxl import Workbook
 
 from ledger.store.db import Database
 from ledger.store.settings import StoreSettings
-from ledger.vault import new_key
+from ledger.vault_keys import new_key
 from tests.e2e.conftest import Cli, Result, assert_no_traceback, write_jsonl
 
 SITES = [{"type": "site_registered", "source_id": "site-khanke", "effective_on": "2025-12-01",

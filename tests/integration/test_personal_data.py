@@ -19,7 +19,8 @@ from ledger.errors import InvalidFactError, SourceConflictError
 from ledger.importing import import_file
 from ledger.store import vault_tables
 from ledger.store.settings import StoreSettings
-from ledger.vault import MasterKey, VaultSettings, check_erased_unreadable, decrypt, new_key, unwrap
+from ledger.vault import check_erased_unreadable, decrypt, unwrap
+from ledger.vault_keys import MasterKey, VaultSettings, new_key
 from ledger.workspace import Workspace
 from projections.queries import reconcile, show
 from projections.verify import verify

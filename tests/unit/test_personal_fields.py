@@ -9,7 +9,8 @@ import pytest
 
 from ledger.catalogue import parse_fact
 from ledger.errors import InvalidFactError, StoreError
-from ledger.vault import MasterKey, VaultSettings, document_hash, new_key
+from ledger.vault import document_hash
+from ledger.vault_keys import MasterKey, VaultSettings, new_key
 from tests.factdicts import composition, registration, site, voided
 
 PERSONAL = {"head_name": "Xarazade Qendilova", "head_sex": "female", "head_birth_year": "1983",
