@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from ledger.store.settings import StoreSettings
+from tests.conftest import init_store
 
 LEDGER = Path(sys.executable).with_name("ledger")
 
@@ -112,9 +113,10 @@ def bare_cli(store_settings: StoreSettings, tmp_path: Path) -> Cli:
 
 
 @pytest.fixture
-def cli(bare_cli: Cli) -> Cli:
-    """The command on a store after `ledger init`."""
-    bare_cli.ok("init")
+def cli(bare_cli: Cli, store_settings: StoreSettings) -> Cli:
+    """The command on a store after `ledger init` (what it does, in this process: a start-up of
+    the command less per test; the tests that run `ledger init` itself use ``bare_cli``)."""
+    init_store(store_settings)
     return bare_cli
 
 
@@ -122,5 +124,5 @@ def cli(bare_cli: Cli) -> Cli:
 def sqlite_cli(tmp_path: Path) -> Cli:
     """The command on an initialised SQLite file, for checks that do not depend on the engine."""
     runner = Cli(f"sqlite:///{tmp_path / 'ledger.db'}", tmp_path)
-    runner.ok("init")
+    init_store(StoreSettings.from_url(runner.url))
     return runner
