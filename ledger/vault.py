@@ -41,8 +41,6 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ledger import logs
 from ledger.errors import InvalidFactError, LedgerError, SourceConflictError, StoreError
@@ -51,7 +49,9 @@ from ledger.store.db import Database
 from ledger.vault_keys import KEY_ENV, KEY_FILE_ENV, MasterKey, VaultSettings
 from ledger.vault_keys import derive as _derive
 
-if TYPE_CHECKING:  # the write side, loaded only by a command that writes (ledger.workspace)
+if TYPE_CHECKING:  # loaded when used: the cipher (_cipher), the write side (ledger.workspace)
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     from ledger.application import Outcome
     from ledger.facts import FactInput
 
@@ -88,16 +88,33 @@ def _digest(data_key: bytes, personal: Mapping[str, Any]) -> str:
                     hashlib.sha256).hexdigest()
 
 
-class VaultKeyError(StoreError, InvalidTag):
-    """The master key given is not the vault's (still an ``InvalidTag`` for the crypto checks)."""
+def _cipher(key: bytes) -> AESGCM:
+    """AES-256-GCM under ``key``. The ``cryptography`` package is loaded here, when a fact
+    carries personal data or they are read: recording facts without any (most commands) does
+    not pay the 60 ms it takes."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # noqa: PLC0415  (above)
+
+    return AESGCM(key)
+
+
+def _invalid_tag() -> type[Exception]:
+    """``cryptography``'s ``InvalidTag``: a ciphertext that does not open with the key given."""
+    from cryptography.exceptions import InvalidTag  # noqa: PLC0415  (see _cipher)
+
+    return InvalidTag
+
+
+class VaultKeyError(StoreError):
+    """The master key given is not the vault's."""
 
 
 def unwrap(master: MasterKey, wrapped: tables.WrappedKey) -> bytes:
     """A household's data key; a clear error when the master key is not the one that wrapped it."""
+    invalid_tag = _invalid_tag()
     try:
-        return AESGCM(master.wrapping).decrypt(wrapped.wrap_nonce, wrapped.wrapped_key,
+        return _cipher(master.wrapping).decrypt(wrapped.wrap_nonce, wrapped.wrapped_key,
                                                _key_aad(wrapped.household_id))
-    except InvalidTag:
+    except invalid_tag:
         raise VaultKeyError(
             f"the vault master key set (LEDGER_VAULT_KEY / LEDGER_VAULT_KEY_FILE) is not the one "
             f"that sealed household {wrapped.household_id!r}'s personal data; set the key this "
@@ -106,7 +123,7 @@ def unwrap(master: MasterKey, wrapped: tables.WrappedKey) -> bytes:
 
 def decrypt(data_key: bytes, record: tables.StoredRecord) -> dict[str, Any]:
     """The personal fields of one record; ``InvalidTag`` when ``data_key`` is not its key."""
-    plain = AESGCM(data_key).decrypt(record.nonce, record.ciphertext,
+    plain = _cipher(data_key).decrypt(record.nonce, record.ciphertext,
                                      _record_aad(record.household_id, record.registry, record.source_id))
     value: dict[str, Any] = orjson.loads(plain)
     return value
@@ -227,7 +244,7 @@ class Vault:
                  personal: Mapping[str, Any]) -> tables.StoredRecord:
         household, registry = str(fact.household_id), str(fact.registry)  # type: ignore[attr-defined]
         nonce = secrets.token_bytes(12)
-        ciphertext = AESGCM(data_key).encrypt(
+        ciphertext = _cipher(data_key).encrypt(
             nonce, orjson.dumps(dict(personal), option=orjson.OPT_SORT_KEYS),
             _record_aad(household, registry, fact.source_id))
         key_id = self._key_ids[household]
@@ -251,7 +268,8 @@ class Vault:
 
     def _new_wrapped(self, household_id: str) -> tables.WrappedKey:
         nonce = secrets.token_bytes(12)
-        wrapped = AESGCM(self.master.wrapping).encrypt(nonce, AESGCM.generate_key(bit_length=256),
+        data_key = secrets.token_bytes(32)  # AES-256 (what AESGCM.generate_key(256) makes)
+        wrapped = _cipher(self.master.wrapping).encrypt(nonce, data_key,
                                                        _key_aad(household_id))
         return tables.WrappedKey(household_id, uuid.uuid4().hex, nonce, wrapped)
 
@@ -296,12 +314,13 @@ def check_erased_unreadable(master: MasterKey, db: Database, household_id: str) 
     """True when no key left in the store opens any of the household's records: the check an
     auditor (or a test) runs after an erasure, with the master key."""
     records = tables.records_of(db, household_id)
+    invalid_tag = _invalid_tag()
     for wrapped in tables.all_keys(db):
         data_key = unwrap(master, wrapped)
         for record in records:
             try:
                 decrypt(data_key, record)
-            except InvalidTag:
+            except invalid_tag:
                 continue
             return False
     return True

@@ -1,7 +1,8 @@
 """`ledger` starts with what its command needs: `ledger --help` loads typer and nothing of the
 product, and a reading command neither the write side (the catalogue, the domain, the input
 models, the service), nor structlog when nothing is logged, nor the exports', the report's or
-the HTTP service's libraries. Each is checked in a fresh process (what a user waits for is its imports); times
+the HTTP service's libraries, and a command that records loads the vault's cipher only for a
+fact with personal data. Each is checked in a fresh process (what a user waits for is its imports); times
 themselves are measured by hand (the figures are in the README), never asserted here."""
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from ledger.cli.main import COMMANDS
+from ledger.vault_keys import new_key
 from tests.inprocess import command_tree, run_ledger
 
 PROBE = """
@@ -111,3 +113,22 @@ def test_ledger_help_lists_each_command_with_the_first_paragraph_of_its_own_help
 
     first_paragraph = inspect.cleandoc(command.help or "").split("\n\n")[0]
     assert COMMANDS[name].summary == first_paragraph
+
+
+def test_recording_loads_the_cipher_only_for_a_fact_with_personal_data(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    assert run_ledger(url, "init").code == 0
+    assert run_ledger(url, *SITE).code == 0
+    plain_env = {"LEDGER_DATABASE_URL": url, "PATH": "/usr/bin:/bin"}
+
+    plain = loaded_by(*HOUSEHOLD, env=plain_env)
+    personal = loaded_by("record", "household_registered", "--source-id", "reg-k2",
+                         "--effective-on", "2015-01-11", "--household-id", "K2", "--registry",
+                         "official", "--registration-ref", "MOMD-K2", "--site-id", "KHANKE",
+                         "--members", "4", "--displaced-on", "2014-08-03",
+                         "--phone", "+964 750 123 4567",
+                         env={**plain_env, "LEDGER_VAULT_KEY": new_key()})
+
+    assert loads(plain, "ledger.catalogue")  # it did record: the write side is there
+    assert not loads(plain, "cryptography")
+    assert loads(personal, "cryptography.hazmat.primitives.ciphers.aead")
