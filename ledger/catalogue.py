@@ -300,19 +300,15 @@ CATALOGUE = Catalogue(
              creates=True, internal="ledger rulebooks add"),
 )
 
-# Read-side sets of fact types, by the aggregate they are recorded on. The read side takes
-# them by name from ledger.fact_kinds (no catalogue to load): they must be these.
-SITE_FACTS = CATALOGUE.about(Site)
-ROUND_FACTS = CATALOGUE.about(DepartureRound)
 HOUSEHOLD_FACTS = CATALOGUE.about(Household)
-RULEBOOK_FACTS = CATALOGUE.about(RulebookDefinition)
-REFERENCE_FACTS = fact_kinds.REFERENCE_FACTS
 
 
 def _check_fact_kinds() -> None:
-    for name, recorded in (("SITE_FACTS", SITE_FACTS), ("ROUND_FACTS", ROUND_FACTS),
-                           ("RULEBOOK_FACTS", RULEBOOK_FACTS)):
-        named = getattr(fact_kinds, name)
+    """The read side takes the site, round and rulebook facts by name from ledger.fact_kinds
+    (no catalogue to load): they must be the ones recorded on those aggregates."""
+    for name, aggregate in (("SITE_FACTS", Site), ("ROUND_FACTS", DepartureRound),
+                            ("RULEBOOK_FACTS", RulebookDefinition)):
+        named, recorded = getattr(fact_kinds, name), CATALOGUE.about(aggregate)
         if named != recorded:
             raise TypeError(f"ledger.fact_kinds.{name} is {named}, but the catalogue records "
                             f"{recorded} on that aggregate: make them the same")

@@ -97,24 +97,18 @@ def _cipher(key: bytes) -> AESGCM:
     return AESGCM(key)
 
 
-def _invalid_tag() -> type[Exception]:
-    """``cryptography``'s ``InvalidTag``: a ciphertext that does not open with the key given."""
-    from cryptography.exceptions import InvalidTag  # noqa: PLC0415  (see _cipher)
-
-    return InvalidTag
-
-
 class VaultKeyError(StoreError):
     """The master key given is not the vault's."""
 
 
 def unwrap(master: MasterKey, wrapped: tables.WrappedKey) -> bytes:
     """A household's data key; a clear error when the master key is not the one that wrapped it."""
-    invalid_tag = _invalid_tag()
+    from cryptography.exceptions import InvalidTag  # noqa: PLC0415  (see _cipher)
+
     try:
         return _cipher(master.wrapping).decrypt(wrapped.wrap_nonce, wrapped.wrapped_key,
-                                               _key_aad(wrapped.household_id))
-    except invalid_tag:
+                                                _key_aad(wrapped.household_id))
+    except InvalidTag:
         raise VaultKeyError(
             f"the vault master key set (LEDGER_VAULT_KEY / LEDGER_VAULT_KEY_FILE) is not the one "
             f"that sealed household {wrapped.household_id!r}'s personal data; set the key this "
@@ -124,7 +118,7 @@ def unwrap(master: MasterKey, wrapped: tables.WrappedKey) -> bytes:
 def decrypt(data_key: bytes, record: tables.StoredRecord) -> dict[str, Any]:
     """The personal fields of one record; ``InvalidTag`` when ``data_key`` is not its key."""
     plain = _cipher(data_key).decrypt(record.nonce, record.ciphertext,
-                                     _record_aad(record.household_id, record.registry, record.source_id))
+                                      _record_aad(record.household_id, record.registry, record.source_id))
     value: dict[str, Any] = orjson.loads(plain)
     return value
 
@@ -221,7 +215,7 @@ class Vault:
             household = str(fact.household_id)  # type: ignore[attr-defined]
             if household in erased:
                 logs.warning("personal_data_not_stored", household_id=household,
-                            source_id=fact.source_id, because="erased")
+                             source_id=fact.source_id, because="erased")
                 continue
             data_key = keys[household]
             digest = _digest(data_key, split.personal)
@@ -269,8 +263,7 @@ class Vault:
     def _new_wrapped(self, household_id: str) -> tables.WrappedKey:
         nonce = secrets.token_bytes(12)
         data_key = secrets.token_bytes(32)  # AES-256 (what AESGCM.generate_key(256) makes)
-        wrapped = _cipher(self.master.wrapping).encrypt(nonce, data_key,
-                                                       _key_aad(household_id))
+        wrapped = _cipher(self.master.wrapping).encrypt(nonce, data_key, _key_aad(household_id))
         return tables.WrappedKey(household_id, uuid.uuid4().hex, nonce, wrapped)
 
     # ---- reading, erasing, matching ---------------------------------------------------------
@@ -313,14 +306,15 @@ class Vault:
 def check_erased_unreadable(master: MasterKey, db: Database, household_id: str) -> bool:
     """True when no key left in the store opens any of the household's records: the check an
     auditor (or a test) runs after an erasure, with the master key."""
+    from cryptography.exceptions import InvalidTag  # noqa: PLC0415  (see _cipher)
+
     records = tables.records_of(db, household_id)
-    invalid_tag = _invalid_tag()
     for wrapped in tables.all_keys(db):
         data_key = unwrap(master, wrapped)
         for record in records:
             try:
                 decrypt(data_key, record)
-            except invalid_tag:
+            except InvalidTag:
                 continue
             return False
     return True

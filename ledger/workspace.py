@@ -147,8 +147,6 @@ class Workspace:
         """Record facts; their personal fields (if any) go into the vault, never the ledger. The
         views are not brought up to date (the caller does: :meth:`catch_up_after_writing`)."""
         def record(items: Iterable[FactInput | LedgerError]) -> Iterator[Outcome]:
-            if batch_size is None:
-                return self.ledger.record_many(items)
             return self.ledger.record_many(items, batch_size=batch_size)
 
         yield from self.vault.record_many(record, facts)

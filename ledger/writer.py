@@ -32,11 +32,13 @@ class Writer:
         return outcome
 
     def record_many(self, facts: Iterable[FactInput | LedgerError], *,
-                    batch_size: int = BATCH_SIZE) -> Iterator[Outcome]:
-        """The bulk path; after ``statistics_after`` facts recorded, the store's statistics are
-        refreshed, so the views' catch-up and every later read is planned on the new rows."""
+                    batch_size: int | None = None) -> Iterator[Outcome]:
+        """The bulk path (``batch_size``: facts per atomic save, default ``BATCH_SIZE``); after
+        ``statistics_after`` facts recorded, the store's statistics are refreshed, so the views'
+        catch-up and every later read is planned on the new rows."""
         recorded = 0
-        for outcome in self.bulk.record_many(facts, batch_size=batch_size):
+        size = BATCH_SIZE if batch_size is None else batch_size
+        for outcome in self.bulk.record_many(facts, batch_size=size):
             recorded += outcome.status == "recorded"
             yield outcome
         if recorded >= self.statistics_after:

@@ -572,7 +572,7 @@ class Views:
             with self._workers() as workers:
                 head, total, books = self._start_rebuild()
                 logs.info("views_rebuild_started", head=head,
-                         workers=len(workers.processes) if workers else 1)
+                          workers=len(workers.processes) if workers else 1)
                 applied = self._build(head, total, books, workers, progress)
             sums = self._index_next()
             self._swap_in(head, books, sums)

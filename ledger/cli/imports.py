@@ -115,7 +115,7 @@ def print_imported(file: Path, imported: Imported, json_output: bool) -> None:
     behind (the good records are recorded either way)."""
     report, views_behind = imported.report, imported.views_behind
     logs.info("facts_imported", total=report.total, recorded=report.recorded,
-                                already_recorded=report.already_recorded, rejected=report.rejected)
+              already_recorded=report.already_recorded, rejected=report.rejected)
     for warning in report.warnings:
         typer.echo(f"warning: {warning}", err=True)
     if json_output:

@@ -81,7 +81,7 @@ def erase_command(
     with workspace() as ws:
         erased = people.erase(ws, household_id, reason)
     logs.info("personal_data_erased", household_id=household_id,
-                                keys_destroyed=erased["keys_destroyed"])
+              keys_destroyed=erased["keys_destroyed"])
     if json_output:
         print_json(erased)
     elif erased["already_erased"]:

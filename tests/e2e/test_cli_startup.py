@@ -17,6 +17,7 @@ import pytest
 
 from ledger.cli.main import COMMANDS
 from ledger.vault_keys import new_key
+from tests.e2e.conftest import LEDGER
 from tests.inprocess import command_tree, run_ledger
 
 PROBE = """
@@ -31,13 +32,6 @@ except SystemExit as exc:
 finally:
     sys.stdout.flush()
     sys.stderr.write("\\nLOADED " + json.dumps([code, sorted(sys.modules)]) + "\\n")
-"""
-
-RUN = """
-import json, sys
-sys.argv = ["ledger", *json.loads(sys.argv[1])]
-from ledger.cli.main import main
-main()
 """
 
 HEAVY_FOR_HELP = ("pydantic", "eventsourcing", "psycopg", "structlog", "cryptography", "plotly",
@@ -98,8 +92,8 @@ def test_the_log_level_still_logs_a_reading_commands_failure(tmp_path: Path) -> 
     env = {"LEDGER_DATABASE_URL": url, "PATH": "/usr/bin:/bin", "LEDGER_LOG_LEVEL": "info"}
 
     args = ["views", "show", "--rulebook", "official", "--place", "NOWHERE", "--json"]
-    ran = subprocess.run([sys.executable, "-c", RUN, json.dumps(args)], capture_output=True,
-                         text=True, env=env, check=False, timeout=120)
+    ran = subprocess.run([str(LEDGER), *args], capture_output=True, text=True, env=env,
+                         check=False, timeout=120)
 
     assert ran.returncode == 1
     logged = [json.loads(line) for line in ran.stderr.splitlines() if line.startswith("{")]
