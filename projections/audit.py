@@ -50,12 +50,12 @@ from ledger.store.reading import chain_head as read_chain_head
 from projections.bridge import ZERO, Figure, Level, SiteInfo, place_at
 from projections.fold import (
     IDP_IN_CAMP,
-    NOT_REGISTERED,
     HouseholdState,
     Interval,
+    applied_facts,
     bitemporal_rows,
+    fold_steps,
     state_at,
-    states_after_each,
     timeline,
 )
 from projections.folded import folded_cells, folded_members
@@ -269,19 +269,6 @@ class CountLineage:
         return Figure(len(self.households), sum(h.individuals for h in self.households))
 
 
-def _changed_by(steps: Sequence[tuple[FactRecord, HouseholdState]]) -> list[FactRecord]:
-    """The facts of a stepwise fold (:func:`states_after_each`) after which the visible state
-    differs from the one before."""
-    behind: list[FactRecord] = []
-    previous = _visible(NOT_REGISTERED)
-    for fact, state in steps:
-        current = _visible(state)
-        if current != previous:
-            behind.append(fact)
-            previous = current
-    return behind
-
-
 def _visible(state: HouseholdState) -> tuple[str, str | None, int]:
     return (state.status, state.place, state.individuals)
 
@@ -298,8 +285,10 @@ def count_lineage(views: Views, book: Rulebook, cell: Cell, level: Level, as_of:
     views do not hold, the pure fold's, as :func:`figure_values` counts it).
 
     *Cost* (issue 12: one camp of 300,000 households, ~4,000 households and ~9,500 facts): the
-    households come from the views by index; their facts are read a page of households per
-    statement (:func:`ledger.store.reading.facts_of_many_households`) and decoded once; each
+    households come from the views by index; their facts recorded by K (no later one can
+    change the fold at K) are read a page of households per statement, the next page read
+    while this one is folded (:func:`ledger.store.reading.facts_of_many_households`), and
+    decoded once; each
     household's facts are folded once, stepwise, under the rulebook (the facts behind, its own
     state and the live facts in order, see :func:`lineage_of`), then once under each other
     built-in rulebook. A camp's site registrations are read only when the figure groups camps
@@ -340,7 +329,7 @@ def _lineages(db: Database, members: Sequence[tuple[str, HouseholdState]], book:
               others: Sequence[Rulebook], as_of: dt.date,
               known_at: dt.datetime) -> Iterator[CountedHousehold]:
     states = dict(members)
-    for facts in facts_of_many_households(db, list(states), page=LINEAGE_PAGE):
+    for facts in facts_of_many_households(db, list(states), page=LINEAGE_PAGE, known_at=known_at):
         for household_id, household_facts in facts.items():
             yield lineage_of(household_id, states[household_id], household_facts, book, others,
                              as_of, known_at)
@@ -361,13 +350,13 @@ def lineage_of(household_id: str, state: HouseholdState, facts: Sequence[FactRec
                book: Rulebook, others: Sequence[Rulebook], as_of: dt.date,
                known_at: dt.datetime) -> CountedHousehold:
     """One counted household (``state``: how the figure counts it) with the facts behind it and
-    why (:func:`projections.lineage.explain`), from one stepwise fold of its facts: its steps
-    are the live facts in the order they apply, and the last one is its state under ``book``."""
-    steps = list(states_after_each(facts, book, as_of, known_at))
-    applied = [fact for fact, _ in steps]
-    own = steps[-1][1] if steps else NOT_REGISTERED
+    why (:func:`projections.lineage.explain`), from one stepwise fold of the facts it applies
+    (:func:`projections.fold.fold_steps`): the facts after which its visible state changed, and
+    its state under ``book``."""
+    applied = applied_facts(facts, as_of, known_at)
+    behind, own = fold_steps(applied, book)
     return CountedHousehold(household_id, state.status, state.place or "", state.individuals,
-                            tuple(FactLine.of(f) for f in _changed_by(steps)),
+                            tuple(FactLine.of(f) for f in behind),
                             explain_applied(applied, own, book, others, as_of))
 
 

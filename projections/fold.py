@@ -61,7 +61,7 @@ every date and time no bitemporal row covers, so :func:`bitemporal_rows` omits r
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
@@ -320,28 +320,44 @@ def state_at(
     known_at: dt.datetime | None = None,
 ) -> HouseholdState:
     """The household's state under ``rulebook`` as of D = ``as_of``, known at K = ``known_at``."""
-    fold = Fold(rulebook)
-    for fact in live_facts(facts, known_at):
+    return state_of_applied(applied_facts(facts, as_of, known_at), rulebook)
+
+
+def applied_facts(facts: Iterable[FactRecord], as_of: dt.date,
+                  known_at: dt.datetime | None = None) -> list[FactRecord]:
+    """The facts the fold at (D, K) applies: live at K, effective by D, in the order they apply
+    (the same for every rulebook; each rulebook decides what each one does)."""
+    live = live_facts(facts, known_at)
+    for index, fact in enumerate(live):
         if fact.effective_on > as_of:
-            break
+            return live[:index]
+    return live
+
+
+def state_of_applied(applied: Iterable[FactRecord], rulebook: Rulebook) -> HouseholdState:
+    """The state after ``applied`` (:func:`applied_facts`) under ``rulebook``."""
+    fold = Fold(rulebook)
+    for fact in applied:
         fold.apply(fact)
     return fold.state()
 
 
-def states_after_each(
-    facts: Iterable[FactRecord],
-    rulebook: Rulebook,
-    as_of: dt.date,
-    known_at: dt.datetime | None = None,
-) -> Iterator[tuple[FactRecord, HouseholdState]]:
-    """Each live fact up to D in the order it applies, with the state right after it (the same
-    fold as :func:`state_at`, one step at a time: the last state is ``state_at``'s)."""
+def fold_steps(applied: Iterable[FactRecord], rulebook: Rulebook
+               ) -> tuple[list[FactRecord], HouseholdState]:
+    """``applied`` (:func:`applied_facts`) folded one fact at a time: the facts after which the
+    visible state (status, place, individuals) differs from the one before, and the last state
+    (``state_at``'s). A household's facts behind its figure, in one pass."""
     fold = Fold(rulebook)
-    for fact in live_facts(facts, known_at):
-        if fact.effective_on > as_of:
-            break
-        fold.apply(fact)
-        yield fact, fold.state()
+    changed: list[FactRecord] = []
+    visible = (NOT_REGISTERED.status, NOT_REGISTERED.place, NOT_REGISTERED.individuals)
+    for fact in applied:
+        if not fold.apply(fact):
+            continue  # untouched: the state is the one before
+        fields = fold.fields()
+        if fields[:3] != visible:
+            changed.append(fact)
+            visible = fields[:3]
+    return changed, fold.state()
 
 
 def timeline(

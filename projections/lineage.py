@@ -23,7 +23,7 @@ from typing import Any
 
 from ledger.store.reading import FactRecord
 from projections.bridge import classify
-from projections.fold import HouseholdState, applies, places, state_at
+from projections.fold import HouseholdState, applies, places, state_of_applied
 from projections.rulebooks import Rulebook
 
 
@@ -118,7 +118,7 @@ def explain_applied(applied: Sequence[FactRecord], mine: HouseholdState, book: R
             skipped.append(Explained(fact, not_applied_because(fact, book), by))
     views = []
     for other in others:
-        theirs = state_at(applied, other, as_of)
+        theirs = state_of_applied(applied, other)
         reason = classify(mine, theirs, book, other, "cell", {})
         views.append(OtherView(other.name, theirs, reason, _other_why(theirs, other, applied)))
     return Explanation(cause, tuple(skipped), tuple(views))

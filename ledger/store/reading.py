@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -140,8 +141,11 @@ def decode(row: Sequence[Any]) -> FactRecord:
 
 
 def facts_of_households(cur: Cursor, db: Database, households: Sequence[str],
-                        up_to: int | None = None) -> dict[str, list[FactRecord]]:
-    """Every fact about these households (their own, manifests, voids), by household."""
+                        up_to: int | None = None, known_at: dt.datetime | None = None
+                        ) -> dict[str, list[FactRecord]]:
+    """Every fact about these households (their own, manifests, voids), by household; with
+    ``up_to``, only those at or before that position, with ``known_at``, only those recorded
+    at or before that time."""
     found: dict[str, list[FactRecord]] = {h: [] for h in households}
     for start in range(0, len(households), 500):
         chunk = list(households[start:start + 500])
@@ -150,16 +154,26 @@ def facts_of_households(cur: Cursor, db: Database, households: Sequence[str],
         if up_to is not None:
             query += " AND f.notification_id <= %s"
             params.append(up_to)
+        if known_at is not None:
+            query += " AND f.recorded_at <= %s"
+            params.append(moment(db, known_at))
         for row in cur.execute(query + " ORDER BY f.notification_id", params).fetchall():
             found[row[7]].append(decode(row))
     return found
 
 
-def facts_of_many_households(db: Database, households: Sequence[str], *, page: int
+def facts_of_many_households(db: Database, households: Sequence[str], *, page: int,
+                             known_at: dt.datetime | None = None
                              ) -> Iterator[dict[str, list[FactRecord]]]:
     """Every fact about these households, ``page`` households at a time in their given order
-    (each page as :func:`facts_of_households` gives it): for a caller with thousands of
-    households to read (``audit count`` of a camp), each page read on a cursor of its own.
+    (each page as :func:`facts_of_households` gives it), with ``known_at`` only those recorded
+    at or before it: for a caller with thousands of households to read and fold (``audit
+    count`` of a camp).
+
+    *Read one page ahead.* The pages are read by a thread on a connection of its own, one page
+    ahead of the caller: while the caller folds a page, the database looks up the next (the
+    thread waits on the server with the GIL released). The caller sees the same pages in the
+    same order; a caller that stops early leaves at most one page read for nothing.
 
     On PostgreSQL the statement is shaped so that its plan is the same with or without
     statistics (a bulk import on a server without autovacuum leaves the fact index and the
@@ -174,27 +188,48 @@ def facts_of_many_households(db: Database, households: Sequence[str], *, page: i
     (sorting a page's state bytes would spill to disk): each household's few facts are put in
     order here. SQLite reads pages of :func:`facts_of_households`.
     """
-    for start in range(0, len(households), page):
-        chunk = households[start:start + page]
-        if not db.is_postgres:
-            with db.cursor() as cur:
-                yield facts_of_households(cur, db, chunk)
-            continue
-        query = _BY_HOUSEHOLD.format(events=Identifier(db.events_table))
-        distinct = list(dict.fromkeys(chunk))  # a household named twice is read once
-        conn = db.connection()
-        with conn.transaction(), conn.cursor(binary=True) as raw:
-            raw.execute("SET LOCAL jit = off")
-            rows = raw.execute(query, (distinct,)).fetchall()
-        yield _by_household(distinct, rows)
+    chunks = [list(dict.fromkeys(households[start:start + page]))  # a repeat is read once
+              for start in range(0, len(households), page)]
+    if len(chunks) < 2:
+        yield from (_page_of(db, chunk, known_at) for chunk in chunks)
+        return
+    reader = Database(db.settings)
+    try:
+        with ThreadPoolExecutor(1, thread_name_prefix="ledger-pages") as ahead:
+            pending = ahead.submit(_page_of, reader, chunks[0], known_at)
+            for following in [*chunks[1:], None]:
+                current = pending.result()
+                if following is not None:
+                    pending = ahead.submit(_page_of, reader, following, known_at)
+                yield current
+    finally:
+        reader.close()
 
 
-_BY_HOUSEHOLD = SQL(
+def _page_of(db: Database, households: list[str], known_at: dt.datetime | None
+             ) -> dict[str, list[FactRecord]]:
+    """One page of :func:`facts_of_many_households` (``households`` without repeats)."""
+    if not db.is_postgres:
+        with db.cursor() as cur:
+            return facts_of_households(cur, db, households, known_at=known_at)
+    query = (_BY_HOUSEHOLD_KNOWN if known_at is not None else _BY_HOUSEHOLD).format(
+        events=Identifier(db.events_table))
+    params: tuple[Any, ...] = (households,) if known_at is None else (households, known_at)
+    conn = db.connection()
+    with conn.transaction(), conn.cursor(binary=True) as raw:
+        raw.execute("SET LOCAL jit = off")
+        rows = raw.execute(query, params).fetchall()
+    return _by_household(households, rows)
+
+
+_FACT_COLUMNS = (
     "SELECT f.notification_id, f.recorded_at, f.source_id, f.fact_type, f.subject_id, "
     "f.effective_on, (SELECT e.state FROM {events} e WHERE e.notification_id = f.notification_id), "
     "f.household_id FROM unnest(%s::text[]) AS h(household_id) CROSS JOIN LATERAL "
-    "(SELECT * FROM ledger_facts f WHERE f.household_id = h.household_id OFFSET 0) AS f"
+    "(SELECT * FROM ledger_facts f WHERE f.household_id = h.household_id"
 )
+_BY_HOUSEHOLD = SQL(_FACT_COLUMNS + " OFFSET 0) AS f")
+_BY_HOUSEHOLD_KNOWN = SQL(_FACT_COLUMNS + " AND f.recorded_at <= %s OFFSET 0) AS f")
 
 
 def _by_household(households: Sequence[str], rows: Sequence[Sequence[Any]]

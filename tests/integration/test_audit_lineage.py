@@ -30,7 +30,7 @@ from ledger.workspace import Workspace
 from projections import audit
 from projections.audit import CountLineage, count_lineage, sites_known_at, where
 from projections.bridge import LEVELS, Level, SiteInfo, classify
-from projections.fold import HouseholdState, applies, live_facts, places, state_at, states_after_each
+from projections.fold import HouseholdState, applies, live_facts, places, state_at
 from projections.rulebooks import Rulebook, builtin_rulebooks
 from projections.sites import site_facts
 from tests.integration.test_views import fresh_store
@@ -51,12 +51,13 @@ def straightforward(households: dict[str, list[FactRecord]], book: Rulebook, cel
         state = state_at(facts, book, as_of, known_at)
         if where(state, book, level, sites) != cell:
             continue
+        live = [f for f in live_facts(facts, known_at) if f.effective_on <= as_of]
         behind, previous = [], (HouseholdState().status, None, 0)
-        for fact, after in states_after_each(facts, book, as_of, known_at):
+        for count, fact in enumerate(live, start=1):  # the state after each live fact in turn
+            after = state_at(live[:count], book, as_of)
             if (after.status, after.place, after.individuals) != previous:
                 behind.append(fact.source_id)
                 previous = (after.status, after.place, after.individuals)
-        live = [f for f in live_facts(facts, known_at) if f.effective_on <= as_of]
         placing = [f.source_id for f in live if places(f, book)]
         skipped = [(f.source_id, tuple(o.name for o in others if applies(f, o)))
                    for f in live if not applies(f, book) and any(applies(f, o) for o in others)]

@@ -51,6 +51,20 @@ def test_many_households_read_a_page_at_a_time_have_the_facts_read_at_once(ws: W
     assert [list(page) for page in pages] == [["H7", "H1"], ["H3", "H1"], ["NOBODY", "H2"], ["H5"]]
 
 
+def test_many_households_known_at_a_time_have_only_the_facts_recorded_by_then(ws: Workspace) -> None:
+    facts = every_fact(ws)
+    known_at = facts[len(facts) // 2].recorded_at
+    households = ["H1", "H2", "H3", "H5", "H7"]
+
+    pages = list(facts_of_many_households(ws.db, households, page=2, known_at=known_at))
+
+    merged = {h: found for page in pages for h, found in page.items()}
+    with ws.db.cursor() as cur:
+        every = facts_of_households(cur, ws.db, households)
+    assert merged == {h: [f for f in found if f.recorded_at <= known_at] for h, found in every.items()}
+    assert sum(map(len, merged.values())) < sum(map(len, every.values()))  # some were later
+
+
 def test_the_chain_head_is_the_last_fact_and_its_link(ws: Workspace) -> None:
     last = every_fact(ws)[-1]
 
