@@ -288,10 +288,10 @@ def count_lineage(views: Views, book: Rulebook, cell: Cell, level: Level, as_of:
     households come from the views by index; their facts recorded by K (no later one can
     change the fold at K) are read a page of households per statement, the next page read
     while this one is folded (:func:`ledger.store.reading.facts_of_many_households`), and
-    decoded once; each
-    household's facts are folded once, stepwise, under the rulebook (the facts behind, its own
-    state and the live facts in order, see :func:`lineage_of`), then once under each other
-    built-in rulebook. A camp's site registrations are read only when the figure groups camps
+    decoded once; the facts each household's fold applies are put in order once and folded
+    once, stepwise, under the rulebook (the facts behind and its own state, see
+    :func:`lineage_of`), then once under each other built-in rulebook. A camp's site
+    registrations are read only when the figure groups camps
     (``level`` other than ``cell``). The cyclic garbage collector waits meanwhile
     (:func:`projections.views.collector_paused`): a camp's lineage allocates some 100,000 small
     objects that live until it is returned and form no cycle, and the collector, triggered every

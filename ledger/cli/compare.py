@@ -8,7 +8,7 @@ import typer
 
 from ledger.arguments import parse_as_of, parse_known_at, parse_level
 from ledger.cli.options import AsOf, By, Json, KnownAt
-from ledger.cli.output import print_json, reports_errors, say
+from ledger.cli.output import pair, print_json, reports_errors, say
 from ledger.cli.state import workspace
 from projections.compare import Comparison, ComparisonAnswer, comparison_answer
 
@@ -68,13 +68,11 @@ def compare_command(
 
 
 def _fmt(value: dict[str, Any]) -> str:
-    households = "-" if value["households"] is None else f"{value['households']:,}"
-    return f"{households} / {value['individuals']:,}"
+    return pair(value["households"], value["individuals"])
 
 
 def _signed(value: dict[str, Any]) -> str:
-    households = "-" if value["households"] is None else f"{value['households']:+,}"
-    return f"{households} / {value['individuals']:+,}"
+    return pair(value["households"], value["individuals"], sign=True)
 
 
 def print_comparison(result: Comparison, document: dict[str, Any]) -> None:

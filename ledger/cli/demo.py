@@ -14,7 +14,16 @@ from typing import Annotated, Any
 import typer
 
 from ledger.cli.options import Json
-from ledger.cli.output import Force, output_path, print_json, progress_bar, reports_errors, say, table
+from ledger.cli.output import (
+    Force,
+    figure_pair,
+    output_path,
+    print_json,
+    progress_bar,
+    reports_errors,
+    say,
+    table,
+)
 from ledger.cli.reconcile import print_bridge
 from ledger.cli.report import write_report
 from ledger.cli.state import workspace
@@ -124,10 +133,8 @@ def _print_views(run: DemoRun) -> None:
     rows = []
     for (status, place), (left, right) in cells.items():
         rows.append([status, place_label(place, sites),
-                     f"{left.households:,} / {left.individuals:,}" if left else "-",
-                     f"{right.households:,} / {right.individuals:,}" if right else "-"])
-    rows.append(["total", "", f"{official.total.households:,} / {official.total.individuals:,}",
-                 f"{operational.total.households:,} / {operational.total.individuals:,}"])
+                     figure_pair(left) if left else "-", figure_pair(right) if right else "-"])
+    rows.append(["total", "", figure_pair(official.total), figure_pair(operational.total)])
     table(f"Both views as of {official.as_of} (households / individuals)",
           ["status", "place", official.rulebook, operational.rulebook], rows)
 

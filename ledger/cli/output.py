@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, ParamSpec, Protocol, TypeVar
 
 import orjson
 import typer
@@ -151,9 +151,31 @@ def progress_bar(description: str, total: int | None, *, quiet: bool) -> Iterato
         yield lambda n: progress.advance(task, n)
 
 
+def pair(households: int | None, individuals: int, *, sign: bool = False) -> str:
+    """A figure as every command prints it, households / individuals: ``3 / 14`` (with
+    ``sign``, a contribution or a change: ``+3 / +14``; households not known: ``- / 14``)."""
+    spec = "+," if sign else ","
+    return f"{'-' if households is None else format(households, spec)} / {format(individuals, spec)}"
+
+
+class Counted(Protocol):
+    """A figure, a view's row or a total: anything counted in households and individuals."""
+
+    @property
+    def households(self) -> int: ...
+
+    @property
+    def individuals(self) -> int: ...
+
+
+def figure_pair(figure: Counted) -> str:
+    """A figure: ``3 / 14``."""
+    return pair(figure.households, figure.individuals)
+
+
 def signed(figure: Figure) -> str:
     """A contribution or a change: ``+3 / +14``."""
-    return f"{figure.households:+,} / {figure.individuals:+,}"
+    return pair(figure.households, figure.individuals, sign=True)
 
 
 def stamp(moment: dt.datetime | None) -> str:

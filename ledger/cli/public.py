@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ledger.cli.output import say, table
+from ledger.cli.output import pair, say, table
 from projections.disclosure import DEFAULT_MIN_HOUSEHOLDS
 
 Public = Annotated[bool, typer.Option(
@@ -66,4 +66,4 @@ def print_public_bridge(document: dict[str, Any]) -> None:
 def _pair(shown: dict[str, Any]) -> str:
     if shown["suppressed"]:
         return "suppressed"
-    return f"{shown['households']:,} / {shown['individuals']:,}"
+    return pair(shown["households"], shown["individuals"])

@@ -9,7 +9,7 @@ import typer
 
 from ledger.arguments import parse_as_of, parse_known_at, parse_level
 from ledger.cli.options import AsOf, By, Json, KnownAt, Left, Right
-from ledger.cli.output import print_json, reports_errors, say, signed
+from ledger.cli.output import figure_pair, print_json, reports_errors, say, signed
 from ledger.cli.public import DEFAULT as PUBLIC_MIN
 from ledger.cli.public import MinHouseholds, Public, print_public_bridge
 from ledger.cli.state import workspace
@@ -69,14 +69,13 @@ def print_bridge(bridge: Bridge, sites: Mapping[str, SiteInfo],
     for row in bridge.rows:
         name = place_label(row.place, sites)
         where = row.place if name == row.place else f"{row.place} {name}"
-        say(f"\n[bold]{row.status}[/] {where}: {bridge.left} {row.left.households:,} / "
-            f"{row.left.individuals:,}, {bridge.right} {row.right.households:,} / "
-            f"{row.right.individuals:,}, delta {signed(row.delta)}")
+        say(f"\n[bold]{row.status}[/] {where}: {bridge.left} {figure_pair(row.left)}, "
+            f"{bridge.right} {figure_pair(row.right)}, delta {signed(row.delta)}")
         for reason, figure in row.reasons.items():
             say(f"    {signed(figure):>18}  {reason}")
     left, right, reasons = totals(bridge.rows)
-    say(f"\n[bold]In all[/]: {bridge.left} {left.households:,} / {left.individuals:,}")
+    say(f"\n[bold]In all[/]: {bridge.left} {figure_pair(left)}")
     for reason, figure in reasons.items():
         if figure.households or figure.individuals:
             say(f"    {signed(figure):>18}  {reason}")
-    say(f"  = {bridge.right} {right.households:,} / {right.individuals:,}")
+    say(f"  = {bridge.right} {figure_pair(right)}")

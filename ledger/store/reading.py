@@ -24,16 +24,15 @@ engine's own type (:func:`moment`): a ``timestamptz`` on PostgreSQL, the fixed-f
 the SQLite index stores and compares.
 
 Every function takes an open cursor (one connection, one snapshot for a caller that asks several
-questions) except the paged readers (:func:`household_pages`, :func:`facts_of_many_households`),
-which open a cursor per page so a caller may write between pages, and :func:`listen`, which
-opens a connection of its own.
+questions) except the paged readers, which open a cursor per page so a caller may write between
+pages (:func:`household_pages`; :func:`facts_of_many_households` reads a page ahead, on a
+connection of its own), and :func:`listen`, which opens a connection of its own.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -193,6 +192,8 @@ def facts_of_many_households(db: Database, households: Sequence[str], *, page: i
     if len(chunks) < 2:
         yield from (_page_of(db, chunk, known_at) for chunk in chunks)
         return
+    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415  (only audit count reads pages)
+
     reader = Database(db.settings)
     try:
         with ThreadPoolExecutor(1, thread_name_prefix="ledger-pages") as ahead:
