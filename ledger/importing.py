@@ -31,7 +31,7 @@ from ledger.outputs import OutputPath, Stage, check_output, remove_stale, staged
 from ledger.readers import RawRecord, file_format, layout_of, open_source
 from ledger.reported import ReportedReader, site_name_key
 from ledger.reported import load_mapping as load_reported_mapping
-from ledger.store.failures import FAILURES, store_failure
+from ledger.store.failures import failures, store_failure
 
 if TYPE_CHECKING:
     from ledger.workspace import Workspace
@@ -199,7 +199,7 @@ def import_file(
             if progress is not None:
                 progress(1)
         completed = True
-    except FAILURES as exc:
+    except failures() as exc:
         failure = store_failure(exc)
         if failure is None:
             raise

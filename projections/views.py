@@ -52,7 +52,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
 import psycopg
@@ -78,7 +78,6 @@ from projections import digest
 from projections.bridge import SiteInfo
 from projections.fold import BitemporalRow, HouseholdState
 from projections.pairs import PairRow
-from projections.rebuild import Workers, advisory_key, wait_for_old_workers
 from projections.references import References
 from projections.rulebooks import Rulebook
 from projections.sites import sites_at
@@ -97,6 +96,9 @@ from projections.viewrows import (
     table_rows,
     write_rows,
 )
+
+if TYPE_CHECKING:
+    from projections.rebuild import Workers
 
 # The views' names, with the state columns' ones kept here since they moved to viewrows.
 __all__ = ["FLAG_FIELDS", "STATE_COLUMNS", "Views", "ViewsBehindError", "pack_flags",
@@ -589,12 +591,16 @@ class Views:
                 or self.ledger_head() < self.parallel_from):  # positions: about the facts
             yield None
             return
+        from projections.rebuild import Workers  # noqa: PLC0415  (multiprocessing: rebuilds only)
+
         with Workers(self.rebuild_workers) as workers:
             yield workers
 
     @contextmanager
     def _rebuild_lock(self) -> Iterator[None]:
         if self.db.is_postgres:
+            from projections.rebuild import advisory_key  # noqa: PLC0415  (rebuilds only)
+
             conn = self.db.connection()
             key = advisory_key(self.db, "views rebuild")
             conn.execute("SELECT pg_advisory_lock(%s)", (key,))
@@ -614,6 +620,8 @@ class Views:
 
     def _start_rebuild(self) -> tuple[int, int, list[Rulebook]]:
         if self.db.is_postgres:
+            from projections.rebuild import wait_for_old_workers  # noqa: PLC0415  (rebuilds only)
+
             wait_for_old_workers(self.db)  # a killed rebuild's workers write its _next tables
         with self.db.transaction() as cur:
             self._position(cur)

@@ -21,7 +21,7 @@ import typer
 from ledger import logs
 from ledger.errors import LedgerError
 from ledger.outputs import Kind, OutputPath, check_output, store_files
-from ledger.store.failures import FAILURES, store_failure
+from ledger.store.failures import failures, store_failure
 from ledger.store.settings import StoreSettings
 
 if TYPE_CHECKING:
@@ -79,7 +79,7 @@ def reports_errors(func: Callable[P, R]) -> Callable[P, R]:
             if exc.field and not message.startswith("field ") and f"'{exc.field}'" not in message:
                 message = f"field '{exc.field}': {message}"
             fail(message)
-        except FAILURES as exc:
+        except failures() as exc:
             translated = store_failure(exc, _store_described())
             if translated is None:
                 raise

@@ -13,13 +13,28 @@ from __future__ import annotations
 
 import errno
 import sqlite3
+import sys
 
 import psycopg
-from eventsourcing.persistence import PersistenceError
 
 from ledger.errors import StoreError
 
-FAILURES: tuple[type[BaseException], ...] = (OSError, sqlite3.Error, psycopg.Error, PersistenceError)
+_DRIVERS: tuple[type[BaseException], ...] = (OSError, sqlite3.Error, psycopg.Error)
+
+
+def failures() -> tuple[type[BaseException], ...]:
+    """What a store's failure can be raised as (``except failures() as exc``): the drivers' and
+    the operating system's errors, and the library's ``PersistenceError`` once the library is
+    loaded. A command that only reads never loads the library (``eventsourcing``, some 30 ms), and
+    cannot meet its errors."""
+    return (*_DRIVERS, *_library_errors())
+
+
+def _library_errors() -> tuple[type[BaseException], ...]:
+    persistence = sys.modules.get("eventsourcing.persistence")
+    return () if persistence is None else (persistence.PersistenceError,)
+
+
 AGAIN = ("whole batches already written are kept and nothing of the unfinished one; "
          "run the command again once it is fixed (an import resumes, skipping facts already recorded)")
 
@@ -65,7 +80,7 @@ def _kind(exc: BaseException) -> str | None:
         if any(n in text for n in needles):
             return kind
     lost = any(n in text for n in _CONNECTION_LOST)
-    return "lost" if lost and isinstance(exc, psycopg.Error | PersistenceError) else None
+    return "lost" if lost and isinstance(exc, (psycopg.Error, *_library_errors())) else None
 
 
 _MESSAGES = {

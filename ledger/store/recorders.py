@@ -26,9 +26,8 @@ from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Composed, Identifier, Literal
 
 from ledger.store.chain import GENESIS, FactMeta, format_time, link_digest, parse_time
+from ledger.store.settings import FACTS_TABLE, LOCK_FUNCTION
 
-FACTS_TABLE = "ledger_facts"
-LOCK_FUNCTION = "ledger_lock_events"
 FACT_TYPES_PG = ["int8", "text", "text", "text", "text", "uuid", "int8", "date", "timestamptz", "text",
                  "text"]
 FACT_COLUMNS = (

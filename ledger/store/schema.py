@@ -16,8 +16,7 @@ from psycopg.sql import SQL, Identifier
 from ledger.errors import StoreError
 from ledger.fact_kinds import REFERENCE_FACTS
 from ledger.store.db import Database
-from ledger.store.recorders import FACTS_TABLE, LOCK_FUNCTION
-from ledger.store.settings import StoreSettings
+from ledger.store.settings import FACTS_TABLE, LOCK_FUNCTION, StoreSettings
 
 SCHEMA_VERSION = 1
 

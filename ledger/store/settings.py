@@ -19,6 +19,11 @@ from ledger.errors import StoreError
 
 DEFAULT_URL = "sqlite:///ledger.db"
 APPLICATION_NAME = "ledger"
+# The fact index beside the library's events table, and the function that takes the events
+# table's lock (ledger.store.recorders); named here so that a module naming them (the schema,
+# read by every command) need not load the library's recorders.
+FACTS_TABLE = "ledger_facts"
+LOCK_FUNCTION = "ledger_lock_events"
 SCHEMA_PATTERN = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 # PostgreSQL's system schemas, and its reserved key words (which the library writes unquoted).
 SYSTEM_SCHEMAS = frozenset({"information_schema"})

@@ -12,7 +12,7 @@ from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
 from ledger.store.port import KnownSource
-from ledger.store.recorders import FACTS_TABLE
+from ledger.store.settings import FACTS_TABLE
 
 LOOKUP_CHUNK = 900  # below SQLite's default limit of bound parameters
 

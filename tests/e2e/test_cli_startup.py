@@ -1,7 +1,8 @@
 """`ledger` starts with what its command needs: `ledger --help` loads typer and nothing of the
 product, and a reading command neither the write side (the catalogue, the domain, the input
-models, the service), nor structlog when nothing is logged, nor the exports', the report's or
-the HTTP service's libraries, and a command that records loads the vault's cipher only for a
+models, the service), nor the event-sourcing library or the rebuild's worker processes, nor
+structlog when nothing is logged, nor the exports', the report's or the HTTP service's
+libraries, and a command that records loads the vault's cipher only for a
 fact with personal data. Each is checked in a fresh process (what a user waits for is its imports); times
 themselves are measured by hand (the figures are in the README), never asserted here."""
 
@@ -41,7 +42,9 @@ NOT_FOR_READING = ("plotly", "openpyxl", "fastapi", "uvicorn", "starlette", "led
                    "projections.report", "projections.export", "projections.audit",
                    "projections.compare", "ledger.importing", "structlog", "ledger.catalogue",
                    "ledger.facts", "ledger.domain", "ledger.application", "ledger.bulk",
-                   "ledger.writer", "ledger.vault", "cryptography")
+                   "ledger.writer", "ledger.vault", "cryptography", "eventsourcing",
+                   "psycopg_pool", "ledger.store.recorders", "projections.rebuild",
+                   "multiprocessing")
 SITE = ("record", "site_registered", "--source-id", "site-khanke", "--effective-on", "2014-08-20",
         "--site-id", "KHANKE", "--name", "Khanke camp", "--kind", "camp", "--location-pcode",
         "IQG09Q03")

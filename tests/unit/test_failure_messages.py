@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 from eventsourcing.persistence import OperationalError
 
-from ledger.store.failures import store_failure
+from ledger.store.failures import failures, store_failure
 from ledger.store.settings import schema_problem
 
 
@@ -34,6 +34,18 @@ def test_a_store_failure_is_one_line_saying_what_to_do(failure: BaseException, s
     assert error is not None
     assert str(error).startswith(start)
     assert "\n" not in str(error)
+
+
+def test_the_librarys_own_errors_are_store_failures_once_it_is_loaded() -> None:
+    lost = OperationalError("server closed the connection unexpectedly")  # nothing chained
+
+    try:
+        raise lost
+    except failures() as caught:  # as the CLI and the import catch them
+        error = store_failure(caught)
+
+    assert error is not None
+    assert str(error).startswith("lost the connection to the store")
 
 
 @pytest.mark.parametrize("failure", [ValueError("a bug"), OSError(errno.ENOENT, "missing"),
