@@ -25,8 +25,8 @@ _DRIVERS: tuple[type[BaseException], ...] = (OSError, sqlite3.Error, psycopg.Err
 def failures() -> tuple[type[BaseException], ...]:
     """What a store's failure can be raised as (``except failures() as exc``): the drivers' and
     the operating system's errors, and the library's ``PersistenceError`` once the library is
-    loaded. A command that only reads never loads the library (``eventsourcing``, some 30 ms), and
-    cannot meet its errors."""
+    loaded. A command that only reads never loads the library (``eventsourcing``: about 25 ms of
+    imports), and cannot meet its errors."""
     return (*_DRIVERS, *_library_errors())
 
 
