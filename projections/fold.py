@@ -349,7 +349,7 @@ def fold_steps(applied: Iterable[FactRecord], rulebook: Rulebook
     (``state_at``'s). A household's facts behind its figure, in one pass."""
     fold = Fold(rulebook)
     changed: list[FactRecord] = []
-    visible = (NOT_REGISTERED.status, NOT_REGISTERED.place, NOT_REGISTERED.individuals)
+    visible = DEFAULT_FIELDS[:3]
     for fact in applied:
         if not fold.apply(fact):
             continue  # untouched: the state is the one before

@@ -19,7 +19,7 @@ from ledger.errors import NotFoundError
 from ledger.fact_kinds import ROUND_FACTS
 from ledger.store.db import Database
 from ledger.store.reading import FactRecord, facts_about, facts_of_households
-from projections.fold import live_facts
+from projections.fold import applied_facts
 
 
 @dataclass
@@ -52,7 +52,7 @@ def _round_facts(db: Database, round_id: str) -> list[FactRecord]:
 def round_report(db: Database, round_id: str, *, as_of: dt.date | None = None,
                  known_at: dt.datetime | None = None) -> RoundReport:
     as_of = as_of or dt.datetime.now(dt.UTC).date()
-    facts = [f for f in live_facts(_round_facts(db, round_id), known_at) if f.effective_on <= as_of]
+    facts = applied_facts(_round_facts(db, round_id), as_of, known_at)
     plans = [f for f in facts if f.type == "round_planned"]
     if not plans:
         raise NotFoundError(f"unknown round {round_id!r}: no live round_planned fact as of {as_of}")
@@ -74,8 +74,7 @@ def round_report(db: Database, round_id: str, *, as_of: dt.date | None = None,
     destinations: Counter[str] = Counter()
     pathways: Counter[str] = Counter()
     for household_id, on in sorted(on_manifest.items()):
-        household = [f for f in live_facts(by_household[household_id], known_at)
-                     if f.effective_on <= as_of]
+        household = applied_facts(by_household[household_id], as_of, known_at)
         departure = next((f for f in household if f.type == "household_departed"
                           and f.data.get("round_id") == round_id), None)
         row: dict[str, Any] = {"household_id": household_id, "on_manifest": on}
