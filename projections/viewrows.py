@@ -109,18 +109,11 @@ class Signatures(dict[Fields, int]):
     def load_since(self, cur: Cursor) -> None:
         """Add the states numbered in the table after ``count`` (by other projectors).
 
-        (Every read command loads them all, ten thousand at national scale: each state's fields
-        are made straight from its columns, in ``HouseholdState``'s order.)"""
-        flags = range(len(FLAG_FIELDS))
-        for sig, status, place, individuals, members, cause, stored_flags, prior_status, prior_place in \
-                cur.execute(_SELECT_SIGNATURES + " WHERE sig > %s ORDER BY sig",
-                            (self.count,)).fetchall():
-            if status is None:
-                fields = DEFAULT_FIELDS
-            else:
-                bits = stored_flags or 0
-                fields = (status, place, individuals or 0, cause, members,
-                          *[bool(bits >> i & 1) for i in flags], prior_status, prior_place)
+        (Every read command that groups the whole country loads them all, ten thousand at
+        national scale; a command about a few places reads only theirs, :func:`states_named`.)"""
+        for row in cur.execute(_SELECT_SIGNATURES + " WHERE sig > %s ORDER BY sig",
+                               (self.count,)).fetchall():
+            sig, fields = _signature_fields(row)
             self[fields] = sig
             self.states[sig] = HouseholdState(*fields)
             self.count = max(self.count, sig)
@@ -151,6 +144,30 @@ class Signatures(dict[Fields, int]):
             cur.executemany(_INSERT_SIGNATURE, rows)
         self.new.clear()
         return final, [row[0] for row in rows]
+
+
+_FLAG_BITS = range(len(FLAG_FIELDS))
+
+
+def _signature_fields(row: Sequence[Any]) -> tuple[int, Fields]:
+    """A ``view_signatures`` row's number and state fields, made straight from its columns in
+    ``HouseholdState``'s order."""
+    sig, status, place, individuals, members, cause, stored_flags, prior_status, prior_place = row
+    if status is None:
+        return sig, DEFAULT_FIELDS
+    bits = stored_flags or 0
+    return sig, (status, place, individuals or 0, cause, members,
+                 *[bool(bits >> i & 1) for i in _FLAG_BITS], prior_status, prior_place)
+
+
+def states_named(cur: Cursor, db: Database, sigs: Sequence[int]) -> dict[int, HouseholdState]:
+    """The states numbered ``sigs``, read from the table (a number, once saved, always names
+    the same state: rows of ``view_signatures`` are never changed or removed)."""
+    if not sigs:
+        return {}
+    condition, params = db.any_of("sig", list(sigs))
+    rows = cur.execute(_SELECT_SIGNATURES + " WHERE " + condition, params).fetchall()
+    return {sig: HouseholdState(*fields) for sig, fields in map(_signature_fields, rows)}
 
 
 def count_in_digest(cur: Cursor, db: Database, sigs: Sequence[int]) -> None:

@@ -92,6 +92,7 @@ from projections.viewrows import (
     fold_households,
     lock_projector,
     pack_flags,
+    states_named,
     table_name,
     table_rows,
     write_rows,
@@ -207,6 +208,7 @@ class Views:
         self._reads_facts: bool | None = None
         self._parsed: dict[tuple[str, str], Rulebook] = {}
         self._numbers = Signatures()
+        self._named: dict[int, HouseholdState] = {}  # states read by number (_states_named)
 
     # ---- state signatures ----------------------------------------------------------------------
     def _load_signatures(self, cur: Cursor, *, again: bool = False) -> Signatures:
@@ -228,8 +230,9 @@ class Views:
 
         A projector commits the signatures it numbers before or with the rows that name them,
         but a reader may have loaded them before: ``query`` raises
-        :class:`UnknownSignatureError` on a signature it does not know (or when a filter of
-        signatures may have missed one), and runs again once they are reloaded.
+        :class:`UnknownSignatureError` on a signature it does not know, and runs again once they
+        are reloaded. (A query about a few places has the database pick their states instead,
+        :meth:`_placed`.)
         """
         for _ in range(SIGNATURE_RETRIES):
             numbers = self._signatures_now()
@@ -240,12 +243,6 @@ class Views:
                     self._load_signatures(cur, again=True)
         raise StoreError("the view tables name states that view_signatures does not hold: run "
                          "`ledger views rebuild`")
-
-    def _numbered_since(self, numbers: Signatures) -> bool:
-        """Whether states were numbered since ``numbers`` were loaded (a query that picked
-        signatures by state may have missed rows in a new one)."""
-        with self.db.cursor() as cur:
-            return _highest_signature(cur) != numbers.count
 
     # ---- parameters in each engine's types ------------------------------------------------
     def day(self, value: dt.date) -> Any:
@@ -745,27 +742,27 @@ class Views:
         """(status, place, households, individuals) of every counted cell of one rulebook.
 
         With ``places`` (sites or p-codes at cell level), only those cells: an index look-up of
-        the few states placed there rather than a scan of the whole country.
+        the few states placed there rather than a scan of the whole country, and only those
+        states read (:meth:`_placed`).
         """
-        def query(numbers: Signatures) -> list[tuple[int, int]]:
-            sql_text = "SELECT sig, count(*) FROM view_states s WHERE " + self._at("s")
-            params = self._at_params(book, as_of, known_at)
-            if places is not None:
-                wanted = set(places)
-                condition, extra = self.db.any_of("sig", [
-                    sig for sig, state in numbers.states.items() if state.place in wanted] or [0])
-                sql_text += " AND " + condition
-                params += extra
+        if places is not None:
+            sql_text, params = self._placed(book, as_of, known_at, None, places)
             with self.db.cursor() as cur:
-                counts = [(int(sig), int(n)) for sig, n in
-                          cur.execute(sql_text + " GROUP BY sig", params).fetchall()]
-            _known(numbers, (sig for sig, _ in counts))
-            if places is not None and self._numbered_since(numbers):
-                raise UnknownSignatureError  # a new state may be placed there: count again
-            return counts
+                counts = [(int(sig), int(n)) for sig, n in cur.execute(
+                    "SELECT s.sig, count(*) FROM view_states s WHERE " + sql_text
+                    + " GROUP BY s.sig", params).fetchall()]
+                states = self._states_named(cur, [sig for sig, _ in counts])
+        else:
+            def query(numbers: Signatures) -> list[tuple[int, int]]:
+                sql_text = "SELECT sig, count(*) FROM view_states s WHERE " + self._at("s")
+                with self.db.cursor() as cur:
+                    counts = [(int(sig), int(n)) for sig, n in cur.execute(
+                        sql_text + " GROUP BY sig", self._at_params(book, as_of, known_at)).fetchall()]
+                _known(numbers, (sig for sig, _ in counts))
+                return counts
 
-        counts = self._read(query)
-        states = self._numbers.states
+            counts = self._read(query)
+            states = self._numbers.states
         cells: dict[tuple[str, str], tuple[int, int]] = {}
         for sig, count in counts:
             state = states[sig]
@@ -774,6 +771,32 @@ class Views:
                 cells[(state.status, state.place)] = (households + count,
                                                       individuals + count * state.individuals)
         return [(status, place, h, i) for (status, place), (h, i) in cells.items()]
+
+    def _placed(self, book: str, as_of: dt.date, known_at: dt.datetime, status: str | None,
+                places: Sequence[str]) -> tuple[str, list[Any]]:
+        """The condition (on ``view_states s``) and parameters of the rows of one rulebook at
+        (D, K) whose state is placed at one of ``places`` (with ``status``, when given).
+
+        The database picks those states from ``view_signatures`` in the same statement, so a
+        state numbered a moment ago is in it, and the caller reads only the states it met
+        (:meth:`_states_named`): a command about one camp does not load the ten thousand
+        states of the whole country first, a sixth of a one-camp `views show` process at
+        300,000 households."""
+        place_is, places_params = self.db.any_of("place", list(places) or [""])
+        picked = "SELECT sig FROM view_signatures WHERE " + place_is
+        params: list[Any] = [*self._at_params(book, as_of, known_at), *places_params]
+        if status is not None:
+            picked += " AND status = %s"
+            params.append(status)
+        return self._at("s") + " AND s.sig IN (" + picked + ")", params
+
+    def _states_named(self, cur: Cursor, sigs: Sequence[int]) -> dict[int, HouseholdState]:
+        """The states of ``sigs``: those loaded already, the others read (and kept)."""
+        known = self._named
+        missing = [sig for sig in sigs if sig not in known and sig not in self._numbers.states]
+        known.update(states_named(cur, self.db, missing))
+        loaded = self._numbers.states
+        return {sig: known[sig] if sig in known else loaded[sig] for sig in sigs}
 
     def state_pairs(self, left: str, right: str, as_of: dt.date,
                     known_at: dt.datetime) -> list[tuple[HouseholdState, HouseholdState, int]]:
@@ -809,22 +832,12 @@ class Views:
     def households_in(self, book: str, as_of: dt.date, known_at: dt.datetime,
                       status: str, places: Sequence[str]) -> list[tuple[str, HouseholdState]]:
         """The households a rulebook counts in (status, any of ``places`` at cell level)."""
-        wanted = set(places)
-
-        def query(numbers: Signatures) -> list[tuple[str, HouseholdState]]:
-            sigs = [sig for sig, state in numbers.states.items()
-                    if state.status == status and state.place in wanted]
-            condition, params = self.db.any_of("sig", sigs or [0])
-            sql_text = ("SELECT household_id, sig FROM view_states s WHERE " + self._at("s")
-                        + " AND " + condition + " ORDER BY household_id")
-            with self.db.cursor() as cur:
-                rows = cur.execute(sql_text, [*self._at_params(book, as_of, known_at),
-                                              *params]).fetchall()
-            if self._numbered_since(numbers):
-                raise UnknownSignatureError  # a new state may be counted there: look again
-            return [(household_id, numbers.states[sig]) for household_id, sig in rows]
-
-        return self._read(query)
+        sql_text, params = self._placed(book, as_of, known_at, status, places)
+        with self.db.cursor() as cur:
+            rows = cur.execute("SELECT s.household_id, s.sig FROM view_states s WHERE " + sql_text
+                               + " ORDER BY s.household_id", params).fetchall()
+            states = self._states_named(cur, sorted({sig for _, sig in rows}))
+        return [(household_id, states[sig]) for household_id, sig in rows]
 
 
 class UnknownSignatureError(Exception):

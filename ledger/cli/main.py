@@ -100,6 +100,8 @@ app = typer.Typer(
     ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help, quick to show (ledger.cli.lazy says why)
+    suggest_commands=False,  # click itself says "Did you mean ...?" for a mistyped command
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 

@@ -36,7 +36,7 @@ finally:
 """
 
 HEAVY_FOR_HELP = ("pydantic", "eventsourcing", "psycopg", "structlog", "cryptography", "plotly",
-                  "openpyxl", "fastapi", "uvicorn", "ledger.catalogue", "ledger.facts",
+                  "openpyxl", "fastapi", "uvicorn", "rich", "markdown_it", "ledger.catalogue", "ledger.facts",
                   "ledger.application", "ledger.workspace", "ledger.store", "projections")
 NOT_FOR_READING = ("plotly", "openpyxl", "fastapi", "uvicorn", "starlette", "ledger.service",
                    "projections.report", "projections.export", "projections.audit",
@@ -110,6 +110,32 @@ def test_ledger_help_lists_each_command_with_the_first_paragraph_of_its_own_help
 
     first_paragraph = inspect.cleandoc(command.help or "").split("\n\n")[0]
     assert COMMANDS[name].summary == first_paragraph
+
+
+def words(text: str) -> str:
+    return " ".join(text.split())
+
+
+@pytest.mark.parametrize("group", [(), ("views",), ("audit",), ("export", "audit")])
+def test_a_groups_help_lists_every_command_by_the_whole_first_paragraph_of_its_help(
+    group: tuple[str, ...],
+) -> None:
+    tree = command_tree()
+    listed = words(run_ledger("sqlite:///unused.db", *group, "--help").stdout)
+
+    commands = {path[-1]: command for path, command in tree.items()
+                if len(path) == len(group) + 1 and path[:-1] == group}
+    assert commands
+    for name, command in commands.items():
+        first_paragraph = words(inspect.cleandoc(command.help or "").split("\n\n")[0])
+        assert f"{name} {first_paragraph}" in listed
+
+
+def test_a_mistyped_command_is_answered_with_the_closest_one_once() -> None:
+    ran = run_ledger("sqlite:///unused.db", "views", "shw")
+
+    assert ran.code == 2
+    assert ran.stderr.count("Did you mean 'show'?") == 1
 
 
 def test_recording_loads_the_cipher_only_for_a_fact_with_personal_data(tmp_path: Path) -> None:

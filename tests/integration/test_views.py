@@ -178,6 +178,32 @@ def test_a_reader_meeting_a_state_numbered_since_it_loaded_the_states_counts_it(
         assert sum(n for _, right, n in pairs if right.counted) == 2
 
 
+def test_a_reader_asking_about_one_camp_reads_only_the_states_placed_there(
+    workspace: Workspace,
+) -> None:
+    record(workspace, site("CHAMISHKU"), site("ESYAN"),
+           registration("H1", registry="operational", members=6),
+           registration("H2", registry="operational", members=9),
+           registration("H3", registry="operational", members=4, site_id="ESYAN"))
+    with Database(workspace.settings) as db:
+        reader = Views(db)
+
+        assert reader.cells("operational", AS_OF, NOW, places=["CHAMISHKU"]) == [
+            ("idp_in_camp", "CHAMISHKU", 2, 15)]
+        assert [(h, s.individuals) for h, s in reader.households_in(
+            "operational", AS_OF, NOW, "idp_in_camp", ["CHAMISHKU"])] == [("H1", 6), ("H2", 9)]
+        assert reader.households_in("operational", AS_OF, NOW, "returnee", ["CHAMISHKU"]) == []
+        assert reader.cells("operational", AS_OF, NOW, places=["NOWHERE"]) == []
+
+        # Neither loaded the country's states: only the two placed at Chamishku were read.
+        assert reader._numbers.count == 0
+        assert {(s.place, s.individuals) for s in reader._named.values()} == {
+            ("CHAMISHKU", 6), ("CHAMISHKU", 9)}
+        country = reader.cells("operational", AS_OF, NOW)
+        assert sorted(country) == [("idp_in_camp", "CHAMISHKU", 2, 15),
+                                   ("idp_in_camp", "ESYAN", 1, 4)]
+
+
 # ---- properties on real stores ---------------------------------------------------------------------
 def normal_bridge(bridge: Bridge) -> dict[tuple[str, str], Any]:
     check_identity(bridge)
