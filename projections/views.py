@@ -218,6 +218,7 @@ class Views:
         numbers = self._numbers
         if again or numbers.new or _highest_signature(cur) != numbers.count:
             numbers = self._numbers = Signatures.load(cur)
+            self._named.clear()  # the table may have been replaced (ledger init): read them again
         return numbers
 
     def _signatures_now(self) -> Signatures:
@@ -269,6 +270,7 @@ class Views:
                             (digest.META_KEY,))
                 cur.execute("INSERT INTO view_meta VALUES ('version', %s)", (str(VIEWS_VERSION),))
                 self._numbers = Signatures()
+                self._named.clear()
             fresh = not self._table_exists(cur, "view_states")
             self._create_derived(cur, "")
             if fresh:
@@ -791,7 +793,10 @@ class Views:
         return self._at("s") + " AND s.sig IN (" + picked + ")", params
 
     def _states_named(self, cur: Cursor, sigs: Sequence[int]) -> dict[int, HouseholdState]:
-        """The states of ``sigs``: those loaded already, the others read (and kept)."""
+        """The states of ``sigs``: those loaded already, the others read (and kept). A number
+        names one state for as long as ``view_signatures`` exists; only ``ledger init`` of a new
+        views layout replaces that table, and then every state read is forgotten (here, or
+        at this process's next full load of the states, :meth:`_load_signatures`)."""
         known = self._named
         missing = [sig for sig in sigs if sig not in known and sig not in self._numbers.states]
         known.update(states_named(cur, self.db, missing))
