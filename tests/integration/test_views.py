@@ -9,6 +9,7 @@ row of every grouping.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import tempfile
 from collections import defaultdict
@@ -202,6 +203,25 @@ def test_a_reader_asking_about_one_camp_reads_only_the_states_placed_there(
         country = reader.cells("operational", AS_OF, NOW)
         assert sorted(country) == [("idp_in_camp", "CHAMISHKU", 2, 15),
                                    ("idp_in_camp", "ESYAN", 1, 4)]
+
+
+def test_states_read_by_number_are_read_again_once_the_states_are_loaded_anew(
+    workspace: Workspace,
+) -> None:
+    """A table of numbered states replaced under a long-running reader (``ledger init`` of a new
+    views layout) must not leave it with states by their old numbers."""
+    record(workspace, site("CHAMISHKU"), registration("H1", registry="operational", members=6))
+    with Database(workspace.settings) as db:
+        reader = Views(db)
+        assert reader.cells("operational", AS_OF, NOW, places=["CHAMISHKU"]) == [
+            ("idp_in_camp", "CHAMISHKU", 1, 6)]
+        (sig,) = reader._named
+        reader._named[sig] = dataclasses.replace(reader._named[sig], individuals=99)  # stale
+
+        reader.cells("operational", AS_OF, NOW)  # a whole-country figure loads them all anew
+
+        assert reader.cells("operational", AS_OF, NOW, places=["CHAMISHKU"]) == [
+            ("idp_in_camp", "CHAMISHKU", 1, 6)]
 
 
 # ---- properties on real stores ---------------------------------------------------------------------
