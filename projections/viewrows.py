@@ -109,8 +109,8 @@ class Signatures(dict[Fields, int]):
     def load_since(self, cur: Cursor) -> None:
         """Add the states numbered in the table after ``count`` (by other projectors).
 
-        (Every read command that groups the whole country loads them all, ten thousand at
-        national scale; a command about a few places reads only theirs, :func:`states_named`.)"""
+        (A projector's: it numbers new states against all of them. A reader reads only the
+        states its rows name, :func:`states_named`.)"""
         for row in cur.execute(_SELECT_SIGNATURES + " WHERE sig > %s ORDER BY sig",
                                (self.count,)).fetchall():
             sig, fields = _signature_fields(row)
@@ -160,14 +160,18 @@ def _signature_fields(row: Sequence[Any]) -> tuple[int, Fields]:
                  *[bool(bits >> i & 1) for i in _FLAG_BITS], prior_status, prior_place)
 
 
+NAMED_PER_QUERY = 10_000  # states read by number in one statement (SQLite: one parameter each)
+
+
 def states_named(cur: Cursor, db: Database, sigs: Sequence[int]) -> dict[int, HouseholdState]:
     """The states numbered ``sigs``, read from the table (a number, once saved, always names
     the same state: rows of ``view_signatures`` are never changed or removed)."""
-    if not sigs:
-        return {}
-    condition, params = db.any_of("sig", list(sigs))
-    rows = cur.execute(_SELECT_SIGNATURES + " WHERE " + condition, params).fetchall()
-    return {sig: HouseholdState(*fields) for sig, fields in map(_signature_fields, rows)}
+    found: dict[int, HouseholdState] = {}
+    for start in range(0, len(sigs), NAMED_PER_QUERY):
+        condition, params = db.any_of("sig", list(sigs[start:start + NAMED_PER_QUERY]))
+        rows = cur.execute(_SELECT_SIGNATURES + " WHERE " + condition, params).fetchall()
+        found.update((sig, HouseholdState(*fields)) for sig, fields in map(_signature_fields, rows))
+    return found
 
 
 def count_in_digest(cur: Cursor, db: Database, sigs: Sequence[int]) -> None:

@@ -17,7 +17,7 @@ Tables (in the same store as the facts):
                   reconciliation is one GROUP BY, with no join at query time.
 ``view_signatures`` every distinct household state (status, place, individuals, flags...),
                   numbered 1, 2, 3... under the projector's lock (:mod:`projections.viewrows`);
-                  a reader that meets a number it has not loaded reloads them.
+                  a reader reads the states its rows name (:meth:`Views._states_named`).
 ``view_sites``    the latest live registration of every site (its name, for display); figures
                   group camps by the registration valid at D as known at K instead
                   (:meth:`Views.sites_at`, read from the few site facts at query time).
@@ -50,7 +50,7 @@ import hashlib
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -118,7 +118,6 @@ REBUILD_THRESHOLD = 20_000  # facts behind from position 0 above which catch-up 
 # process: it takes one writer at a time, so parallel folding would queue on its write lock.
 PARALLEL_FROM = 20_000
 MAX_WORKERS = 4
-SIGNATURE_RETRIES = 5  # reloads of the signatures a query may need before it is an error
 SWAPPED_TABLES = ("view_states", "view_pairs", "view_sites")  # rebuilt aside, then swapped in
 NEXT = "_next"  # the suffix of the tables a rebuild is building
 DEFAULT_WAIT_SECONDS = 30.0  # how long a non-projector login waits for the projector
@@ -209,41 +208,17 @@ class Views:
         self._parsed: dict[tuple[str, str], Rulebook] = {}
         self._numbers = Signatures()
         self._named: dict[int, HouseholdState] = {}  # states read by number (_states_named)
+        self._named_layout: Any = None  # the views layout they were read from
 
     # ---- state signatures ----------------------------------------------------------------------
-    def _load_signatures(self, cur: Cursor, *, again: bool = False) -> Signatures:
-        """Bring the numbered states up to the table (another process may have numbered some;
-        ``again``: reload them whatever). States numbered here but never saved (a
-        projector transaction that failed) are dropped."""
+    def _load_signatures(self, cur: Cursor) -> Signatures:
+        """The projector's numbered states, brought up to the table (another process may have
+        numbered some). States numbered here but never saved (a projector transaction that
+        failed) are dropped. (Readers read the states they meet, :meth:`_states_named`.)"""
         numbers = self._numbers
-        if again or numbers.new or _highest_signature(cur) != numbers.count:
+        if numbers.new or _highest_signature(cur) != numbers.count:
             numbers = self._numbers = Signatures.load(cur)
-            self._named.clear()  # the table may have been replaced (ledger init): read them again
         return numbers
-
-    def _signatures_now(self) -> Signatures:
-        with self.db.cursor() as cur:
-            return self._load_signatures(cur)
-
-    def _read(self, query: Callable[[Signatures], T]) -> T:
-        """The answer of a query on the view tables that names signatures, with every signature
-        it met known.
-
-        A projector commits the signatures it numbers before or with the rows that name them,
-        but a reader may have loaded them before: ``query`` raises
-        :class:`UnknownSignatureError` on a signature it does not know, and runs again once they
-        are reloaded. (A query about a few places has the database pick their states instead,
-        :meth:`_placed`.)
-        """
-        for _ in range(SIGNATURE_RETRIES):
-            numbers = self._signatures_now()
-            try:
-                return query(numbers)
-            except UnknownSignatureError:
-                with self.db.cursor() as cur:
-                    self._load_signatures(cur, again=True)
-        raise StoreError("the view tables name states that view_signatures does not hold: run "
-                         "`ledger views rebuild`")
 
     # ---- parameters in each engine's types ------------------------------------------------
     def day(self, value: dt.date) -> Any:
@@ -270,7 +245,6 @@ class Views:
                             (digest.META_KEY,))
                 cur.execute("INSERT INTO view_meta VALUES ('version', %s)", (str(VIEWS_VERSION),))
                 self._numbers = Signatures()
-                self._named.clear()
             fresh = not self._table_exists(cur, "view_states")
             self._create_derived(cur, "")
             if fresh:
@@ -749,22 +723,13 @@ class Views:
         """
         if places is not None:
             sql_text, params = self._placed(book, as_of, known_at, None, places)
-            with self.db.cursor() as cur:
-                counts = [(int(sig), int(n)) for sig, n in cur.execute(
-                    "SELECT s.sig, count(*) FROM view_states s WHERE " + sql_text
-                    + " GROUP BY s.sig", params).fetchall()]
-                states = self._states_named(cur, [sig for sig, _ in counts])
         else:
-            def query(numbers: Signatures) -> list[tuple[int, int]]:
-                sql_text = "SELECT sig, count(*) FROM view_states s WHERE " + self._at("s")
-                with self.db.cursor() as cur:
-                    counts = [(int(sig), int(n)) for sig, n in cur.execute(
-                        sql_text + " GROUP BY sig", self._at_params(book, as_of, known_at)).fetchall()]
-                _known(numbers, (sig for sig, _ in counts))
-                return counts
-
-            counts = self._read(query)
-            states = self._numbers.states
+            sql_text, params = self._at("s"), self._at_params(book, as_of, known_at)
+        with self.db.cursor() as cur:
+            counts = [(int(sig), int(n)) for sig, n in cur.execute(
+                "SELECT s.sig, count(*) FROM view_states s WHERE " + sql_text + " GROUP BY s.sig",
+                params).fetchall()]
+            states = self._states_named(cur, [sig for sig, _ in counts])
         cells: dict[tuple[str, str], tuple[int, int]] = {}
         for sig, count in counts:
             state = states[sig]
@@ -793,15 +758,29 @@ class Views:
         return self._at("s") + " AND s.sig IN (" + picked + ")", params
 
     def _states_named(self, cur: Cursor, sigs: Sequence[int]) -> dict[int, HouseholdState]:
-        """The states of ``sigs``: those loaded already, the others read (and kept). A number
-        names one state for as long as ``view_signatures`` exists; only ``ledger init`` of a new
-        views layout replaces that table, and then every state read is forgotten (here, or
-        at this process's next full load of the states, :meth:`_load_signatures`)."""
+        """The states of ``sigs``: those read before, the others read now (and kept).
+
+        Every query of the view tables reads the states it met this way, after its rows: a
+        projector commits the states it numbers before or with the rows that name them, so a
+        state numbered a moment ago is read like any other, and a process that only reads never
+        loads the states nobody is counted in at (D, K).
+
+        A number names one state for as long as ``view_signatures`` exists. Only ``ledger
+        init`` of a new views layout replaces that table, and it writes the layout's version
+        into ``view_meta``: when that differs from the one the kept states were read under
+        (one look-up by key per query), they are forgotten.
+        """
+        layout = cur.execute("SELECT value FROM view_meta WHERE key = 'version'").fetchone()
+        if layout != self._named_layout:
+            self._named, self._named_layout = {}, layout
         known = self._named
-        missing = [sig for sig in sigs if sig not in known and sig not in self._numbers.states]
-        known.update(states_named(cur, self.db, missing))
-        loaded = self._numbers.states
-        return {sig: known[sig] if sig in known else loaded[sig] for sig in sigs}
+        missing = [sig for sig in sigs if sig not in known]
+        if missing:
+            known.update(states_named(cur, self.db, missing))
+            if any(sig not in known for sig in missing):
+                raise StoreError("the view tables name states that view_signatures does not "
+                                 "hold: run `ledger views rebuild`")
+        return {sig: known[sig] for sig in sigs}
 
     def state_pairs(self, left: str, right: str, as_of: dt.date,
                     known_at: dt.datetime) -> list[tuple[HouseholdState, HouseholdState, int]]:
@@ -823,13 +802,10 @@ class Views:
                         + " GROUP BY sig")
             params = self._at_params(left, as_of, known_at)
 
-        def query(numbers: Signatures) -> list[tuple[HouseholdState, HouseholdState, int]]:
-            with self.db.cursor() as cur:
-                counts = cur.execute(sql_text, params).fetchall()
-            _known(numbers, (sig for a, b, _ in counts for sig in (a, b)))
-            return [(numbers.states[a], numbers.states[b], int(n)) for a, b, n in counts]
-
-        found = self._read(query)
+        with self.db.cursor() as cur:
+            counts = cur.execute(sql_text, params).fetchall()
+            states = self._states_named(cur, sorted({sig for a, b, _ in counts for sig in (a, b)}))
+        found = [(states[a], states[b], int(n)) for a, b, n in counts]
         if (first, second) != (left, right):
             found = [(b, a, n) for a, b, n in found]
         return found
@@ -845,20 +821,10 @@ class Views:
         return [(household_id, states[sig]) for household_id, sig in rows]
 
 
-class UnknownSignatureError(Exception):
-    """A query met a signature the reader has not loaded (or may have missed one)."""
-
-
 def _highest_signature(cur: Cursor) -> int:
     """The last state numbered (numbers are dense: also how many there are), from the index."""
     row = cur.execute("SELECT max(sig) FROM view_signatures").fetchone()
     return int(row[0]) if row and row[0] is not None else 0
-
-
-def _known(numbers: Signatures, sigs: Iterable[int]) -> None:
-    states = numbers.states
-    if any(sig not in states for sig in sigs):
-        raise UnknownSignatureError
 
 
 @contextmanager
