@@ -52,7 +52,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import psycopg
@@ -122,7 +122,6 @@ SWAPPED_TABLES = ("view_states", "view_pairs", "view_sites")  # rebuilt aside, t
 NEXT = "_next"  # the suffix of the tables a rebuild is building
 DEFAULT_WAIT_SECONDS = 30.0  # how long a non-projector login waits for the projector
 WAIT_POLL_SECONDS = 0.1
-T = TypeVar("T")
 
 
 class ViewsBehindError(StoreError):
@@ -237,7 +236,7 @@ class Views:
         """
         with self.db.transaction() as cur:
             cur.execute("CREATE TABLE IF NOT EXISTS view_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-            row = cur.execute("SELECT value FROM view_meta WHERE key = 'version'").fetchone()
+            row = _layout_version(cur)
             if row is None or row[0] != str(VIEWS_VERSION):
                 for table in DERIVED_TABLES:
                     self._drop(cur, table)
@@ -770,7 +769,7 @@ class Views:
         into ``view_meta``: when that differs from the one the kept states were read under
         (one look-up by key per query), they are forgotten.
         """
-        layout = cur.execute("SELECT value FROM view_meta WHERE key = 'version'").fetchone()
+        layout = _layout_version(cur)
         if layout != self._named_layout:
             self._named, self._named_layout = {}, layout
         known = self._named
@@ -819,6 +818,11 @@ class Views:
                                + " ORDER BY s.household_id", params).fetchall()
             states = self._states_named(cur, sorted({sig for _, sig in rows}))
         return [(household_id, states[sig]) for household_id, sig in rows]
+
+
+def _layout_version(cur: Cursor) -> Any:
+    """The row of ``view_meta`` naming the views layout the tables were made for (None: none)."""
+    return cur.execute("SELECT value FROM view_meta WHERE key = 'version'").fetchone()
 
 
 def _highest_signature(cur: Cursor) -> int:

@@ -45,8 +45,8 @@ class LazyGroup(TyperGroup):
         super().__init__(**kwargs)
         self._summarising = False
         for name, entry in self.lazy.items():
-            self.commands.setdefault(name, _Summary(name=name, help=entry.summary,
-                                                    short_help=_first_paragraph(entry.summary)))
+            self.commands.setdefault(name, _Summary(name=name, help=entry.summary))
+        whole_summaries(self)
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         command = self.commands.get(cmd_name)
