@@ -9,7 +9,7 @@ help. A test holds each summary to the command's help.
 
 Help is click's plain text, not typer's rich panels (``rich_markup_mode=None`` on the ``ledger``
 app, handed down to every group loaded here): rendering rich panels imported some 90 ms of rich
-and markdown and took 70 ms more, half of `ledger --help`, and squeezed each option's text into a
+and markdown and took 70 ms more, over half of `ledger --help`, and squeezed each option's text into a
 narrow boxed column. Plain help wraps to the terminal and reads the same in a pipe or a screen
 reader. A group lists each command with its help's whole first paragraph
 (:func:`whole_summaries`), where click would cut it at 45 characters.
