@@ -116,9 +116,34 @@ def explain_applied(applied: Sequence[FactRecord], mine: HouseholdState, book: R
         by = tuple(o.name for o in others if applies(fact, o))
         if by:
             skipped.append(Explained(fact, not_applied_because(fact, book), by))
-    views = []
-    for other in others:
-        theirs = state_of_applied(applied, other)
-        reason = classify(mine, theirs, book, other, "cell", {})
-        views.append(OtherView(other.name, theirs, reason, _other_why(theirs, other, applied)))
-    return Explanation(cause, tuple(skipped), tuple(views))
+    views = tuple(_other_view(mine, state_of_applied(applied, other), book, other, applied)
+                  for other in others)
+    return Explanation(cause, tuple(skipped), views)
+
+
+# How another rulebook sees a household depends only on the two states and the two rulebooks
+# (and on the facts only for a household displaced before that rulebook's caseload start): a
+# camp's households share a few dozen such views, so each is made once and handed out again.
+# The states are the fold's kept ones (:func:`projections.fold.state_of`): equal states are one
+# object, and the key holds them by identity, the value holds them alive.
+VIEWS_KEPT = 4096
+_views: dict[tuple[int, int, int, int], tuple[HouseholdState, HouseholdState, Rulebook,
+                                              Rulebook, OtherView]] = {}
+
+
+def _other_view(mine: HouseholdState, theirs: HouseholdState, book: Rulebook, other: Rulebook,
+                applied: Sequence[FactRecord]) -> OtherView:
+    if theirs.pre_caseload:  # its sentence names the household's own displacement date
+        return OtherView(other.name, theirs, classify(mine, theirs, book, other, "cell", {}),
+                         _other_why(theirs, other, applied))
+    key = (id(mine), id(theirs), id(book), id(other))
+    kept = _views.get(key)
+    if kept is not None and kept[0] is mine and kept[1] is theirs and kept[2] is book \
+            and kept[3] is other:
+        return kept[4]
+    view = OtherView(other.name, theirs, classify(mine, theirs, book, other, "cell", {}),
+                     _other_why(theirs, other, applied))
+    if len(_views) >= VIEWS_KEPT:
+        _views.clear()
+    _views[key] = (mine, theirs, book, other, view)
+    return view

@@ -34,8 +34,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import orjson
 import psycopg
@@ -46,15 +46,21 @@ from ledger.store.chain import format_time, parse_time
 from ledger.store.db import Cursor, Database
 
 
-@dataclass(frozen=True, slots=True)
-class FactRecord:
+class FactRecord(NamedTuple):
+    """One stored fact as the read side folds it (immutable).
+
+    A named tuple rather than a frozen dataclass: a rebuild or an audit makes one for every fact
+    it reads, and a frozen dataclass of nine fields costs 2.5 µs to make (a guarded assignment
+    per field) where a named tuple costs 0.6 µs.
+    """
+
     position: int
     recorded_at: dt.datetime
     source_id: str
     type: str
     subject_id: str
     effective_on: dt.date
-    data: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Any] = {}  # noqa: RUF012 (never mutated: decode gives each record its own)
     recorded_by: str | None = None
     source_document: str | None = None
 
@@ -105,6 +111,7 @@ def _facts_where(cur: Cursor, db: Database, condition: str, params: Sequence[Any
 # COMMON less the two common fields a FactRecord keeps beside ``data``.
 _DROPPED = tuple(sorted(COMMON - {"recorded_by", "source_document"}))
 _UTC = dt.UTC
+_DATE_WRAPPER = b'"date_iso"'
 
 
 def decode(row: Sequence[Any]) -> FactRecord:
@@ -114,15 +121,20 @@ def decode(row: Sequence[Any]) -> FactRecord:
     ``data`` in place (the common fields popped, transcoded dates revived), instead of a copy
     made field by field.
     """
-    data = orjson.loads(row[6])
+    state = row[6]
+    data = orjson.loads(state)
     pop = data.pop
     for name in _DROPPED:
         pop(name, None)
     recorded_by = pop("recorded_by", None)
     source_document = pop("source_document", None)
-    for name, value in data.items():
-        if value.__class__ is dict and value.get("_type_") == "date_iso":
-            data[name] = dt.date.fromisoformat(value["_data_"])
+    # Only a fact with a date field besides its effective date (always one) has one to revive:
+    # the wrapper's type name counted in the bytes says whether to look (a string value that
+    # holds the same text can only make the count longer, never shorter).
+    if state.count(_DATE_WRAPPER) > 1:
+        for name, value in data.items():
+            if value.__class__ is dict and value.get("_type_") == "date_iso":
+                data[name] = dt.date.fromisoformat(value["_data_"])
     recorded_at, effective_on = row[1], row[5]
     return FactRecord(
         position=row[0],

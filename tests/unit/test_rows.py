@@ -4,7 +4,6 @@ pair's ``pair_rows``, with states numbered."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from typing import Any
@@ -49,7 +48,7 @@ def reference_rows(facts: Sequence[FactRecord], books: Sequence[Rulebook],
 
 def recorded_together(facts: list[FactRecord], every: int) -> list[FactRecord]:
     """The same facts, ``every`` consecutive ones recorded at one time (one version)."""
-    return [dataclasses.replace(f, recorded_at=START + dt.timedelta(minutes=f.position // every))
+    return [f._replace(recorded_at=START + dt.timedelta(minutes=f.position // every))
             for f in facts]
 
 
