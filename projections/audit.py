@@ -140,7 +140,7 @@ class FactLine:
 
     @classmethod
     def of(cls, fact: FactRecord, voids: Mapping[str, FactRecord] | None = None) -> FactLine:
-        void = (voids or {}).get(fact.source_id)
+        void = voids.get(fact.source_id) if voids else None
         return cls(fact.position, fact.source_id, fact.type, fact.subject_id, fact.effective_on,
                    fact.recorded_at, fact.recorded_by, fact.source_document, dict(fact.data),
                    void.source_id if void else None, void.recorded_at if void else None)

@@ -23,7 +23,8 @@ from typing import Any
 
 from ledger.store.reading import FactRecord
 from projections.bridge import classify
-from projections.fold import HouseholdState, applies, places, state_of_applied
+from projections.fold import NOT_PLACING as _NOT_PLACING
+from projections.fold import HouseholdState, applies, state_of_applied
 from projections.rulebooks import Rulebook
 
 
@@ -107,15 +108,17 @@ def explain_applied(applied: Sequence[FactRecord], mine: HouseholdState, book: R
     its state under ``book`` (``audit count`` has both already). Folding facts that are
     already live, in order and effective by D is the fold at (D, K) itself: no void is left to
     apply, none is later."""
-    placing = [f for f in applied if places(f, book)]
-    cause = Explained(placing[-1], placed_because(placing[-1]), (book.name,)) if placing else None
+    placing = None  # the last fact that places the household (places(fact, book))
     skipped = []
     for fact in applied:
         if applies(fact, book):
+            if fact.type not in _NOT_PLACING:
+                placing = fact
             continue
-        by = tuple(o.name for o in others if applies(fact, o))
+        by = tuple([o.name for o in others if applies(fact, o)])
         if by:
             skipped.append(Explained(fact, not_applied_because(fact, book), by))
+    cause = Explained(placing, placed_because(placing), (book.name,)) if placing else None
     views = tuple(_other_view(mine, state_of_applied(applied, other), book, other, applied)
                   for other in others)
     return Explanation(cause, tuple(skipped), views)

@@ -181,10 +181,15 @@ def facts_of_many_households(db: Database, households: Sequence[str], *, page: i
     at or before it: for a caller with thousands of households to read and fold (``audit
     count`` of a camp).
 
-    *Read one page ahead.* The pages are read by a thread on a connection of its own, one page
-    ahead of the caller: while the caller folds a page, the database looks up the next (the
-    thread waits on the server with the GIL released). The caller sees the same pages in the
-    same order; a caller that stops early leaves at most one page read for nothing.
+    *Read one page ahead.* On PostgreSQL the pages are asked for on a connection of its own in
+    pipeline mode, each page's statement sent as soon as the page before has arrived: while the
+    caller folds a page, the server looks up the next and streams it into the socket. (A reader
+    thread did the same before, but its every wake-up waited for the GIL the folding held,
+    and a page took two to three times the server's time to arrive. On a 300,000-household
+    store, ``audit count`` of one camp took a median of 333–358 ms with the thread and 264–301
+    ms with the pipeline: three runs of 20 random (D, K) each, side by side.)
+    The caller sees the same pages in the same order; a caller that stops early leaves at most
+    one page read for nothing.
 
     On PostgreSQL the statement is shaped so that its plan is the same with or without
     statistics (a bulk import on a server without autovacuum leaves the fact index and the
@@ -201,38 +206,33 @@ def facts_of_many_households(db: Database, households: Sequence[str], *, page: i
     """
     chunks = [list(dict.fromkeys(households[start:start + page]))  # a repeat is read once
               for start in range(0, len(households), page)]
-    if len(chunks) < 2:
-        yield from (_page_of(db, chunk, known_at) for chunk in chunks)
-        return
-    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415  (only audit count reads pages)
-
-    reader = Database(db.settings)
-    try:
-        with ThreadPoolExecutor(1, thread_name_prefix="ledger-pages") as ahead:
-            pending = ahead.submit(_page_of, reader, chunks[0], known_at)
-            for following in [*chunks[1:], None]:
-                current = pending.result()
-                if following is not None:
-                    pending = ahead.submit(_page_of, reader, following, known_at)
-                yield current
-    finally:
-        reader.close()
-
-
-def _page_of(db: Database, households: list[str], known_at: dt.datetime | None
-             ) -> dict[str, list[FactRecord]]:
-    """One page of :func:`facts_of_many_households` (``households`` without repeats)."""
     if not db.is_postgres:
-        with db.cursor() as cur:
-            return facts_of_households(cur, db, households, known_at=known_at)
+        for chunk in chunks:
+            with db.cursor() as cur:
+                yield facts_of_households(cur, db, chunk, known_at=known_at)
+        return
     query = (_BY_HOUSEHOLD_KNOWN if known_at is not None else _BY_HOUSEHOLD).format(
         events=Identifier(db.events_table))
-    params: tuple[Any, ...] = (households,) if known_at is None else (households, known_at)
-    conn = db.connection()
-    with conn.transaction(), conn.cursor(binary=True) as raw:
-        raw.execute("SET LOCAL jit = off")
-        rows = raw.execute(query, params).fetchall()
-    return _by_household(households, rows)
+    reader = Database(db.settings)
+    try:
+        conn: psycopg.Connection[Any] = reader.connection()
+        conn.execute("SET jit = off")  # this connection's only statements are the pages
+        with conn.pipeline():
+
+            def ask(households: list[str]) -> psycopg.Cursor[Any]:
+                cursor = conn.cursor(binary=True)
+                cursor.execute(query, (households,) if known_at is None else (households, known_at))
+                return cursor
+
+            pending = ask(chunks[0]) if chunks else None
+            for index, chunk in enumerate(chunks):
+                assert pending is not None
+                rows = pending.fetchall()
+                pending.close()
+                pending = ask(chunks[index + 1]) if index + 1 < len(chunks) else None
+                yield _by_household(chunk, rows)
+    finally:
+        reader.close()
 
 
 _FACT_COLUMNS = (

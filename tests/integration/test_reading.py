@@ -65,6 +65,20 @@ def test_many_households_known_at_a_time_have_only_the_facts_recorded_by_then(ws
     assert sum(map(len, merged.values())) < sum(map(len, every.values()))  # some were later
 
 
+def test_a_reader_stopped_after_one_page_leaves_the_store_to_read_and_write(ws: Workspace) -> None:
+    households = ["H1", "H2", "H3", "H5", "H7"]
+    with ws.db.cursor() as cur:
+        at_once = facts_of_households(cur, ws.db, households)
+    pages = facts_of_many_households(ws.db, households, page=2)
+
+    first = next(pages)
+    pages.close()  # the next page was already asked for: it is read and dropped
+
+    assert first == {h: at_once[h] for h in ("H1", "H2")}
+    again = {h: f for page in facts_of_many_households(ws.db, households, page=2) for h, f in page.items()}
+    assert again == at_once
+
+
 def test_the_chain_head_is_the_last_fact_and_its_link(ws: Workspace) -> None:
     last = every_fact(ws)[-1]
 
