@@ -118,7 +118,7 @@ def explain_applied(applied: Sequence[FactRecord], mine: HouseholdState, book: R
         by = tuple([o.name for o in others if applies(fact, o)])
         if by:
             skipped.append(Explained(fact, not_applied_because(fact, book), by))
-    cause = Explained(placing, placed_because(placing), (book.name,)) if placing else None
+    cause = None if placing is None else Explained(placing, placed_because(placing), (book.name,))
     views = tuple(_other_view(mine, state_of_applied(applied, other), book, other, applied)
                   for other in others)
     return Explanation(cause, tuple(skipped), views)
@@ -127,8 +127,8 @@ def explain_applied(applied: Sequence[FactRecord], mine: HouseholdState, book: R
 # How another rulebook sees a household depends only on the two states and the two rulebooks
 # (and on the facts only for a household displaced before that rulebook's caseload start): a
 # camp's households share a few dozen such views, so each is made once and handed out again.
-# The states are the fold's kept ones (:func:`projections.fold.state_of`): equal states are one
-# object, and the key holds them by identity, the value holds them alive.
+# The states are the fold's and the views' kept ones (:func:`projections.fold.state_of`): equal
+# states are one object, and the key holds them by identity, the value holds them alive.
 VIEWS_KEPT = 4096
 _views: dict[tuple[int, int, int, int], tuple[HouseholdState, HouseholdState, Rulebook,
                                               Rulebook, OtherView]] = {}

@@ -27,7 +27,7 @@ from ledger.store.chain import format_time
 from ledger.store.db import Cursor, Database
 from ledger.store.reading import FactRecord
 from projections import digest
-from projections.fold import DEFAULT_FIELDS, FIELD_NAMES, Fields, HouseholdState
+from projections.fold import DEFAULT_FIELDS, FIELD_NAMES, Fields, HouseholdState, state_of
 from projections.rows import PairRow, StateRow, household_rows
 from projections.rulebooks import Rulebook
 
@@ -97,7 +97,7 @@ class Signatures(dict[Fields, int]):
 
     def _number(self, fields: Fields) -> int:
         self.count += 1
-        self.states[self.count] = HouseholdState(*fields)
+        self.states[self.count] = state_of(fields)
         return self.count
 
     @classmethod
@@ -115,7 +115,7 @@ class Signatures(dict[Fields, int]):
                                (self.count,)).fetchall():
             sig, fields = _signature_fields(row)
             self[fields] = sig
-            self.states[sig] = HouseholdState(*fields)
+            self.states[sig] = state_of(fields)
             self.count = max(self.count, sig)
 
     def save(self, cur: Cursor) -> list[int]:
@@ -170,7 +170,7 @@ def states_named(cur: Cursor, db: Database, sigs: Sequence[int]) -> dict[int, Ho
     for start in range(0, len(sigs), NAMED_PER_QUERY):
         condition, params = db.any_of("sig", list(sigs[start:start + NAMED_PER_QUERY]))
         rows = cur.execute(_SELECT_SIGNATURES + " WHERE " + condition, params).fetchall()
-        found.update((sig, HouseholdState(*fields)) for sig, fields in map(_signature_fields, rows))
+        found.update((sig, state_of(fields)) for sig, fields in map(_signature_fields, rows))
     return found
 
 

@@ -206,10 +206,13 @@ def facts_of_many_households(db: Database, households: Sequence[str], *, page: i
     """
     chunks = [list(dict.fromkeys(households[start:start + page]))  # a repeat is read once
               for start in range(0, len(households), page)]
+    if not chunks:
+        return
     if not db.is_postgres:
         for chunk in chunks:
             with db.cursor() as cur:
-                yield facts_of_households(cur, db, chunk, known_at=known_at)
+                found = facts_of_households(cur, db, chunk, known_at=known_at)
+            yield found
         return
     query = (_BY_HOUSEHOLD_KNOWN if known_at is not None else _BY_HOUSEHOLD).format(
         events=Identifier(db.events_table))
@@ -224,12 +227,12 @@ def facts_of_many_households(db: Database, households: Sequence[str], *, page: i
                 cursor.execute(query, (households,) if known_at is None else (households, known_at))
                 return cursor
 
-            pending = ask(chunks[0]) if chunks else None
+            pending = ask(chunks[0])
             for index, chunk in enumerate(chunks):
-                assert pending is not None
                 rows = pending.fetchall()
                 pending.close()
-                pending = ask(chunks[index + 1]) if index + 1 < len(chunks) else None
+                if index + 1 < len(chunks):
+                    pending = ask(chunks[index + 1])
                 yield _by_household(chunk, rows)
     finally:
         reader.close()

@@ -72,7 +72,7 @@ def test_a_reader_stopped_after_one_page_leaves_the_store_to_read_and_write(ws: 
     pages = facts_of_many_households(ws.db, households, page=2)
 
     first = next(pages)
-    pages.close()  # the next page was already asked for: it is read and dropped
+    pages.close()  # PostgreSQL had already been asked for the next page: it is read and dropped
 
     assert first == {h: at_once[h] for h in ("H1", "H2")}
     again = {h: f for page in facts_of_many_households(ws.db, households, page=2) for h, f in page.items()}
